@@ -50,11 +50,14 @@ class Completion:
         text: the decoded new text, special tokens removed.
         tokens: number of new tokens generated (EOS included when it was generated).
         finish_reason: "stop" (EOS or stop string) or "length" (hit max_tokens).
+        token_ids: the new token ids, when the engine exposes them (hf, vLLM); the local RL
+            trainer scores exactly these, since re-tokenizing the text need not give them back.
     """
 
     text: str
     tokens: int
     finish_reason: str
+    token_ids: tuple[int, ...] = ()
 
 
 def prompt_seeds(seed: int | list[int], count: int) -> list[int]:

@@ -174,7 +174,8 @@ class HFSampler:
     def _completion(self, row: list[int]) -> Completion:
         count, stopped = count_new_tokens(row, self.eos_ids)
         text = self.tokenizer.decode(row[:count], skip_special_tokens=True)
-        return Completion(text=text, tokens=count, finish_reason="stop" if stopped else "length")
+        return Completion(text=text, tokens=count, finish_reason="stop" if stopped else "length",
+                          token_ids=tuple(row[:count]))
 
 
 def count_new_tokens(row: list[int], eos_ids: list[int]) -> tuple[int, bool]:

@@ -66,7 +66,8 @@ def to_completions(request_output) -> list[Completion]:
     stop string, "length" at max_tokens, as `Completion` expects.
     """
     return [
-        Completion(text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "length")
+        Completion(text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "length",
+                   token_ids=tuple(o.token_ids))
         for o in request_output.outputs
     ]
 

@@ -1,0 +1,151 @@
+"""`mta train ...`: run an RL technique and measure its gain; `mta train select-example`."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from cli.console import console, err_console, run_or_exit, status
+from cli.probe import parse_options
+
+app = typer.Typer(help="Run one RL technique of the paper and measure what it buys.",
+                  invoke_without_command=True)
+
+# Option name -> DapoSettings field: the only DAPO values the command line changes.
+DAPO_OPTIONS = ("steps", "batch_size", "mini_batch_size", "group_size", "lr", "kl_coef", "seed",
+                "max_response_length", "temperature", "max_num_gen_batches")
+
+
+@app.callback()
+def train(
+    ctx: typer.Context,
+    technique: Annotated[Optional[str], typer.Option(help="ground-truth, random, incorrect, format, vote, em, ttrl, one-shot, nsr, psr.")] = None,
+    model: Annotated[str, typer.Option(help="Model alias, hub id, folder or GGUF file.")] = "smollm2-135m",
+    task: Annotated[str, typer.Option(help="Training task (TASKS key, gym:NAME or JSONL file).")] = "arith-quick",
+    eval_task: Annotated[Optional[list[str]], typer.Option(help="Task scored before and after (repeatable; default: the training task).")] = None,
+    backend: Annotated[str, typer.Option(help="local (this machine) or verl (a Ray cluster with GPUs).")] = "local",
+    steps: Annotated[Optional[int], typer.Option(help="Training steps (local 8, verl 300).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Prompts per step (local 4, verl 128).")] = None,
+    mini_batch_size: Annotated[Optional[int], typer.Option(help="Prompts per optimizer step (local 4, verl 64).")] = None,
+    group_size: Annotated[Optional[int], typer.Option(help="Rollouts per prompt (local 8, verl 16).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Learning rate (local 1e-5, verl 1e-6).")] = None,
+    kl_coef: Annotated[Optional[float], typer.Option(help="KL penalty coefficient; Table 13 uses 0.001.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of rollouts, random rewards and data order.")] = None,
+    max_response_length: Annotated[Optional[int], typer.Option(help="Response tokens (local 128, verl 8192).")] = None,
+    temperature: Annotated[Optional[float], typer.Option(help="Rollout temperature (1.0).")] = None,
+    max_num_gen_batches: Annotated[Optional[int], typer.Option(help="Generation batches per step before the fallback (2).")] = None,
+    no_dynamic_sampling: Annotated[bool, typer.Option("--no-dynamic-sampling", help="Train on every group, even those whose rewards are all equal.")] = False,
+    no_format_reward: Annotated[bool, typer.Option("--no-format-reward", help="Reward correctness alone, not correctness AND format (not the paper's setting).")] = False,
+    one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id of the example (repeat for two).")] = None,
+    train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
+    eval_limit: Annotated[Optional[int], typer.Option(help="Score only the first N problems of each evaluation task.")] = None,
+    eval_k: Annotated[int, typer.Option(help="Samples per evaluation problem (avg@k).")] = 8,
+    gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task (repeatable).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local clone for KOR-Bench / SynLogic.")] = None,
+    verifier: Annotated[Optional[str], typer.Option(help="Verifier of a JSONL task (math, exact, normalized, ...).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory (default under $MTA_HOME/runs/train).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="local: cpu, cuda or cuda:N.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="verl: write the configuration and print the command only.")] = False,
+    ray_address: Annotated[Optional[str], typer.Option(help="verl: address of an existing Ray cluster.")] = None,
+    nodes: Annotated[int, typer.Option(help="verl: nodes.")] = 1,
+    gpus_per_node: Annotated[int, typer.Option(help="verl: GPUs per node.")] = 8,
+) -> None:
+    """Run TECHNIQUE on MODEL and TASK, scoring the model before and after (gains.json)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    options = {k: v for k, v in locals().items() if k in DAPO_OPTIONS and v is not None}
+    result = run_or_exit(lambda: _train(technique, model, task, eval_task, backend, options,
+                                        no_dynamic_sampling, no_format_reward, one_shot,
+                                        train_limit, eval_limit, eval_k, gym_option, data_dir,
+                                        verifier, out, device, dry_run, ray_address, nodes,
+                                        gpus_per_node))
+    _render(result)
+
+
+def _train(technique, model, task, eval_task, backend, options, no_dynamic_sampling,
+           no_format_reward, one_shot, train_limit, eval_limit, eval_k, gym_option, data_dir,
+           verifier, out, device, dry_run, ray_address, nodes, gpus_per_node):
+    from mta_probe.errors import BadInputError
+    from mta_probe.tasks import TaskOptions
+    from mta_train import DapoSettings, TrainSettings, train
+
+    if technique is None:
+        raise BadInputError("name a technique with --technique (e.g. --technique ground-truth)")
+    dapo = DapoSettings.small() if backend == "local" else DapoSettings()
+    if no_dynamic_sampling:
+        options["dynamic_sampling"] = False
+    dapo = replace(dapo, **options)
+    backend_options: dict[str, Any] = {"device": device} if backend == "local" else {
+        "ray_address": ray_address, "nodes": nodes, "gpus_per_node": gpus_per_node}
+    settings = TrainSettings(
+        technique=technique, model=model, task=task, eval_tasks=tuple(eval_task or ()),
+        backend=backend, dapo=dapo, train_limit=train_limit, eval_limit=eval_limit,
+        eval_k=eval_k, one_shot=tuple(one_shot) if one_shot else None, run_dir=out,
+        task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option or []),
+                                 verifier=verifier),
+        backend_options=backend_options, dry_run=dry_run, require_format=not no_format_reward)
+    return train(settings, on_step=_print_step, on_status=status)
+
+
+def _print_step(record: dict[str, Any]) -> None:
+    err_console.print(
+        f"step {record['step']:>3}  reward {record['reward_mean']:.3f}  "
+        f"acc {record['accuracy']:.3f}  entropy {record['entropy']:.2f}  "
+        f"length {record['response_length']:.0f}  groups kept "
+        f"{record['groups_kept']}/{record['groups_total']}  {record['seconds']:.0f}s",
+        highlight=False)
+
+
+def _render(result) -> None:
+    if result.command is not None and result.gains is None:
+        console.print("verl command (not launched):", style="bold")
+        console.print(" ".join(result.command), highlight=False, soft_wrap=True)
+        console.print(f"configuration: {result.run_dir / 'verl_config.yaml'}", highlight=False)
+        return
+    gains = result.gains
+    table = Table(title=f"{gains['technique']} on {gains['model']} ({gains['metric']})")
+    for column in ("task", "before", "after", "gain"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for task, row in gains["tasks"].items():
+        style = "green" if row["gain"] > 0 else "red" if row["gain"] < 0 else None
+        table.add_row(task, f"{row['before']:.3f}", f"{row['after']:.3f}",
+                      f"[{style}]{row['gain']:+.3f}[/]" if style else f"{row['gain']:+.3f}")
+    console.print(table)
+    console.print(f"run: {result.run_dir}  (metrics.jsonl, gains.json; plot with "
+                  f"`mta report curves {result.run_dir}`)", highlight=False, soft_wrap=True)
+
+
+@app.command("select-example")
+def select_example(
+    history: Annotated[Path, typer.Argument(help="JSONL of {problem_id, epoch, accuracy} (a local run's history.jsonl).")],
+    count: Annotated[int, typer.Option(help="How many examples to pick.")] = 1,
+) -> None:
+    """Wang et al.'s one-shot choice: the examples whose training accuracy varied most."""
+    from mta_train import select_example as select
+
+    ranked = run_or_exit(lambda: select(history, count))
+    table = Table(title=f"one-shot example by accuracy variance ({history})")
+    for column in ("problem id", "std", "mean accuracy", "epochs"):
+        table.add_column(column, justify="right")
+    for row in ranked:
+        table.add_row(row.problem_id, f"{row.std:.3f}", f"{row.mean:.3f}", str(row.epochs))
+    console.print(table)
+    console.print(f"train on it: mta train --technique one-shot --one-shot {ranked[0].problem_id}",
+                  highlight=False)
+
+
+@app.command("techniques")
+def techniques() -> None:
+    """List the techniques."""
+    from mta_train import TECHNIQUES
+
+    table = Table(title="techniques (mta train --technique NAME)")
+    table.add_column("name")
+    table.add_column("what changes from DAPO with ground-truth reward")
+    for name, technique in TECHNIQUES.items():
+        table.add_row(name, technique.summary)
+    console.print(table)

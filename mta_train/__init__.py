@@ -1,0 +1,28 @@
+"""mta_train: run the paper's RL techniques and measure what they buy.
+
+The verbs: `train` runs one technique (a key of `TECHNIQUES`) on one model and task, on this
+machine (`backend="local"`) or on verl (`backend="verl"`), and writes metrics.jsonl and
+gains.json; `select_example` is Wang et al.'s one-shot selection from an accuracy history.
+Settings are `TrainSettings` and `DapoSettings` (the paper's Section 3 defaults).
+"""
+
+import os
+
+# See mta_probe/__init__.py: passive OpenMP waiting, set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from mta_train.run import TrainResult, train
+from mta_train.selection import Ranked, select_example
+from mta_train.settings import DapoSettings, TrainSettings
+from mta_train.techniques import TECHNIQUES, get_technique
+
+__all__ = [
+    "DapoSettings",
+    "Ranked",
+    "TECHNIQUES",
+    "TrainResult",
+    "TrainSettings",
+    "get_technique",
+    "select_example",
+    "train",
+]

@@ -1,0 +1,230 @@
+"""The local backend: DAPO on one machine (CPU or one GPU), sampling through mta_probe's hf
+backend, with the same technique code as the verl backend.
+
+One step, as in the paper's DAPO (Section 3):
+1. draw `batch_size` prompts and sample `group_size` responses each (temperature, top_p);
+2. score every response under the sampling policy (log-probs, entropies) and reward each group
+   with the technique (EM reads those log-probs, so scoring comes first);
+3. dynamic sampling: keep groups whose rewards differ; while fewer than `batch_size` are kept
+   and fewer than `max_num_gen_batches` batches were drawn, draw another; then the paper's
+   fallback (repeat the kept groups, or train on the last batch unfiltered);
+4. GRPO advantages per group, masked for NSR / PSR; one pass of clipped token-mean updates,
+   one optimizer step per mini-batch;
+5. append the step's metrics to metrics.jsonl; checkpoint every `checkpoint_every` steps.
+A stopped run resumes from its last checkpoint (the prompt stream and every seed derive from
+the run seed and the step, so the resumed steps draw what the lost ones would have).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mta_probe.errors import BadInputError
+from mta_probe.problem import Problem
+from mta_probe.sampling.base import SamplingSettings
+from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
+from mta_train.data import TrainingSet, prompt_batch, training_prompt
+from mta_train.policy import Policy, Sequence
+from mta_train.reward import Group, Reward
+from mta_train.settings import TrainSettings
+from mta_train.technique import Technique
+
+METRICS_FILE = "metrics.jsonl"
+HISTORY_FILE = "history.jsonl"  # per-problem accuracy per step: `mta train select-example` input
+CHECKPOINT_DIR = "checkpoint"
+MODEL_DIR = "model"
+
+
+@dataclass
+class RolloutGroup:
+    """One prompt's rollouts with everything the update needs."""
+
+    problem: Problem
+    sequences: list[Sequence]
+    rewards: list[Reward]
+    logprobs: list[Any]
+    entropies: list[Any]
+
+    @property
+    def scores(self) -> list[float]:
+        return [r.score for r in self.rewards]
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """A finished local training: where the trained model is and how many steps ran."""
+
+    model_dir: Path
+    steps: int
+    resumed_from: int
+
+
+def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet, run_dir: Path,
+                *, on_step: Callable[[dict[str, Any]], None] | None = None,
+                on_status: Callable[[str], None] | None = None,
+                checkpoint_every: int = 4) -> LocalRun:
+    """Train `settings.model` with `technique` for `settings.dapo.steps` steps (or resume).
+
+    Args:
+        settings: the run; `settings.dapo` holds every optimisation value.
+        technique: reward, advantage rule and data choice.
+        data: the problems to draw batches from.
+        run_dir: metrics.jsonl, checkpoint/ and the final model/ go here.
+        on_step: receives each step's metrics (for a progress display).
+        on_status: one-line status messages.
+        checkpoint_every: steps between checkpoints (the last step always saves).
+
+    Returns:
+        Where the trained model was saved.
+    """
+    from mta_probe.models import resolve_model
+    from mta_probe.sampling.hf import HFSampler
+
+    say = on_status or (lambda _m: None)
+    device = settings.backend_options.get("device")
+    sampler = HFSampler(resolve_model(settings.model), device=device, on_status=say)
+    policy = Policy(sampler.model, settings.dapo, sampler.pad_id)
+    start = _resume(run_dir, policy, say)
+    dapo = settings.dapo
+    for step in range(start + 1, dapo.steps + 1):
+        began = time.perf_counter()
+        batch, generated, fill = _collect(sampler, policy, technique, data, settings, step)
+        stats = _update(policy, batch, technique, dapo)
+        record = _metrics(step, generated, batch, fill, stats, time.perf_counter() - began)
+        _append(run_dir / HISTORY_FILE, [
+            {"problem_id": g.problem.id, "epoch": step,
+             "accuracy": sum(r.acc for r in g.rewards) / len(g.rewards)} for g in generated])
+        _append(run_dir / METRICS_FILE, [record])
+        if on_step:
+            on_step(record)
+        if step % checkpoint_every == 0 or step == dapo.steps:
+            policy.save(run_dir / CHECKPOINT_DIR, {"step": step})
+    model_dir = run_dir / MODEL_DIR
+    sampler.model.save_pretrained(model_dir)
+    sampler.tokenizer.save_pretrained(model_dir)
+    return LocalRun(model_dir=model_dir, steps=dapo.steps, resumed_from=start)
+
+
+def _resume(run_dir: Path, policy: Policy, say: Callable[[str], None]) -> int:
+    """Load the last checkpoint and drop metrics of steps after it; returns its step."""
+    folder = run_dir / CHECKPOINT_DIR
+    step = 0
+    if (folder / "state.json").exists():
+        step = int(policy.load(folder)["step"])
+        say(f"resuming {run_dir} after step {step}")
+    for name, key in ((METRICS_FILE, "step"), (HISTORY_FILE, "epoch")):
+        path = run_dir / name
+        if path.exists():
+            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                    if _up_to(line, key, step)]
+            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    return step
+
+
+def _up_to(line: str, key: str, last_step: int) -> bool:
+    try:
+        return int(json.loads(line)[key]) <= last_step
+    except (ValueError, KeyError, TypeError):
+        return False  # a line cut by a crash
+
+
+def _append(path: Path, records: list[dict[str, Any]]) -> None:
+    with open(path, "a", encoding="utf-8") as out:
+        out.write("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _collect(sampler: Any, policy: Policy, technique: Technique, data: TrainingSet,
+             settings: TrainSettings, step: int) -> tuple[list[RolloutGroup], list[RolloutGroup],
+                                                          str | None]:
+    """Steps 1 to 3 of the module docstring: the training batch, everything generated, and
+    which fallback filled the batch (None when none was needed)."""
+    dapo = settings.dapo
+    kept: list[RolloutGroup] = []
+    generated: list[RolloutGroup] = []
+    last: list[RolloutGroup] = []
+    for attempt in range(dapo.max_num_gen_batches):
+        index = (step - 1) * dapo.max_num_gen_batches + attempt
+        problems = prompt_batch(data.problems, index, dapo.batch_size, dapo.seed)
+        last = [_rollouts(sampler, policy, technique, data.verifier, p, settings,
+                          _seed(dapo.seed, step, attempt, i))
+                for i, p in enumerate(problems)]
+        generated += last
+        if not dapo.dynamic_sampling:
+            return last, generated, None
+        kept += [g for g in last if has_signal(g.scores)]
+        if len(kept) >= dapo.batch_size:
+            break
+    batch, fallback = fill_batch(kept, last, dapo.batch_size)
+    return batch, generated, fallback
+
+
+def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
+              problem: Problem, settings: TrainSettings, seed: int) -> RolloutGroup:
+    dapo = settings.dapo
+    prompt = training_prompt(problem, verifier)
+    prompt_ids = tuple(sampler.encode(prompt))
+    if len(prompt_ids) > dapo.max_prompt_length:
+        raise BadInputError(f"problem {problem.id}: prompt of {len(prompt_ids)} tokens exceeds "
+                            f"max_prompt_length {dapo.max_prompt_length}")
+    sampling = SamplingSettings(temperature=dapo.temperature, top_p=dapo.top_p,
+                                max_tokens=dapo.max_response_length)
+    completions = sampler.sample([prompt], dapo.group_size, sampling, [seed])[0]
+    sequences = [Sequence(prompt_ids, c.token_ids or (sampler.pad_id,)) for c in completions]
+    logprobs, entropies = policy.score(sequences)
+    mean_logprobs = tuple(float(lp.mean()) for lp in logprobs)
+    group = Group(problem=problem, verifier=verifier, texts=tuple(c.text for c in completions),
+                  seed=seed, mean_logprobs=mean_logprobs if technique.needs_logprobs else None,
+                  require_format=settings.require_format)
+    return RolloutGroup(problem, sequences, technique.reward(group), logprobs, entropies)
+
+
+def _seed(run_seed: int, step: int, attempt: int, prompt_index: int) -> int:
+    return zlib.crc32(f"{run_seed}:{step}:{attempt}:{prompt_index}".encode())
+
+
+def _update(policy: Policy, batch: list[RolloutGroup], technique: Technique,
+            dapo: Any) -> dict[str, float]:
+    """Step 4: advantages per group (masked for NSR/PSR), then the clipped update."""
+    sequences, old, advantages = [], [], []
+    for group in batch:
+        adv = masked_advantages(group_advantages(group.scores), group.scores, technique.advantage)
+        sequences += group.sequences
+        old += group.logprobs
+        advantages += adv
+    return policy.update(sequences, old, advantages, dapo.mini_batch_size * dapo.group_size)
+
+
+def _metrics(step: int, generated: list[RolloutGroup], batch: list[RolloutGroup],
+             fallback: str | None, stats: dict[str, float], seconds: float) -> dict[str, Any]:
+    """One metrics.jsonl record. Reward, accuracy, entropy and length are over every response
+    generated in the step (what the policy does), `batch_reward_mean` over the trained batch."""
+    rewards = [r for g in generated for r in g.rewards]
+    lengths = [len(s.response_ids) for g in generated for s in g.sequences]
+    token_entropy = [float(e.sum()) for g in generated for e in g.entropies]
+    kept = sum(has_signal(g.scores) for g in generated)
+    trained = [r.score for g in batch for r in g.rewards]
+    return {
+        "step": step,
+        "reward_mean": sum(r.score for r in rewards) / len(rewards),
+        "accuracy": sum(r.acc for r in rewards) / len(rewards),
+        "format": sum(r.format for r in rewards) / len(rewards),
+        "entropy": sum(token_entropy) / max(sum(lengths), 1),
+        "response_length": sum(lengths) / len(lengths),
+        "groups_kept": kept,
+        "groups_total": len(generated),
+        "fallback": fallback,
+        "batch_reward_mean": sum(trained) / len(trained),
+        "seconds": round(seconds, 2),
+        "loss": stats.get("loss", 0.0),
+        "kl": stats.get("kl"),  # None without a KL penalty
+        "ppo_kl": stats.get("ppo_kl"),
+        "pg_clipfrac": stats.get("pg_clipfrac"),
+        "grad_norm": stats.get("grad_norm"),
+        "lr": stats.get("lr"),
+    }

@@ -1,0 +1,217 @@
+"""The trained model of the local backend: token log-probs, entropies, the DAPO update and
+checkpoints. The only module of the local trainer that touches torch.
+
+The policy is the sampler's own model (mta_probe's hf backend), updated in place, so every
+step samples from the current weights without copying them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mta_train.dapo import low_var_kl, policy_loss
+from mta_train.settings import DapoSettings
+
+MICRO_BATCH = 8  # sequences per forward pass: bounds the (rows x length x vocab) logits
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One rollout as the trainer scores it: prompt and response token ids."""
+
+    prompt_ids: tuple[int, ...]
+    response_ids: tuple[int, ...]
+
+
+class Policy:
+    """Wraps the sampler's model with an AdamW optimizer (and a frozen reference for KL).
+
+    Args:
+        model: the transformers causal LM the sampler generates with.
+        dapo: learning rate, warm-up, weight decay, clips, KL coefficient, temperature.
+        pad_id: the id used to right-pad sequences (masked out everywhere).
+    """
+
+    def __init__(self, model: Any, dapo: DapoSettings, pad_id: int) -> None:
+        import copy
+
+        import torch
+
+        self.model, self.dapo, self.pad_id = model, dapo, pad_id
+        self.device = next(model.parameters()).device
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=dapo.lr,
+                                           weight_decay=dapo.weight_decay)
+        self.updates = 0
+        self.reference = None
+        if dapo.kl_coef > 0:  # Table 13: the KL is measured against the initial policy
+            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+
+    def score(self, sequences: list[Sequence]) -> tuple[list[Any], list[Any]]:
+        """Per-token log-probs and entropies of each response under the current policy.
+
+        Returns:
+            Two lists of 1-D CPU tensors (one per sequence, response length each).
+        """
+        import torch
+
+        logprobs, entropies = [], []
+        self.model.eval()
+        with torch.no_grad():
+            for start in range(0, len(sequences), MICRO_BATCH):
+                chunk = sequences[start:start + MICRO_BATCH]
+                lp, ent, mask = self._forward(self.model, chunk, with_entropy=True)
+                for row, seq in enumerate(chunk):
+                    length = len(seq.response_ids)
+                    logprobs.append(lp[row, :length].cpu())
+                    entropies.append(ent[row, :length].cpu())
+        return logprobs, entropies
+
+    def update(self, sequences: list[Sequence], old_logprobs: list[Any],
+               advantages: list[float], mini_batch_rows: int) -> dict[str, float]:
+        """DAPO's update: one pass over the batch in mini-batches, one optimizer step each.
+
+        Args:
+            sequences: the training batch (groups in order).
+            old_logprobs: their log-probs under the sampling policy (from `score`).
+            advantages: one scalar per sequence (broadcast over its tokens).
+            mini_batch_rows: sequences per optimizer step (mini-batch prompts x group size).
+
+        Returns:
+            Mean loss, ppo_kl, clip fractions, grad norm and learning rate over the mini-batches.
+        """
+        totals: dict[str, float] = {}
+        starts = range(0, len(sequences), mini_batch_rows)
+        for start in starts:
+            stop = start + mini_batch_rows
+            stats = self._mini_batch(sequences[start:stop], old_logprobs[start:stop],
+                                     advantages[start:stop])
+            for key, value in stats.items():
+                totals[key] = totals.get(key, 0.0) + value / len(starts)
+        return totals
+
+    def _mini_batch(self, sequences: list[Sequence], old: list[Any],
+                    advantages: list[float]) -> dict[str, float]:
+        import torch
+
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
+        num_tokens = float(sum(len(s.response_ids) for s in sequences))
+        stats = {"loss": 0.0, "ppo_kl": 0.0, "pg_clipfrac": 0.0}
+        if self.reference is not None:
+            stats["kl"] = 0.0
+        self.optimizer.zero_grad(set_to_none=True)
+        for start in range(0, len(sequences), MICRO_BATCH):
+            chunk = sequences[start:start + MICRO_BATCH]
+            logprob, _, mask = self._forward(self.model, chunk, with_entropy=False)
+            old_lp = _padded(old[start:start + MICRO_BATCH], logprob.shape[1]).to(self.device)
+            adv = torch.tensor(advantages[start:start + MICRO_BATCH], device=self.device)
+            adv = adv[:, None].expand_as(logprob) * mask
+            loss, metrics = policy_loss(old_lp, logprob, adv, mask, clip_low=self.dapo.clip_low,
+                                        clip_high=self.dapo.clip_high, clip_c=self.dapo.clip_c,
+                                        loss_agg_mode=self.dapo.loss_agg_mode,
+                                        num_tokens=num_tokens)
+            share = mask.sum().item() / num_tokens  # micro-batch metrics weighted by tokens
+            if self.reference is not None:
+                with torch.no_grad():
+                    ref_lp, _, _ = self._forward(self.reference, chunk, with_entropy=False)
+                kl = (low_var_kl(logprob, ref_lp) * mask).sum() / num_tokens
+                loss = loss + self.dapo.kl_coef * kl
+                stats["kl"] += kl.item()
+            loss.backward()
+            stats["loss"] += loss.item()
+            stats["ppo_kl"] += metrics["ppo_kl"] * share
+            stats["pg_clipfrac"] += metrics["pg_clipfrac"] * share
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.dapo.grad_clip)
+        stats["grad_norm"], stats["lr"] = float(norm), self.learning_rate()
+        if math.isfinite(stats["grad_norm"]):  # verl skips a step whose gradient is not finite
+            self.optimizer.step()
+        self.updates += 1
+        return stats
+
+    def learning_rate(self) -> float:
+        """Constant with linear warm-up over `warmup_steps` optimizer steps (verl's default)."""
+        warmup = self.dapo.warmup_steps
+        return self.dapo.lr * (min(1.0, self.updates / warmup) if warmup else 1.0)
+
+    def _forward(self, model: Any, chunk: list[Sequence], *, with_entropy: bool):
+        """Log-probs (and entropies) of each response token, right-padded to the longest."""
+        import torch
+
+        lengths = [len(s.prompt_ids) + len(s.response_ids) for s in chunk]
+        width = max(lengths)
+        ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, seq in enumerate(chunk):
+            full = list(seq.prompt_ids) + list(seq.response_ids)
+            ids[row, :len(full)] = torch.tensor(full)
+            attention[row, :len(full)] = 1
+        logits = model(input_ids=ids.to(self.device),
+                       attention_mask=attention.to(self.device)).logits.float()
+        logits = logits / self.dapo.temperature  # log-probs of the distribution sampled from
+        span = max(len(s.response_ids) for s in chunk)
+        rows = []
+        for row, seq in enumerate(chunk):
+            begin = len(seq.prompt_ids) - 1  # logits at t predict token t + 1
+            rows.append(_pad_rows(logits[row, begin:begin + len(seq.response_ids)], span))
+        response_logits = torch.stack(rows)
+        log_softmax = torch.log_softmax(response_logits, dim=-1)
+        targets = torch.tensor([list(s.response_ids) + [0] * (span - len(s.response_ids))
+                                for s in chunk], device=self.device)
+        logprob = log_softmax.gather(-1, targets[..., None]).squeeze(-1)
+        mask = torch.tensor([[1.0] * len(s.response_ids) + [0.0] * (span - len(s.response_ids))
+                             for s in chunk], device=self.device)
+        entropy = None
+        if with_entropy:
+            entropy = -(log_softmax.exp() * log_softmax).sum(-1)
+        return logprob * mask, entropy, mask
+
+    def save(self, folder: Path, state: dict[str, Any]) -> None:
+        """Write weights, optimizer and `state` atomically (a half-written checkpoint never
+        replaces a whole one)."""
+        import torch
+
+        partial = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        torch.save(self.model.state_dict(), partial / "model.pt")
+        torch.save(self.optimizer.state_dict(), partial / "optimizer.pt")
+        (partial / "state.json").write_text(json.dumps({**state, "updates": self.updates}))
+        old = folder.with_name(folder.name + ".old")
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(partial, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def load(self, folder: Path) -> dict[str, Any]:
+        """Restore what `save` wrote; returns the saved state."""
+        import torch
+
+        self.model.load_state_dict(torch.load(folder / "model.pt", map_location=self.device))
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt",
+                                                  map_location=self.device))
+        state = json.loads((folder / "state.json").read_text())
+        self.updates = int(state["updates"])
+        return state
+
+
+def _pad_rows(rows: Any, length: int) -> Any:
+    import torch
+
+    if rows.shape[0] == length:
+        return rows
+    pad = torch.zeros((length - rows.shape[0], rows.shape[1]), dtype=rows.dtype,
+                      device=rows.device)
+    return torch.cat([rows, pad])
+
+
+def _padded(tensors: list[Any], length: int) -> Any:
+    import torch
+
+    return torch.stack([torch.nn.functional.pad(t, (0, length - t.shape[0])) for t in tensors])

@@ -1,0 +1,126 @@
+"""What a group of rollouts earns: the pieces every technique's reward is built from.
+
+The paper's reward is correctness AND format (Appendix B): the completion must have the SynLogic
+shape `<think>...</think><answer>...</answer>` and the text of the first `<answer>` must be
+correct. mta checks the format with a DOTALL pattern (the paper's code lacked DOTALL, so any
+multi-line `<think>` scored 0: defect 4 in anchors.md) and correctness with mta_probe's
+verifiers (math-verify for math, where the paper's code compared strings).
+
+Code tasks have no `<answer>` block: their "format" is a fenced Python block defining the entry
+point, the shape HumanEval's prompt asks for.
+
+Validation scores correctness only (`Reward.acc`), never the format.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from mta_probe.answers import extract_answer, extract_code, has_format
+from mta_probe.problem import Problem
+from mta_probe.verifiers import normalize_answer, verify_one
+
+CODE_VERIFIERS = ("code", "code-io")
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rollouts of one prompt, as a reward sees them.
+
+    Attributes:
+        problem: the prompt's problem; `problem.gold` is the label (techniques that must not
+            see labels, such as vote, TTRL and EM, never read it for their score).
+        verifier: a key of mta_probe.verifiers.VERIFIERS.
+        texts: the decoded responses, in sampling order.
+        seed: seeds anything random in the reward (the random technique), so a resumed or
+            re-run step gets the same rewards.
+        mean_logprobs: per response, the mean token log-probability under the sampling
+            policy; only entropy minimization needs it (None elsewhere).
+        require_format: the paper's reward needs the format AND the answer; False drops the
+            format half (for models that never produce the tags; not the paper's setting).
+    """
+
+    problem: Problem
+    verifier: str
+    texts: tuple[str, ...]
+    seed: int = 0
+    mean_logprobs: tuple[float, ...] | None = None
+    require_format: bool = True
+
+
+@dataclass(frozen=True)
+class Reward:
+    """What one rollout earned.
+
+    Attributes:
+        score: the training reward (verl's "score").
+        acc: 1.0 when the answer is correct against the true label, else 0.0; logged and used
+            for validation, never trained on (except by techniques whose score equals it).
+        format: 1.0 when the response has the required shape.
+    """
+
+    score: float
+    acc: float
+    format: float
+
+
+def format_ok(text: str, problem: Problem, verifier: str) -> bool:
+    """The format half of the paper's reward (see the module docstring for code tasks)."""
+    if verifier in CODE_VERIFIERS:
+        return extract_code(text, problem.meta.get("entry_point")) is not None
+    return has_format(text)
+
+
+def is_correct(text: str, problem: Problem, verifier: str) -> bool:
+    """Correctness against `problem.gold` by the task's verifier (format not required)."""
+    return verify_one(verifier, text, problem).correct
+
+
+def graded(group: Group, scores: list[float]) -> list[Reward]:
+    """Pair technique scores with the true correctness and format of each response."""
+    problem, verifier = group.problem, group.verifier
+    return [
+        Reward(score=float(score),
+               acc=float(is_correct(text, problem, verifier)),
+               format=float(format_ok(text, problem, verifier)))
+        for text, score in zip(group.texts, scores, strict=True)
+    ]
+
+
+def correct_and_formatted(group: Group, label: str | None = None) -> list[float]:
+    """1.0 for responses that have the format and match the label (default: the true gold).
+
+    With `group.require_format` off, matching the label is enough.
+    """
+    problem = group.problem if label is None else replace(group.problem, gold=label)
+    return [float(formatted(group, text) and is_correct(text, problem, group.verifier))
+            for text in group.texts]
+
+
+def formatted(group: Group, text: str) -> bool:
+    """The format condition of a reward: `format_ok`, or always true when not required."""
+    return not group.require_format or format_ok(text, group.problem, group.verifier)
+
+
+def answers(group: Group) -> list[str | None]:
+    """The extracted answer of every response (None when none can be read)."""
+    if group.verifier in CODE_VERIFIERS:
+        return [None for _ in group.texts]
+    return [extract_answer(text) for text in group.texts]
+
+
+def majority_answer(group: Group) -> tuple[str | None, float]:
+    """The most frequent extracted answer of the group and its share of all responses.
+
+    Answers are compared after `normalize_answer` (case, spaces, trailing punctuation); ties go
+    to the answer seen first. Returns (None, 0.0) when no response has an answer.
+    """
+    seen = [a for a in answers(group) if a]
+    if not seen:
+        return None, 0.0
+    keys = [normalize_answer(a) for a in seen]
+    counts = Counter(keys)
+    best = max(counts.values())
+    winner = next(a for a, key in zip(seen, keys) if counts[key] == best)
+    return winner, best / len(group.texts)

@@ -1,0 +1,111 @@
+"""A train run end to end: run directory, evaluation before, training, evaluation after, gains.
+
+The verl backend does the same around a verl launch (mta_train/verl_launch.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mta_probe.errors import BadInputError
+from mta_probe.home import mta_home
+from mta_probe.store import prepare_run_dir, write_json_atomic
+from mta_train.settings import TrainSettings
+from mta_train.techniques import get_technique
+
+TRAIN_FILE = "train.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished (or, with --dry-run, prepared) train run.
+
+    Attributes:
+        run_dir: the run directory (train.json, metrics.jsonl, gains.json, ...).
+        gains: the gains.json payload (None for a dry run).
+        command: the verl command line (verl backend only).
+    """
+
+    run_dir: Path
+    gains: dict[str, Any] | None
+    command: list[str] | None = None
+
+
+def default_train_dir(settings: TrainSettings, model_name: str) -> Path:
+    """`$MTA_HOME/runs/train/<technique>__<model>__<task>__<backend>__s<seed>`."""
+    parts = [settings.technique, model_name, settings.task, settings.backend,
+             f"s{settings.dapo.seed}"]
+    if settings.dapo.kl_coef:
+        parts.insert(1, f"kl{settings.dapo.kl_coef:g}")
+    name = "__".join(parts)
+    return mta_home() / "runs" / "train" / "".join(c if c.isalnum() or c in "-._" else "_"
+                                                   for c in name)
+
+
+def train(settings: TrainSettings, *, on_step: Callable[[dict[str, Any]], None] | None = None,
+          on_status: Callable[[str], None] | None = None) -> TrainResult:
+    """Run (or resume) one technique on one model and task, and measure its gain.
+
+    Args:
+        settings: technique, model, task, backend, DAPO settings, evaluation.
+        on_step: receives each training step's metrics record.
+        on_status: one-line status messages.
+
+    Returns:
+        The run directory and gains.json payload.
+
+    Raises:
+        MtaError: unknown technique, model or task; a backend that cannot run here; a run
+            directory holding a different run.
+    """
+    from mta_probe.models import resolve_model
+
+    technique = get_technique(settings.technique)
+    if technique.data == "eval" and not settings.eval_tasks:
+        raise BadInputError("ttrl trains on the evaluation set: name it with --eval-task")
+    ref = resolve_model(settings.model)
+    run_dir = settings.run_dir or default_train_dir(settings, ref.name)
+    if settings.backend == "verl":
+        from mta_train.verl_launch import launch
+
+        return launch(settings, technique, run_dir, on_status=on_status)
+    return _train_local(settings, technique, ref, run_dir, on_step, on_status)
+
+
+def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Path,
+                 on_step: Callable[[dict[str, Any]], None] | None,
+                 on_status: Callable[[str], None] | None) -> TrainResult:
+    from mta_train.data import training_set
+    from mta_train.gains import evaluate, write_gains
+    from mta_train.local import train_local
+
+    data = training_set(settings, technique)  # bad task or one-shot id: fail before any work
+    identity = {"kind": "train", **_identity(settings, ref)}
+    prepare_run_dir(run_dir, identity)
+    write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, data.task))
+    before = evaluate(settings.model, "before", settings, run_dir, on_status)
+    local = train_local(settings, technique, data, run_dir, on_step=on_step, on_status=on_status)
+    after = evaluate(str(local.model_dir), "after", settings, run_dir, on_status)
+    gains = write_gains(run_dir, settings, ref.name, before, after)
+    return TrainResult(run_dir=run_dir, gains=gains)
+
+
+def _identity(settings: TrainSettings, ref: Any) -> dict[str, Any]:
+    record = settings.as_json()
+    record.pop("run_dir", None)
+    record.pop("dry_run", None)
+    record["model_path"] = str(ref.path)
+    return record
+
+
+def train_record(settings: TrainSettings, ref: Any, train_task: str) -> dict[str, Any]:
+    """The train.json payload (format in docs/train.md)."""
+    return {"model": ref.name, "model_path": str(ref.path), "technique": settings.technique,
+            "task": settings.task, "trained_on": train_task, "backend": settings.backend,
+            "kl_coef": settings.dapo.kl_coef, "settings": settings.as_json(),
+            "written_at": datetime.datetime.now(datetime.timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")}

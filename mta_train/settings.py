@@ -1,0 +1,178 @@
+"""The DAPO hyperparameters of the paper, in one frozen dataclass, and what a train run needs.
+
+Defaults are the paper's (Section 3 and the scripts of its code, see anchors.md): DAPO with
+group size 16, clip 0.2/0.28, token-mean loss, dynamic sampling with two generation batches,
+lr 1e-6, batch 128, mini-batch 64, 300 steps, validation every 20 steps, no KL. The local backend
+starts from `DapoSettings.small()`, the same objective at a size one CPU can run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from mta_probe.errors import BadInputError
+from mta_probe.tasks import TaskOptions
+
+Backend = Literal["local", "verl"]
+
+
+@dataclass(frozen=True)
+class DapoSettings:
+    """DAPO as the paper runs it (Section 3; Appendix I.1 for the KL variant).
+
+    Attributes:
+        group_size: rollouts per prompt (verl `rollout.n`), 16.
+        clip_low: lower clip epsilon of the ratio, 0.2.
+        clip_high: upper clip epsilon (DAPO's clip-higher), 0.28.
+        clip_c: dual-clip bound for negative advantages (verl `clip_ratio_c`), 10.0.
+        loss_agg_mode: "token-mean": every token of the batch weighs the same.
+        dynamic_sampling: drop groups whose rewards are all equal (DAPO), on.
+        max_num_gen_batches: generation batches tried before the paper's fallback, 2.
+        lr: learning rate, 1e-6.
+        warmup_steps: linear warm-up steps, 10.
+        weight_decay: AdamW weight decay, 0.1.
+        grad_clip: gradient norm clip, 1.0.
+        batch_size: prompts per step, 128.
+        mini_batch_size: prompts per optimizer update (verl `ppo_mini_batch_size`), 64.
+        steps: training steps, 300 (Table 3's TTRL runs use 30).
+        val_every: validate every this many steps, 20 (0: only before and after).
+        temperature: rollout temperature, 1.0.
+        top_p: rollout nucleus, 1.0.
+        max_prompt_length: prompt tokens, 2048.
+        max_response_length: response tokens, 8192.
+        kl_coef: KL penalty in the loss, 0 (DAPO); Table 13 uses 0.001.
+        entropy_coeff: entropy bonus, 0.
+        seed: seed of rollouts, random rewards and data order.
+    """
+
+    group_size: int = 16
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    clip_c: float = 10.0
+    loss_agg_mode: str = "token-mean"
+    dynamic_sampling: bool = True
+    max_num_gen_batches: int = 2
+    lr: float = 1e-6
+    warmup_steps: int = 10
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    batch_size: int = 128
+    mini_batch_size: int = 64
+    steps: int = 300
+    val_every: int = 20
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_prompt_length: int = 2048
+    max_response_length: int = 8192
+    kl_coef: float = 0.0
+    entropy_coeff: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive = ("group_size", "batch_size", "mini_batch_size", "steps", "max_num_gen_batches",
+                    "max_prompt_length", "max_response_length")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise BadInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.group_size < 2:
+            raise BadInputError("group_size must be at least 2: advantages are group-relative")
+        if self.mini_batch_size > self.batch_size:
+            raise BadInputError(f"mini_batch_size {self.mini_batch_size} exceeds batch_size "
+                                f"{self.batch_size}")
+        if not (0 <= self.clip_low < 1 and self.clip_high >= 0 and self.clip_c > 1):
+            raise BadInputError("clips need 0 <= clip_low < 1, clip_high >= 0, clip_c > 1")
+        if self.lr <= 0 or self.kl_coef < 0 or self.val_every < 0 or self.warmup_steps < 0:
+            raise BadInputError("lr must be positive; kl_coef, val_every, warmup_steps >= 0")
+        if not (self.temperature > 0 and 0 < self.top_p <= 1):
+            raise BadInputError("temperature must be > 0 and top_p in (0, 1]")
+        if self.loss_agg_mode not in LOSS_AGG_MODES:
+            raise BadInputError(f"loss_agg_mode must be one of {', '.join(LOSS_AGG_MODES)}")
+
+    @classmethod
+    def small(cls, **changes: Any) -> DapoSettings:
+        """The same objective at a size one CPU runs in minutes (the local backend's default).
+
+        Smaller groups, batches and responses, and a larger learning rate: at lr 1e-6 a
+        handful of steps would not move a model at all. Everything else is the paper's.
+        """
+        base = cls(group_size=8, batch_size=4, mini_batch_size=4, steps=8, val_every=0,
+                   lr=1e-5, warmup_steps=0, max_prompt_length=512, max_response_length=128)
+        return replace(base, **changes)
+
+
+LOSS_AGG_MODES = ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One train run: which technique, model and task, on which backend.
+
+    Attributes:
+        technique: a key of mta_train.techniques.TECHNIQUES.
+        model: a model alias, hub id, folder or GGUF file (as `mta probe passk --model`).
+        task: the training task (a key of TASKS, `gym:NAME` or a JSONL file). TTRL trains on
+            the first evaluation task instead (unlabelled), as the paper does (Section 4.2).
+        eval_tasks: tasks scored before and after training for gains.json; default: the task.
+        backend: "local" (this machine, CPU or one GPU) or "verl" (Ray cluster).
+        dapo: the optimisation settings.
+        task_options: options of the tasks (data folders, gym generator options).
+        train_limit: use only the first N training problems (None: all).
+        eval_limit: score only the first N problems of each evaluation task.
+        eval_k: samples per evaluation problem; the metric is avg@k (mean accuracy), as the
+            paper reports AIME24 and SynLogic with avg@8 (Section 3).
+        eval_max_tokens: response tokens when evaluating (None: dapo.max_response_length).
+        one_shot: for `one-shot`: problem ids of the example(s) (None: chosen at random with
+            the seed; `mta train select-example` gives Wang et al.'s choice).
+        run_dir: where the run lives (None: under $MTA_HOME/runs/train/).
+        backend_options: backend-specific values (local: "device", "dtype"; verl: "nodes",
+            "gpus_per_node", "ray_address", "rollout_engine").
+        dry_run: verl only: write the configuration and print the command without launching.
+        require_format: the reward needs the `<think>`/`<answer>` format AND a correct answer,
+            as in the paper (Appendix B); False rewards correctness alone, for models that never
+            produce the tags (the embedded 135M model), and is not the paper's setting.
+    """
+
+    technique: str
+    model: str = "smollm2-135m"
+    task: str = "arith-quick"
+    eval_tasks: tuple[str, ...] = ()
+    backend: Backend = "local"
+    dapo: DapoSettings = field(default_factory=DapoSettings.small)
+    task_options: TaskOptions = field(default_factory=TaskOptions)
+    train_limit: int | None = None
+    eval_limit: int | None = None
+    eval_k: int = 8
+    eval_max_tokens: int | None = None
+    one_shot: tuple[str, ...] | None = None
+    run_dir: Path | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    require_format: bool = True
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("local", "verl"):
+            raise BadInputError(f"unknown backend {self.backend!r}; use local or verl")
+        if self.eval_k < 1:
+            raise BadInputError(f"eval_k must be at least 1, got {self.eval_k}")
+        for name in ("train_limit", "eval_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadInputError(f"{name} must be at least 1, got {value}")
+
+    @property
+    def evaluation(self) -> tuple[str, ...]:
+        """The evaluation tasks, defaulting to the training task."""
+        return self.eval_tasks or (self.task,)
+
+    def as_json(self) -> dict[str, Any]:
+        """Every value, JSON-ready (what train.json records)."""
+        data = asdict(self)
+        data["task_options"] = {"data_dir": str(self.task_options.data_dir or "") or None,
+                                "gym": dict(self.task_options.gym),
+                                "verifier": self.task_options.verifier}
+        data["run_dir"] = str(self.run_dir) if self.run_dir else None
+        data["eval_tasks"] = list(self.evaluation)
+        data["one_shot"] = list(self.one_shot) if self.one_shot else None
+        return data

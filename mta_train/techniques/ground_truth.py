@@ -1,0 +1,22 @@
+"""ground-truth: plain DAPO with the verifiable reward, the paper's baseline (Section 3).
+
+Differences from DAPO with ground-truth reward: none. Reward = 1 when the response has the
+`<think>...</think><answer>...</answer>` format AND its answer is correct, else 0.
+"""
+
+from __future__ import annotations
+
+from mta_train.reward import Group, Reward, correct_and_formatted, graded
+from mta_train.technique import Technique
+
+
+def reward(group: Group) -> list[Reward]:
+    """Correct and formatted: 1, else 0."""
+    return graded(group, correct_and_formatted(group))
+
+
+TECHNIQUE = Technique(
+    name="ground-truth",
+    summary="DAPO with the verifiable reward: correct answer AND format (the baseline)",
+    reward=reward,
+)

@@ -1,0 +1,21 @@
+"""nsr: negative sample reinforcement (Section 6, Table 6; Zhu et al.).
+
+Differences from DAPO with ground-truth reward:
+1. The GRPO advantage of every response with score 1 (correct and formatted) is multiplied by 0:
+   only wrong responses push the policy. Samples are zeroed, not dropped, so token-mean still
+   divides by all tokens of the batch, as the paper's code does.
+Zhu et al.'s NSR uses A = -1 without group normalization; the paper (and mta) masks the
+normalized GRPO advantage instead (anchors.md).
+"""
+
+from __future__ import annotations
+
+from mta_train.techniques.ground_truth import reward
+from mta_train.technique import Technique
+
+TECHNIQUE = Technique(
+    name="nsr",
+    summary="only responses with reward 0 keep their advantage (negative samples only)",
+    reward=reward,
+    advantage="nsr",
+)

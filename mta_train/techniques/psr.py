@@ -1,0 +1,20 @@
+"""psr: positive sample reinforcement (Section 6, Table 6; Zhu et al.).
+
+Differences from DAPO with ground-truth reward:
+1. The GRPO advantage of every response with score 0 is multiplied by 0: only correct,
+   formatted responses push the policy. Samples are zeroed, not dropped.
+Zhu et al.'s PSR uses A = +1 without group normalization; the paper (and mta) masks the
+normalized GRPO advantage instead (anchors.md).
+"""
+
+from __future__ import annotations
+
+from mta_train.techniques.ground_truth import reward
+from mta_train.technique import Technique
+
+TECHNIQUE = Technique(
+    name="psr",
+    summary="only responses with reward 1 keep their advantage (positive samples only)",
+    reward=reward,
+    advantage="psr",
+)

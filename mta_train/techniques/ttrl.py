@@ -1,0 +1,23 @@
+"""ttrl: test-time RL (Section 4.2, Table 3; Zuo et al.): majority vote on the evaluation set.
+
+Differences from DAPO with ground-truth reward:
+1. Reward as `vote`: the group's majority answer is the label, format AND agreement earns 1.
+2. The training prompts are the evaluation task's problems, unlabelled (the labels are never
+   read for training; they are used only to report accuracy before and after).
+3. Zuo et al. vote over 64 samples and train on 32 of them; mta, like the paper's DAPO setup,
+   votes and trains on the same group (`group_size`, 16 by default). The paper trains 30 steps.
+"""
+
+from __future__ import annotations
+
+from mta_train.techniques.vote import reward
+from mta_train.technique import Technique
+
+TECHNIQUE = Technique(
+    name="ttrl",
+    summary="majority vote trained on the unlabelled evaluation set (test-time RL)",
+    reward=reward,
+    data="eval",
+    group_level=True,
+    uses_labels=False,
+)

@@ -1,0 +1,132 @@
+"""The local backend end to end on a tiny random Llama: metrics, resumption, log-probs, KL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from mta_probe.tasks import TaskOptions
+from mta_train.data import training_set
+from mta_train.local import METRICS_FILE, train_local
+from mta_train.policy import Policy, Sequence
+from mta_train.run import train
+from mta_train.settings import DapoSettings, TrainSettings
+from mta_train.techniques import get_technique
+
+METRIC_KEYS = {"step", "reward_mean", "accuracy", "entropy", "response_length", "groups_kept",
+               "groups_total", "seconds", "loss", "kl"}
+
+
+@pytest.fixture
+def task_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sums.jsonl"
+    rows = [{"id": str(i), "question": f"what is {w} plus zero ?", "answer": w}
+            for i, w in enumerate(["one", "two", "three", "four"])]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _settings(model: Path, task: Path, technique: str = "random", **dapo) -> TrainSettings:
+    values = {"steps": 2, "batch_size": 2, "mini_batch_size": 1, "group_size": 4,
+              "max_response_length": 6, "lr": 1e-2, **dapo}
+    small = DapoSettings.small(**values)
+    return TrainSettings(technique=technique, model=str(model), task=str(task), dapo=small,
+                         eval_k=2, eval_max_tokens=4,
+                         task_options=TaskOptions(verifier="normalized"))
+
+
+def test_a_run_writes_metrics_history_gains_and_a_changed_model(
+        tiny_llama_dir: Path, task_file: Path) -> None:
+    result = train(_settings(tiny_llama_dir, task_file))
+    records = [json.loads(line) for line in (result.run_dir / METRICS_FILE).open()]
+    assert [r["step"] for r in records] == [1, 2]
+    assert all(METRIC_KEYS <= set(r) for r in records)
+    assert all(r["groups_total"] >= 2 and 0 <= r["groups_kept"] <= r["groups_total"]
+               for r in records)
+    assert all(0 < r["response_length"] <= 6 and r["entropy"] > 0 for r in records)
+    assert records[0]["loss"] != 0.0  # random rewards differ within groups: a real update
+    history = [json.loads(line) for line in (result.run_dir / "history.jsonl").open()]
+    assert {h["epoch"] for h in history} == {1, 2}
+    gains = json.loads((result.run_dir / "gains.json").read_text())
+    row = gains["tasks"][str(task_file)]
+    assert row["gain"] == pytest.approx(row["after"] - row["before"])
+    assert gains["technique"] == "random" and gains["metric"] == "avg@2"
+    from transformers import AutoModelForCausalLM  # the trained weights moved
+    start = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).state_dict()
+    trained = AutoModelForCausalLM.from_pretrained(result.run_dir / "model").state_dict()
+    assert any(not torch.equal(start[k], trained[k]) for k in start)
+    train_json = json.loads((result.run_dir / "train.json").read_text())
+    assert train_json["technique"] == "random" and train_json["settings"]["dapo"]["lr"] == 1e-2
+
+
+def test_a_stopped_run_resumes_to_the_same_metrics(tiny_llama_dir: Path, task_file: Path,
+                                                   tmp_path: Path) -> None:
+    settings = _settings(tiny_llama_dir, task_file, steps=3)
+    technique = get_technique("random")
+    data = training_set(settings, technique)
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    train_local(settings, technique, data, whole, checkpoint_every=1)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_two(record: dict) -> None:
+        if record["step"] == 2:  # after step 2's metrics, before its checkpoint
+            raise Stop
+
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    with pytest.raises(Stop):
+        train_local(settings, technique, data, cut, on_step=stop_at_two, checkpoint_every=1)
+    resumed = train_local(settings, technique, data, cut, checkpoint_every=1)
+    assert resumed.resumed_from == 1
+    keys = ("step", "reward_mean", "accuracy", "entropy", "response_length", "loss")
+    read = lambda d: [{k: json.loads(l)[k] for k in keys} for l in (d / METRICS_FILE).open()]
+    assert read(cut) == read(whole)
+
+
+def test_policy_log_probs_are_the_models_own(tiny_llama_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    policy = Policy(model, DapoSettings.small(), pad_id=1)
+    sequences = [Sequence((2, 3, 4), (5, 6)), Sequence((7,), (8, 9, 10, 11))]
+    logprobs, entropies = policy.score(sequences)
+    for seq, lp, ent in zip(sequences, logprobs, entropies):
+        ids = torch.tensor([list(seq.prompt_ids) + list(seq.response_ids)])
+        with torch.no_grad():
+            log_softmax = torch.log_softmax(model(input_ids=ids).logits[0], dim=-1)
+        start = len(seq.prompt_ids) - 1
+        expected = [log_softmax[start + i, tok].item() for i, tok in enumerate(seq.response_ids)]
+        assert lp.tolist() == pytest.approx(expected, abs=1e-5)
+        probs = log_softmax[start:start + len(seq.response_ids)].exp()
+        assert ent.tolist() == pytest.approx((-(probs * probs.log()).sum(-1)).tolist(), abs=1e-5)
+
+
+def test_the_first_update_is_on_policy_and_kl_is_reported(tiny_llama_dir: Path,
+                                                          task_file: Path,
+                                                          tmp_path: Path) -> None:
+    settings = _settings(tiny_llama_dir, task_file, steps=1, kl_coef=0.1)
+    settings = replace(settings, dapo=replace(settings.dapo, mini_batch_size=2))
+    technique = get_technique("random")
+    records = []
+    train_local(settings, technique, training_set(settings, technique), tmp_path,
+                on_step=records.append)
+    assert abs(records[0]["ppo_kl"]) < 1e-6  # one mini-batch: ratio 1, as DAPO starts
+    assert records[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # nothing moved yet at the first update
+
+
+def test_entropy_minimization_rewards_mean_log_probs(tiny_llama_dir: Path, task_file: Path,
+                                                     tmp_path: Path) -> None:
+    settings = _settings(tiny_llama_dir, task_file, technique="em", steps=1)
+    technique = get_technique("em")
+    records = []
+    train_local(settings, technique, training_set(settings, technique), tmp_path,
+                on_step=records.append)
+    assert records[0]["reward_mean"] < 0  # mean token log-probs
+    assert records[0]["groups_kept"] == records[0]["groups_total"]  # continuous rewards differ

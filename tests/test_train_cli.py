@@ -1,0 +1,68 @@
+"""`mta train` on the command line: bad input is one line and exit 2; a tiny run; selection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+def one_error_line(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train"], "--technique"),
+    (["train", "--technique", "bogus"], "unknown technique 'bogus'"),
+    (["train", "--technique", "random", "--steps", "0"], "steps must be at least 1"),
+    (["train", "--technique", "random", "--group-size", "1"], "group_size must be at least 2"),
+    (["train", "--technique", "random", "--batch-size", "2", "--mini-batch-size", "4"],
+     "mini_batch_size 4 exceeds batch_size 2"),
+    (["train", "--technique", "random", "--backend", "slurm"], "unknown backend"),
+    (["train", "--technique", "ttrl"], "--eval-task"),
+    (["train", "--technique", "random", "--model", "no-such-model-xyz"], "no-such-model-xyz"),
+    (["train", "--technique", "random", "--task", "no-such-task"], "no-such-task"),
+    (["train", "--technique", "one-shot", "--one-shot", "nope"], "'nope' is not a problem id"),
+    (["train", "--technique", "random", "--eval-k", "0"], "eval_k"),
+])
+def test_bad_input_is_one_line(args: list[str], words: str) -> None:
+    assert words in one_error_line(args)
+
+
+def test_select_example_ranks_by_accuracy_variance(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    rows = [("a", 1, 0.0), ("a", 2, 0.0), ("b", 1, 0.0), ("b", 2, 1.0), ("c", 1, 0.5),
+            ("c", 2, 0.75)]
+    history.write_text("".join(json.dumps({"problem_id": p, "epoch": e, "accuracy": a}) + "\n"
+                               for p, e, a in rows))
+    result = runner.invoke(app, ["train", "select-example", str(history)])
+    assert result.exit_code == 0, result.output
+    assert "--one-shot b" in result.output and "0.500" in result.output
+    assert "no accuracy history" in one_error_line(
+        ["train", "select-example", str(tmp_path / "missing.jsonl")])
+
+
+def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    task = tmp_path / "t.jsonl"
+    task.write_text(json.dumps({"id": "a", "question": "what is one plus zero ?",
+                                "answer": "one"}) + "\n")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--technique", "random", "--model", str(tiny_llama_dir),
+                                 "--task", str(task), "--verifier", "normalized", "--steps", "1",
+                                 "--batch-size", "1", "--mini-batch-size", "1", "--group-size",
+                                 "2", "--max-response-length", "4", "--eval-k", "2",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "gain" in result.output and str(out) in result.output.replace("\n", "")
+    assert (out / "gains.json").exists() and len((out / "metrics.jsonl").read_text().splitlines()) == 1
