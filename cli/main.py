@@ -5,10 +5,14 @@ from __future__ import annotations
 import typer
 
 from cli import probe
+from cli import report
+from cli import train
 
 app = typer.Typer(help="Model-task alignment toolkit: is your model-task pair in the regime where RL claims hold?",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(probe.app, name="probe")
+app.add_typer(report.app, name="report")
+app.add_typer(train.app, name="train")
 
 if __name__ == "__main__":
     app()

@@ -54,7 +54,7 @@ def evaluate(model: str, label: str, settings: TrainSettings, run_dir: Path,
     results = {}
     for task in settings.evaluation:
         out = run_dir / "eval" / f"{label}__{_slug(task)}"
-        probe = PassKSettings(model=model, task=task, n=settings.eval_k, ks=(1,),
+        probe = PassKSettings(model=model, task=task, n=settings.eval_k,
                               sampling=sampling, seed=dapo.seed, limit=settings.eval_limit,
                               task_options=settings.task_options, out=out,
                               backend=settings.backend_options.get("eval_backend"))
