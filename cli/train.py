@@ -78,6 +78,8 @@ def _train(technique, model, task, eval_task, backend, options, no_dynamic_sampl
     dapo = DapoSettings.small() if backend == "local" else DapoSettings()
     if no_dynamic_sampling:
         options["dynamic_sampling"] = False
+    if "batch_size" in options and "mini_batch_size" not in options:
+        options["mini_batch_size"] = min(dapo.mini_batch_size, options["batch_size"])
     dapo = replace(dapo, **options)
     backend_options: dict[str, Any] = {"device": device} if backend == "local" else {
         "ray_address": ray_address, "nodes": nodes, "gpus_per_node": gpus_per_node}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from mta_probe.answers import extract_answer, extract_code, has_format
+from mta_probe.answers import defines, extract_answer, extract_code, has_format
 from mta_probe.problem import Problem
 from mta_probe.verifiers import normalize_answer, verify_one
 
@@ -68,7 +68,9 @@ class Reward:
 def format_ok(text: str, problem: Problem, verifier: str) -> bool:
     """The format half of the paper's reward (see the module docstring for code tasks)."""
     if verifier in CODE_VERIFIERS:
-        return extract_code(text, problem.meta.get("entry_point")) is not None
+        entry = problem.meta.get("entry_point")
+        code = extract_code(text, entry)
+        return code is not None and (entry is None or defines(code, entry))
     return has_format(text)
 
 
@@ -93,9 +95,18 @@ def correct_and_formatted(group: Group, label: str | None = None) -> list[float]
 
     With `group.require_format` off, matching the label is enough.
     """
+    if label is not None and group.verifier.startswith("gym"):
+        # reasoning-gym scorers read the true answer from the entry, not from `gold`: a
+        # pseudo-label (vote, TTRL) is compared as a normalized answer instead.
+        return [float(formatted(group, text) and _same_answer(text, label)) for text in group.texts]
     problem = group.problem if label is None else replace(group.problem, gold=label)
     return [float(formatted(group, text) and is_correct(text, problem, group.verifier))
             for text in group.texts]
+
+
+def _same_answer(text: str, label: str) -> bool:
+    answer = extract_answer(text)
+    return answer is not None and normalize_answer(answer) == normalize_answer(label)
 
 
 def formatted(group: Group, text: str) -> bool:

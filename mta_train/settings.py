@@ -83,8 +83,10 @@ class DapoSettings:
                                 f"{self.batch_size}")
         if not (0 <= self.clip_low < 1 and self.clip_high >= 0 and self.clip_c > 1):
             raise BadInputError("clips need 0 <= clip_low < 1, clip_high >= 0, clip_c > 1")
-        if self.lr <= 0 or self.kl_coef < 0 or self.val_every < 0 or self.warmup_steps < 0:
-            raise BadInputError("lr must be positive; kl_coef, val_every, warmup_steps >= 0")
+        if not (self.lr > 0 and self.grad_clip > 0):  # `not >` also refuses nan
+            raise BadInputError("lr and grad_clip must be positive")
+        if not min(self.kl_coef, self.val_every, self.warmup_steps, self.weight_decay) >= 0:
+            raise BadInputError("kl_coef, val_every, warmup_steps, weight_decay must be >= 0")
         if not (self.temperature > 0 and 0 < self.top_p <= 1):
             raise BadInputError("temperature must be > 0 and top_p in (0, 1]")
         if self.loss_agg_mode not in LOSS_AGG_MODES:
@@ -156,7 +158,7 @@ class TrainSettings:
             raise BadInputError(f"unknown backend {self.backend!r}; use local or verl")
         if self.eval_k < 1:
             raise BadInputError(f"eval_k must be at least 1, got {self.eval_k}")
-        for name in ("train_limit", "eval_limit"):
+        for name in ("train_limit", "eval_limit", "eval_max_tokens"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise BadInputError(f"{name} must be at least 1, got {value}")

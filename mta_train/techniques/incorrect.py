@@ -26,9 +26,11 @@ def reward(group: Group) -> list[Reward]:
     wrong = [not is_correct(text, problem, verifier) for text in group.texts]
     shaped = [formatted(group, text) for text in group.texts]
     if verifier not in ("math", "math-lenient"):
-        given = answers(group) if verifier not in CODE_VERIFIERS else [""] * len(group.texts)
-        return graded(group, [float(f and w and a is not None)
-                              for f, w, a in zip(shaped, wrong, given, strict=True)])
+        # Code has no answer to read: its format (a block defining the function) is the answer.
+        answered = ([True] * len(group.texts) if verifier in CODE_VERIFIERS
+                    else [bool(a and a.strip()) for a in answers(group)])
+        return graded(group, [float(f and w and a)
+                              for f, w, a in zip(shaped, wrong, answered, strict=True)])
     wrong_only = replace(group, texts=tuple(t for t, w in zip(group.texts, wrong) if w))
     label, _ = majority_answer(wrong_only)
     if label is None:

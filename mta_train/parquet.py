@@ -1,0 +1,143 @@
+"""Training and validation problems as the parquet files verl reads (`mta data prepare`).
+
+One row per prompt, in the layout of verl's own data preprocessors (and of the paper's code):
+`data_source` (the task), `prompt` (a chat list with one user message, the training prompt of
+mta_train/data.py), `ability`, `reward_model: {style: "rule", ground_truth}` and
+`extra_info: {split, index, problem_id, verifier, problem}`. `problem` is the mta Problem as a
+JSON string, so the reward in a Ray worker rebuilds exactly the Problem the local trainer sees
+(a JSON string rather than a nested struct: parquet needs one struct schema for all rows, and
+`Problem.meta` differs between tasks and even between rows).
+
+verl's dataloader drops the last incomplete batch, so a training set smaller than one batch
+would give zero steps per epoch; the rows repeat in order until they fill at least one batch.
+That is also how one-shot RLVR trains: the example(s) repeated to fill every batch. TTRL's
+training rows are the evaluation set (`Technique.data == "eval"`, see mta_train/data.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mta_probe.problem import Problem
+from mta_probe.tasks import load_task
+from mta_train.data import training_prompt, training_set
+from mta_train.reward import CODE_VERIFIERS
+from mta_train.settings import TrainSettings
+from mta_train.technique import Technique
+from mta_train.techniques import get_technique
+
+TRAIN_FILE = "train.parquet"
+
+
+@dataclass(frozen=True)
+class VerlData:
+    """The parquet files of one run.
+
+    Attributes:
+        train_file: the training rows.
+        val_files: one file per evaluation task (verl logs validation per `data_source`).
+        train_rows: rows in train_file (at least one batch).
+        train_task: the task the training rows come from (the eval task for TTRL).
+    """
+
+    train_file: Path
+    val_files: tuple[Path, ...]
+    train_rows: int
+    train_task: str
+
+
+def ability(verifier: str) -> str:
+    """verl's `ability` column: math, code or logic."""
+    if verifier.startswith("math"):
+        return "math"
+    return "code" if verifier in CODE_VERIFIERS else "logic"
+
+
+def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,
+                index: int) -> dict[str, Any]:
+    """One verl row for `problem` (layout in the module docstring)."""
+    return {
+        "data_source": data_source,
+        "prompt": [{"role": "user", "content": training_prompt(problem, verifier)}],
+        "ability": ability(verifier),
+        "reward_model": {"style": "rule", "ground_truth": problem.gold},
+        "extra_info": {"split": split, "index": index, "problem_id": problem.id,
+                       "verifier": verifier, "problem": json.dumps(asdict(problem))},
+    }
+
+
+def problem_from_extra_info(extra_info: dict[str, Any]) -> tuple[Problem, str]:
+    """The Problem and verifier a row was written from (the reward's side of `problem_row`)."""
+    fields = json.loads(extra_info["problem"])
+    return Problem(**fields), str(extra_info["verifier"])
+
+
+def repeated_rows(problems: tuple[Problem, ...], verifier: str, *, data_source: str,
+                  split: str, min_rows: int) -> list[dict[str, Any]]:
+    """Rows for `problems`, repeated in order until there are at least `min_rows`."""
+    count = max(len(problems), min_rows)
+    return [problem_row(problems[i % len(problems)], verifier, data_source=data_source,
+                        split=split, index=i) for i in range(count)]
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Write rows to a parquet file (atomically: a killed write leaves no half file)."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    pd.DataFrame(rows).to_parquet(partial, index=False)
+    partial.replace(path)
+    return path
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Read a parquet file written by `write_rows` back into plain rows."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    return [_plain(row) for row in frame.to_dict(orient="records")]
+
+
+def prepare_data(settings: TrainSettings, out_dir: Path,
+                 technique: Technique | None = None) -> VerlData:
+    """Write the training rows and one validation file per evaluation task.
+
+    Args:
+        settings: technique, task, eval tasks, limits, batch size, seed.
+        out_dir: folder for the parquet files (created).
+        technique: the technique (default: `settings.technique` looked up); it decides the
+            training rows (train set, eval set for TTRL, one-shot examples).
+
+    Returns:
+        The written files.
+
+    Raises:
+        MtaError: a task that cannot be loaded, an unknown one-shot id.
+    """
+    data = training_set(settings, technique or get_technique(settings.technique))
+    rows = repeated_rows(data.problems, data.verifier, data_source=data.task, split="train",
+                         min_rows=settings.dapo.batch_size)
+    train_file = write_rows(rows, out_dir / TRAIN_FILE)
+    val_files = []
+    for number, task in enumerate(settings.evaluation):
+        loaded = load_task(task, limit=settings.eval_limit, options=settings.task_options)
+        val_rows = [problem_row(p, loaded.verifier, data_source=loaded.name, split="val", index=i)
+                    for i, p in enumerate(loaded.problems)]
+        val_files.append(write_rows(val_rows, out_dir / f"val_{number}.parquet"))
+    return VerlData(train_file=train_file, val_files=tuple(val_files), train_rows=len(rows),
+                    train_task=data.task)
+
+
+def _plain(value: Any) -> Any:
+    """pandas returns nested parquet values as numpy arrays; turn them back into lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _plain(value.tolist())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

