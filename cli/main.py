@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli import data
 from cli import probe
 from cli import report
 from cli import train
@@ -13,6 +14,7 @@ app = typer.Typer(help="Model-task alignment toolkit: is your model-task pair in
 app.add_typer(probe.app, name="probe")
 app.add_typer(report.app, name="report")
 app.add_typer(train.app, name="train")
+app.add_typer(data.app, name="data")
 
 if __name__ == "__main__":
     app()

@@ -66,3 +66,16 @@ def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "gain" in result.output and str(out) in result.output.replace("\n", "")
     assert (out / "gains.json").exists() and len((out / "metrics.jsonl").read_text().splitlines()) == 1
+
+
+def test_data_prepare_writes_verl_parquet(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    result = runner.invoke(app, ["data", "prepare", "--out", str(tmp_path), "--task",
+                                 "arith-quick", "--batch-size", "16", "--eval-limit", "3"])
+    assert result.exit_code == 0, result.output
+    train = pq.read_table(tmp_path / "train.parquet").to_pylist()
+    assert len(train) == 16 and train[0]["data_source"] == "arith-quick"
+    assert train[0]["prompt"][0]["role"] == "user" and "<answer>" in train[0]["prompt"][0]["content"]
+    assert len(pq.read_table(tmp_path / "val_0.parquet").to_pylist()) == 3
+    assert "unknown technique" in one_error_line(["data", "prepare", "--out", str(tmp_path),
+                                                  "--technique", "bogus"])

@@ -1,0 +1,56 @@
+"""`mta data prepare`: a task as the parquet files verl trains on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.console import console, run_or_exit
+from cli.probe import parse_options
+
+app = typer.Typer(help="Convert tasks to the files RL engines read.", no_args_is_help=True)
+
+
+@app.command("prepare")
+def prepare(
+    out: Annotated[Path, typer.Option(help="Folder for train.parquet and val_N.parquet.")],
+    technique: Annotated[str, typer.Option(help="Decides the rows: train set, eval set (ttrl), one-shot examples.")] = "ground-truth",
+    task: Annotated[str, typer.Option(help="Training task.")] = "arith-quick",
+    eval_task: Annotated[Optional[list[str]], typer.Option(help="Validation task (repeatable; default: the training task).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Rows repeat until they fill at least one batch.")] = 128,
+    train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
+    eval_limit: Annotated[Optional[int], typer.Option(help="Use only the first N problems of each validation task.")] = None,
+    one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id(s) of the example(s).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random one-shot choice.")] = 0,
+    gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local clone for KOR-Bench / SynLogic.")] = None,
+    verifier: Annotated[Optional[str], typer.Option(help="Verifier of a JSONL task.")] = None,
+) -> None:
+    """Write verl's parquet rows (data_source, prompt, ability, reward_model, extra_info)."""
+    result = run_or_exit(lambda: _prepare(out, technique, task, eval_task, batch_size,
+                                          train_limit, eval_limit, one_shot, seed, gym_option,
+                                          data_dir, verifier))
+    console.print(f"train: {result.train_file} ({result.train_rows} rows from "
+                  f"{result.train_task})", highlight=False)
+    for path in result.val_files:
+        console.print(f"validation: {path}", highlight=False)
+
+
+def _prepare(out, technique, task, eval_task, batch_size, train_limit, eval_limit, one_shot,
+             seed, gym_option, data_dir, verifier):
+    from mta_probe.tasks import TaskOptions
+    from mta_train import DapoSettings, TrainSettings
+    from mta_train.parquet import prepare_data
+
+    dapo = DapoSettings(batch_size=batch_size, mini_batch_size=min(64, batch_size), seed=seed)
+    settings = TrainSettings(
+        technique=technique, task=task, eval_tasks=tuple(eval_task or ()), backend="verl",
+        dapo=dapo, train_limit=train_limit, eval_limit=eval_limit,
+        one_shot=tuple(one_shot) if one_shot else None,
+        task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option or []),
+                                 verifier=verifier))
+    from mta_train.techniques import get_technique
+
+    return prepare_data(settings, out, get_technique(technique))
