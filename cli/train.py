@@ -99,7 +99,7 @@ def _print_step(record: dict[str, Any]) -> None:
         f"acc {record['accuracy']:.3f}  entropy {record['entropy']:.2f}  "
         f"length {record['response_length']:.0f}  groups kept "
         f"{record['groups_kept']}/{record['groups_total']}  {record['seconds']:.0f}s",
-        highlight=False)
+        highlight=False, soft_wrap=True)
 
 
 def _render(result) -> None:
