@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -105,7 +106,7 @@ def _print_step(record: dict[str, Any]) -> None:
 def _render(result) -> None:
     if result.command is not None and result.gains is None:
         console.print("verl command (not launched):", style="bold")
-        console.print(" ".join(result.command), highlight=False, soft_wrap=True)
+        console.print(shlex.join(result.command), highlight=False, soft_wrap=True)
         console.print(f"configuration: {result.run_dir / 'verl_config.yaml'}", highlight=False)
         return
     gains = result.gains

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mta_probe.errors import BadInputError, BackendError
+from mta_probe.errors import BackendError, BadInputError
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.technique import Technique
 
@@ -152,13 +152,14 @@ def dapo_overrides(dapo: DapoSettings) -> dict[str, Any]:
     }
 
 
-def technique_overrides(technique: Technique) -> dict[str, Any]:
+def technique_overrides(technique: Technique, require_format: bool = True) -> dict[str, Any]:
     """The reward, advantage estimator and sampler hooks of `technique` (verl_plugin.py)."""
     overrides: dict[str, Any] = {
         "algorithm.adv_estimator": technique.advantage,  # "nsr"/"psr" are registered by the plugin
         "reward.custom_reward_function.path": PLUGIN_PATH,
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         f"{REWARD_KWARGS}.technique": technique.name,
+        f"{REWARD_KWARGS}.require_format": require_format,
         "trainer.v1.sampler.custom_sampler.path": PLUGIN_PATH,
         "trainer.v1.sampler.custom_sampler.name": SAMPLER_CLASS,
         # EM reads the sampling policy's log-probs, which the rollout returns with this on.
@@ -231,7 +232,8 @@ def verl_overrides(settings: TrainSettings, technique: Technique, inputs: VerlIn
     Returns:
         Dotted verl key -> value.
     """
-    return {**dapo_overrides(settings.dapo), **technique_overrides(technique),
+    return {**dapo_overrides(settings.dapo),
+            **technique_overrides(technique, settings.require_format),
             **run_overrides(settings, inputs, cluster, env)}
 
 
@@ -264,6 +266,36 @@ def compose(args: list[str]) -> DictConfig:
     except (HydraException, OmegaConfBaseException) as exc:
         first = str(exc).strip().splitlines()[0]
         raise BadInputError(f"verl rejects the configuration: {first}") from None
+
+
+def check(config: DictConfig) -> None:
+    """Run verl's own pre-launch validation (`verl.utils.config.validate_config`) here.
+
+    It catches what composition cannot: values verl's config dataclasses reject (an unknown
+    loss_agg_mode, ...) and, without dynamic batch sizes, batches that do not divide over the
+    GPUs. verl itself runs it only after Ray has started.
+
+    Raises:
+        BadInputError: verl's reason.
+    """
+    import contextlib
+    import io
+    import warnings
+
+    from hydra.errors import HydraException
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    try:
+        # verl prints a success line and warns that GRPO needs no critic.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            validate_config(config, use_reference_policy=need_reference_policy(config),
+                            use_critic=need_critic(config))
+    except (AssertionError, ValueError, HydraException) as exc:
+        # verl builds its dataclasses through Hydra, which wraps their ValueError.
+        reason = exc.__cause__ if isinstance(exc, HydraException) and exc.__cause__ else exc
+        raise BadInputError(f"verl rejects the configuration: {reason}") from None
 
 
 def resolved_yaml(config: DictConfig) -> str:

@@ -7,8 +7,10 @@ Differences from DAPO with ground-truth reward:
    token entropy directly by gradient descent).
 2. Advantages are DAPO's group-normalized ones on that continuous reward, so dynamic sampling
    drops only groups whose rewards are all equal (it almost never happens).
-The reward needs the log-probabilities, so it is computed after them: the local trainer computes
-them before scoring; on verl the reward is applied after `compute_log_prob` (mta_train/verl_plugin.py).
+The reward needs the log-probabilities, so it is computed after them: the local trainer scores
+the responses before rewarding them; on verl, whose custom advantage estimators never see
+log-probs, the group hook `MtaAgentLoopManager` (mta_train/verl_plugin.py) rewards each group with
+the rollout engine's own log-probs (`rollout.calculate_log_probs`), before dynamic sampling.
 The paper's code read log-probs that were not computed yet and crashed (defect 3 in anchors.md).
 """
 

@@ -7,6 +7,8 @@ Differences from DAPO with ground-truth reward:
    answer equals that label. A group with no wrong answer earns 0 everywhere.
 2. Logic and code (every other verifier): as the paper says for these tasks, reward = format
    AND an answer is given AND it is wrong.
+On verl the group is scored by the agent-loop hook `MtaAgentLoopManager`
+(mta_train/verl_plugin.py), as for `vote`.
 The paper's own code defines the math "incorrect" reward twice and the second definition rewards
 correct answers (defect 1 in anchors.md); here a correct response never earns a reward.
 """

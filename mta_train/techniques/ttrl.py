@@ -4,7 +4,9 @@ Differences from DAPO with ground-truth reward:
 1. Reward as `vote`: the group's majority answer is the label, format AND agreement earns 1.
 2. The training prompts are the evaluation task's problems, unlabelled (the labels are never
    read for training; they are used only to report accuracy before and after).
-3. Zuo et al. vote over 64 samples and train on 32 of them; mta, like the paper's DAPO setup,
+3. On verl the group is scored by the agent-loop hook `MtaAgentLoopManager`
+   (mta_train/verl_plugin.py), as for `vote`.
+4. Zuo et al. vote over 64 samples and train on 32 of them; mta, like the paper's DAPO setup,
    votes and trains on the same group (`group_size`, 16 by default). The paper trains 30 steps.
 """
 

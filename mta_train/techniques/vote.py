@@ -8,7 +8,8 @@ Differences from DAPO with ground-truth reward:
 3. A group where no response gives an answer earns 0 everywhere (and is then dropped by
    dynamic sampling).
 The reward of one response depends on its whole group, so on verl it cannot be a per-sample
-reward function; see mta_train/verl_plugin.py. The paper's code never implemented it (its reward
+reward function: verl's agent loop is hooked (`MtaAgentLoopManager` in mta_train/verl_plugin.py)
+to wait for the group's responses, score them together, and hand verl the scores. The paper's code never implemented it (its reward
 manager raises KeyError: defect 2 in anchors.md).
 """
 

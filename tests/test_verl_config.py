@@ -1,0 +1,196 @@
+"""The verl configuration composes against the installed verl's own Hydra config, strictly."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("verl")
+
+from omegaconf import OmegaConf
+from verl.trainer.ppo.utils import need_critic, need_reference_policy
+from verl.utils.config import validate_config
+
+from mta_probe.errors import BadInputError
+from mta_train.settings import DapoSettings, TrainSettings
+from mta_train.techniques import get_technique
+from mta_train.verl_config import (
+    AGENT_LOOP_MANAGER,
+    CONFIG_FILE,
+    OVERRIDES_FILE,
+    VerlCluster,
+    VerlInputs,
+    check,
+    compose,
+    dapo_overrides,
+    override_args,
+    verl_overrides,
+    write_config,
+)
+
+ENV = {"VERL_USE_EXTERNAL_MODULES": "mta_train.verl_plugin",
+       "VERL_FILE_LOGGER_PATH": "/runs/x/verl_metrics.jsonl"}
+
+
+def _compose(technique: str, dapo: DapoSettings, cluster: VerlCluster | None = None,
+             run_dir: Path = Path("/runs/x")):
+    cluster = cluster or VerlCluster()
+    settings = TrainSettings(technique=technique, backend="verl", dapo=dapo, eval_k=8)
+    inputs = VerlInputs(model_path="Qwen/Qwen2.5-7B", train_file=run_dir / "train.parquet",
+                        val_files=(run_dir / "val_0.parquet",), run_dir=run_dir,
+                        train_rows=40315)
+    args = override_args(verl_overrides(settings, get_technique(technique), inputs, cluster, ENV))
+    return compose(args), args
+
+
+@pytest.fixture(scope="module")
+def paper():
+    """The paper's settings, plain DAPO: one composition shared by the tests below."""
+    return _compose("ground-truth", DapoSettings())
+
+
+@pytest.fixture(scope="module")
+def vote_kl():
+    """A group-level technique with the KL variant of Table 13, on a named Ray cluster."""
+    cluster = VerlCluster(nodes=2, gpus_per_node=4, ray_address="10.0.0.1:6379")
+    return _compose("vote", DapoSettings(kl_coef=0.001), cluster)
+
+
+def test_paper_defaults_reach_the_resolved_config(paper) -> None:
+    config, _ = paper
+    actor, rollout = config.actor_rollout_ref.actor, config.actor_rollout_ref.rollout
+    assert rollout.n == 16
+    assert (actor.clip_ratio_low, actor.clip_ratio_high, actor.clip_ratio_c) == (0.2, 0.28, 10.0)
+    assert actor.loss_agg_mode == "token-mean"
+    assert config.algorithm.filter_groups.enable is True
+    assert config.algorithm.filter_groups.max_num_gen_batches == 2
+    assert config.trainer.v1.sampler.sampler_kwargs.max_num_gen_batches == 2
+    assert config.trainer.v1.sampler.sampler_kwargs.train_batch_size == 128
+    assert (actor.optim.lr, actor.optim.lr_warmup_steps, actor.optim.weight_decay,
+            actor.optim.clip_grad) == (1e-6, 10, 0.1, 1.0)
+    assert (config.data.train_batch_size, actor.ppo_mini_batch_size) == (128, 64)
+    assert (config.trainer.total_training_steps, config.trainer.test_freq) == (300, 20)
+    assert (rollout.temperature, rollout.top_p) == (1.0, 1.0)
+    assert (config.data.max_prompt_length, config.data.max_response_length) == (2048, 8192)
+    # verl interpolates the rollout lengths from data.*: they resolve to the paper's.
+    resolved = OmegaConf.to_container(config, resolve=True)
+    assert resolved["actor_rollout_ref"]["rollout"]["response_length"] == 8192
+    assert actor.use_kl_loss is False and config.algorithm.use_kl_in_reward is False
+    assert actor.entropy_coeff == 0
+    assert config.algorithm.adv_estimator == "grpo"
+    assert list(config.trainer.logger) == ["console", "file"]
+    assert config.trainer.use_v1 is True
+    assert (rollout.val_kwargs.n, rollout.val_kwargs.do_sample) == (8, True)
+    assert config.reward.custom_reward_function.path == "pkg://mta_train.verl_plugin"
+    assert config.reward.custom_reward_function.reward_kwargs.technique == "ground-truth"
+    assert config.trainer.v1.sampler.custom_sampler.name == "MtaReplayBuffer"
+    assert config.trainer.default_local_dir == "/runs/x/checkpoints"
+    assert config.trainer.save_freq == 300
+    assert "hf_model" in list(actor.checkpoint.save_contents)
+    assert dict(config.ray_kwargs.ray_init.runtime_env.env_vars) == ENV
+
+
+def test_verl_own_validation_accepts_the_config(paper, vote_kl) -> None:
+    for config, _ in (paper, vote_kl):
+        validate_config(config, use_reference_policy=need_reference_policy(config),
+                        use_critic=need_critic(config))
+        check(config)
+        assert need_critic(config) is False  # GRPO: no value model
+
+
+def test_verl_own_validation_rejects_what_composition_lets_through(paper) -> None:
+    # Hydra has no schema for values; verl's dataclasses do, and `check` runs them before a
+    # launch (verl itself would only fail after starting Ray).
+    _, args = paper
+    config = compose(args + ["actor_rollout_ref.actor.loss_agg_mode='token-median'"])
+    with pytest.raises(BadInputError, match="loss_agg_mode"):
+        check(config)
+
+
+def test_kl_variant_turns_on_the_loss_and_the_reference(paper, vote_kl) -> None:
+    config, _ = vote_kl
+    actor = config.actor_rollout_ref.actor
+    assert actor.use_kl_loss is True
+    assert actor.kl_loss_coef == 0.001 and actor.kl_loss_type == "low_var_kl"
+    assert config.algorithm.use_kl_in_reward is False
+    assert need_reference_policy(config) is True
+    assert need_reference_policy(paper[0]) is False
+
+
+def test_group_level_technique_uses_the_agent_loop_manager(paper, vote_kl) -> None:
+    config, args = vote_kl
+    assert config.actor_rollout_ref.rollout.agent.agent_loop_manager_class == AGENT_LOOP_MANAGER
+    assert f"+actor_rollout_ref.rollout.agent.agent_loop_manager_class={AGENT_LOOP_MANAGER!r}" \
+        in args
+    assert "agent_loop_manager_class" not in paper[0].actor_rollout_ref.rollout.agent
+    # verl's own dataclass accepts the field (it is declared there, not in the YAML).
+    from verl.utils.config import omega_conf_to_dataclass
+
+    agent = omega_conf_to_dataclass(config.actor_rollout_ref.rollout.agent)
+    assert agent.agent_loop_manager_class == AGENT_LOOP_MANAGER
+    assert (config.trainer.nnodes, config.trainer.n_gpus_per_node) == (2, 4)
+    assert config.ray_kwargs.ray_init.address == "10.0.0.1:6379"
+
+
+def test_nsr_and_psr_select_the_registered_estimators() -> None:
+    for name in ("nsr", "psr"):
+        overrides = verl_overrides(
+            TrainSettings(technique=name, backend="verl", dapo=DapoSettings()),
+            get_technique(name), VerlInputs("m", Path("t"), (), Path("/r"), 200), VerlCluster(),
+            ENV)
+        assert overrides["algorithm.adv_estimator"] == name
+    from verl.trainer.ppo import core_algos
+
+    import mta_train.verl_plugin as plugin
+
+    assert core_algos.get_adv_estimator_fn("nsr") is plugin.nsr_advantage
+    assert core_algos.get_adv_estimator_fn("psr") is plugin.psr_advantage
+
+
+def test_a_wrong_key_fails_composition() -> None:
+    with pytest.raises(BadInputError, match="clip_ratio_hgih"):
+        compose(override_args({"actor_rollout_ref.actor.clip_ratio_hgih": 0.28}))
+    # Only the free-form keys get Hydra's "+": a typo elsewhere is never silently added.
+    assert override_args({"algorithm.filter_group.enable": True}) == [
+        "algorithm.filter_group.enable=true"]
+    with pytest.raises(BadInputError):
+        compose(override_args({"algorithm.filter_group.enable": True}))
+
+
+def test_every_dapo_setting_has_a_verl_key() -> None:
+    base = dapo_overrides(DapoSettings())
+    changed = {"group_size": 8, "clip_low": 0.1, "clip_high": 0.3, "clip_c": 3.0,
+               "loss_agg_mode": "seq-mean-token-mean", "dynamic_sampling": False,
+               "max_num_gen_batches": 3, "lr": 2e-6, "warmup_steps": 0, "weight_decay": 0.0,
+               "grad_clip": 0.5, "batch_size": 256, "mini_batch_size": 32, "steps": 30,
+               "val_every": 0, "temperature": 0.7, "top_p": 0.9, "max_prompt_length": 1024,
+               "max_response_length": 4096, "kl_coef": 0.001, "entropy_coeff": 0.01, "seed": 3}
+    assert set(changed) == {f.name for f in fields(DapoSettings)}
+    for name, value in changed.items():
+        moved = {k for k, v in dapo_overrides(replace(DapoSettings(), **{name: value})).items()
+                 if base.get(k) != v}
+        assert moved, f"{name} reaches no verl key"
+    assert dapo_overrides(DapoSettings(val_every=0))["trainer.test_freq"] == -1
+
+
+def test_write_config_keeps_resolved_yaml_and_overrides(paper, tmp_path: Path) -> None:
+    config, args = paper
+    path = write_config(config, args, tmp_path)
+    assert path == tmp_path / CONFIG_FILE
+    back = OmegaConf.load(path)
+    assert back.actor_rollout_ref.rollout.n == 16
+    assert back.actor_rollout_ref.rollout.response_length == 8192  # resolved, not ${...}
+    assert "${" not in path.read_text(encoding="utf-8")
+    assert (tmp_path / OVERRIDES_FILE).read_text(encoding="utf-8").splitlines() == args
+
+
+def test_cluster_options_are_checked() -> None:
+    cluster = VerlCluster.from_options({"nodes": 2, "gpus_per_node": 4, "device": "cpu",
+                                        "ray_address": None})
+    assert (cluster.nodes, cluster.gpus_per_node, cluster.ray_address) == (2, 4, None)
+    with pytest.raises(BadInputError):
+        VerlCluster.from_options({"gpus_per_node": 0})
+    with pytest.raises(BadInputError):
+        VerlCluster.from_options({"rollout_engine": "llama.cpp"})
