@@ -213,8 +213,8 @@ def test_vllm_request_mapping(fake_vllm) -> None:
         {"n": 3, "seed": 10, "temperature": 0.7, "top_p": 1.0, "max_tokens": 9},
         {"n": 3, "seed": 11, "temperature": 0.7, "top_p": 1.0, "max_tokens": 9},
     ]
-    assert out[1] == [Completion("r1s0", 1, "length"), Completion("r1s1", 2, "stop"),
-                      Completion("r1s2", 3, "length")]
+    assert out[1] == [Completion("r1s0", 1, "length", (7,)), Completion("r1s1", 2, "stop", (7, 7)),
+                      Completion("r1s2", 3, "length", (7, 7, 7))]
 
 
 def test_vllm_greedy_and_raw(fake_vllm) -> None:
