@@ -84,8 +84,7 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
     from mta_train.local import train_local
 
     data = training_set(settings, technique)  # bad task or one-shot id: fail before any work
-    identity = {"kind": "train", **_identity(settings, ref)}
-    prepare_run_dir(run_dir, identity)
+    prepare_run_dir(run_dir, run_identity(settings, str(ref.path)))
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, data.task))
     before = evaluate(settings.model, "before", settings, run_dir, on_status)
     local = train_local(settings, technique, data, run_dir, on_step=on_step, on_status=on_status)
@@ -94,12 +93,12 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
     return TrainResult(run_dir=run_dir, gains=gains)
 
 
-def _identity(settings: TrainSettings, ref: Any) -> dict[str, Any]:
+def run_identity(settings: TrainSettings, model_path: str) -> dict[str, Any]:
+    """What makes a run directory this run: every setting but where it lives and --dry-run."""
     record = settings.as_json()
     record.pop("run_dir", None)
     record.pop("dry_run", None)
-    record["model_path"] = str(ref.path)
-    return record
+    return {"kind": "train", **record, "model_path": model_path}
 
 
 def train_record(settings: TrainSettings, ref: Any, train_task: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from mta_probe.errors import BackendError
 from mta_probe.store import prepare_run_dir, write_bytes_atomic, write_json_atomic
 from mta_train.parquet import prepare_data
-from mta_train.run import TRAIN_FILE, TrainResult, train_record
+from mta_train.run import TRAIN_FILE, TrainResult, run_identity, train_record
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.verl_config import (
@@ -138,7 +138,7 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
         model_path = str(converted_dir(ref))  # where the first real launch converts it
     else:
         model_path = prepare_model(ref, on_status)
-    prepare_run_dir(run_dir, {"kind": "train", **_identity(settings, model_path)})
+    prepare_run_dir(run_dir, run_identity(settings, model_path))
     prepared = prepare_launch(settings, technique, run_dir, model_path)
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
     if settings.dry_run:
@@ -255,11 +255,3 @@ def _number(data: dict[str, Any], key: str) -> float | None:
     value = data.get(key)
     return None if value is None else float(value)
 
-
-def _identity(settings: TrainSettings, model_path: str) -> dict[str, Any]:
-    """What makes a run directory this run (mirrors mta_train.run's local identity)."""
-    record = settings.as_json()
-    record.pop("run_dir", None)
-    record.pop("dry_run", None)
-    record["model_path"] = model_path
-    return record
