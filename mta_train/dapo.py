@@ -77,7 +77,8 @@ def fill_batch(kept: list[T], last_batch: list[T], batch_size: int) -> tuple[lis
 def policy_loss(old_log_prob: torch.Tensor, log_prob: torch.Tensor, advantages: torch.Tensor,
                 response_mask: torch.Tensor, *, clip_low: float, clip_high: float,
                 clip_c: float, loss_agg_mode: str = "token-mean",
-                num_tokens: float | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                num_tokens: float | None = None,
+                num_rows: float | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """DAPO's clipped surrogate with dual clip, aggregated over tokens.
 
     Args:
@@ -88,8 +89,9 @@ def policy_loss(old_log_prob: torch.Tensor, log_prob: torch.Tensor, advantages: 
         clip_low, clip_high: the ratio is clipped to [1 - clip_low, 1 + clip_high].
         clip_c: dual-clip bound applied to negative advantages.
         loss_agg_mode: "token-mean" (DAPO), "seq-mean-token-sum" or "seq-mean-token-mean".
-        num_tokens: the token count of the whole mini-batch when this call sees only a micro
-            batch (token-mean then divides by it, so micro batches add up to the mini-batch).
+        num_tokens, num_rows: the token and sequence counts of the whole mini-batch when this
+            call sees only a micro batch (token-mean divides by the first, seq-mean modes by the
+            second, so micro-batch losses add up to the mini-batch's).
 
     Returns:
         (loss, metrics) with metrics pg_clipfrac, ppo_kl, pg_clipfrac_lower.
@@ -104,7 +106,7 @@ def policy_loss(old_log_prob: torch.Tensor, log_prob: torch.Tensor, advantages: 
     dual = torch.min(-advantages * clip_c, pessimistic)
     per_token = torch.where(advantages < 0, dual, pessimistic)
     mask = response_mask.to(per_token.dtype)
-    loss = aggregate(per_token, mask, loss_agg_mode, num_tokens)
+    loss = aggregate(per_token, mask, loss_agg_mode, num_tokens, num_rows)
     with torch.no_grad():
         metrics = {
             "pg_clipfrac": _masked_mean(torch.gt(clipped, unclipped).float(), mask),
@@ -117,17 +119,18 @@ def policy_loss(old_log_prob: torch.Tensor, log_prob: torch.Tensor, advantages: 
 
 
 def aggregate(per_token: torch.Tensor, mask: torch.Tensor, mode: str,
-              num_tokens: float | None = None) -> torch.Tensor:
+              num_tokens: float | None = None, num_rows: float | None = None) -> torch.Tensor:
     """Reduce a (batch, length) loss matrix to a scalar the way verl's `agg_loss` does."""
     if mode == "token-mean":
         denominator = num_tokens if num_tokens is not None else mask.sum()
         return (per_token * mask).sum() / denominator
     rows = (mask.sum(dim=-1) > 0).to(per_token.dtype)
+    count = num_rows if num_rows is not None else rows.sum()
     if mode == "seq-mean-token-sum":
-        return ((per_token * mask).sum(dim=-1) * rows).sum() / rows.sum()
+        return ((per_token * mask).sum(dim=-1) * rows).sum() / count
     if mode == "seq-mean-token-mean":
         per_row = (per_token * mask).sum(dim=-1) / (mask.sum(dim=-1) + 1e-8)
-        return (per_row * rows).sum() / rows.sum()
+        return (per_row * rows).sum() / count
     raise ValueError(f"unknown loss_agg_mode {mode!r}")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,13 +191,18 @@ def _seed(run_seed: int, step: int, attempt: int, prompt_index: int) -> int:
 
 def _update(policy: Policy, batch: list[RolloutGroup], technique: Technique,
             dapo: Any) -> dict[str, float]:
-    """Step 4: advantages per group (masked for NSR/PSR), then the clipped update."""
+    """Step 4: advantages per group (masked for NSR/PSR), then the clipped update.
+
+    A group repeated by the fallback is normalized together with its copies, as verl does
+    (the copies share the prompt's uid there).
+    """
+    copies = Counter(id(group) for group in batch)
     sequences, old, advantages = [], [], []
     for group in batch:
-        adv = masked_advantages(group_advantages(group.scores), group.scores, technique.advantage)
+        pooled = group_advantages(group.scores * copies[id(group)])[:len(group.scores)]
         sequences += group.sequences
         old += group.logprobs
-        advantages += adv
+        advantages += masked_advantages(pooled, group.scores, technique.advantage)
     return policy.update(sequences, old, advantages, dapo.mini_batch_size * dapo.group_size)
 
 

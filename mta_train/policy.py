@@ -43,11 +43,13 @@ class Policy:
 
         import torch
 
-        self.model, self.dapo, self.pad_id = model, dapo, pad_id
+        # Train in float32: the sampler loads bfloat16 on GPU, where an update of lr 1e-6 is
+        # below bfloat16's resolution next to the weight and would round away.
+        self.model, self.dapo, self.pad_id = model.float(), dapo, pad_id
         self.device = next(model.parameters()).device
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=dapo.lr,
                                            weight_decay=dapo.weight_decay)
-        self.updates = 0
+        self.steps_done = 0  # training steps, which the learning-rate schedule counts
         self.reference = None
         if dapo.kl_coef > 0:  # Table 13: the KL is measured against the initial policy
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
@@ -86,6 +88,8 @@ class Policy:
             Mean loss, ppo_kl, clip fractions, grad norm and learning rate over the mini-batches.
         """
         totals: dict[str, float] = {}
+        for group in self.optimizer.param_groups:  # one schedule step per training step, as verl
+            group["lr"] = self.learning_rate()
         starts = range(0, len(sequences), mini_batch_rows)
         for start in starts:
             stop = start + mini_batch_rows
@@ -93,6 +97,8 @@ class Policy:
                                      advantages[start:stop])
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + value / len(starts)
+        self.steps_done += 1
+        self.model.eval()  # sampling and scoring of the next step run in eval mode
         return totals
 
     def _mini_batch(self, sequences: list[Sequence], old: list[Any],
@@ -100,8 +106,6 @@ class Policy:
         import torch
 
         self.model.train()
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate()
         num_tokens = float(sum(len(s.response_ids) for s in sequences))
         stats = {"loss": 0.0, "ppo_kl": 0.0, "pg_clipfrac": 0.0}
         if self.reference is not None:
@@ -116,7 +120,7 @@ class Policy:
             loss, metrics = policy_loss(old_lp, logprob, adv, mask, clip_low=self.dapo.clip_low,
                                         clip_high=self.dapo.clip_high, clip_c=self.dapo.clip_c,
                                         loss_agg_mode=self.dapo.loss_agg_mode,
-                                        num_tokens=num_tokens)
+                                        num_tokens=num_tokens, num_rows=len(sequences))
             share = mask.sum().item() / num_tokens  # micro-batch metrics weighted by tokens
             if self.reference is not None:
                 with torch.no_grad():
@@ -132,13 +136,13 @@ class Policy:
         stats["grad_norm"], stats["lr"] = float(norm), self.learning_rate()
         if math.isfinite(stats["grad_norm"]):  # verl skips a step whose gradient is not finite
             self.optimizer.step()
-        self.updates += 1
         return stats
 
     def learning_rate(self) -> float:
-        """Constant with linear warm-up over `warmup_steps` optimizer steps (verl's default)."""
+        """Constant with linear warm-up over `warmup_steps` training steps (verl's "constant"
+        schedule, stepped once per training step: the first step runs at lr 0)."""
         warmup = self.dapo.warmup_steps
-        return self.dapo.lr * (min(1.0, self.updates / warmup) if warmup else 1.0)
+        return self.dapo.lr * (min(1.0, self.steps_done / warmup) if warmup else 1.0)
 
     def _forward(self, model: Any, chunk: list[Sequence], *, with_entropy: bool):
         """Log-probs (and entropies) of each response token, right-padded to the longest."""
@@ -182,7 +186,7 @@ class Policy:
         partial.mkdir(parents=True)
         torch.save(self.model.state_dict(), partial / "model.pt")
         torch.save(self.optimizer.state_dict(), partial / "optimizer.pt")
-        (partial / "state.json").write_text(json.dumps({**state, "updates": self.updates}))
+        (partial / "state.json").write_text(json.dumps({**state, "steps_done": self.steps_done}))
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             os.replace(folder, old)
@@ -197,7 +201,7 @@ class Policy:
         self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt",
                                                   map_location=self.device))
         state = json.loads((folder / "state.json").read_text())
-        self.updates = int(state["updates"])
+        self.steps_done = int(state["steps_done"])
         return state
 
 

@@ -232,9 +232,33 @@ def verl_overrides(settings: TrainSettings, technique: Technique, inputs: VerlIn
     Returns:
         Dotted verl key -> value.
     """
+    if technique.group_level or technique.needs_logprobs:
+        check_group_split(settings.dapo.batch_size, settings.dapo.group_size)
     return {**dapo_overrides(settings.dapo),
             **technique_overrides(technique, settings.require_format),
             **run_overrides(settings, inputs, cluster, env)}
+
+
+AGENT_LOOP_WORKERS = 8  # verl's rollout.agent.num_workers default, which mta does not change
+
+
+def check_group_split(batch_size: int, group_size: int, workers: int = AGENT_LOOP_WORKERS) -> None:
+    """Refuse batches that verl would cut through a group.
+
+    verl hands each agent-loop worker `ceil(rows / workers)` consecutive rows; the group hook of
+    vote, TTRL, incorrect and EM (verl_plugin.py) waits for all `group_size` responses of a
+    prompt in one worker, so a chunk that ends inside a group would wait forever.
+
+    Raises:
+        BadInputError: the chunk size is not a multiple of the group size.
+    """
+    rows = batch_size * group_size
+    chunk = -(-rows // workers)
+    if chunk % group_size:
+        raise BadInputError(
+            f"batch_size {batch_size} x group_size {group_size} splits groups across verl's "
+            f"{workers} agent-loop workers (chunks of {chunk} rows); use a batch_size that is a "
+            f"multiple of {workers}")
 
 
 def override_args(overrides: dict[str, Any]) -> list[str]:

@@ -50,12 +50,15 @@ def test_policy_loss_gradient_equals_verl() -> None:
     assert ours_in.grad.abs().sum() > 0
 
 
-def test_micro_batches_add_up_to_the_mini_batch_token_mean() -> None:
+@pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean"])
+def test_micro_batches_add_up_to_the_mini_batch_loss(mode: str) -> None:
     old, new, adv, mask = _tensors(3)
-    whole, _ = policy_loss(old, new, adv, mask, clip_low=0.2, clip_high=0.28, clip_c=10.0)
+    whole, _ = policy_loss(old, new, adv, mask, clip_low=0.2, clip_high=0.28, clip_c=10.0,
+                           loss_agg_mode=mode)
     tokens = mask.sum().item()
     parts = sum(policy_loss(old[i:i + 2], new[i:i + 2], adv[i:i + 2], mask[i:i + 2],
-                            clip_low=0.2, clip_high=0.28, clip_c=10.0, num_tokens=tokens)[0]
+                            clip_low=0.2, clip_high=0.28, clip_c=10.0, loss_agg_mode=mode,
+                            num_tokens=tokens, num_rows=6)[0]
                 for i in range(0, 6, 2))
     assert parts.item() == pytest.approx(whole.item(), rel=1e-6)
 
@@ -114,3 +117,32 @@ def test_policy_loss_equals_verl_vanilla_loss_with_an_actor_config() -> None:
                                      clip_c=10.0)
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-6)
     assert ours_metrics["pg_clipfrac"] == pytest.approx(metrics["actor/pg_clipfrac"], abs=1e-6)
+
+
+def test_warm_up_counts_training_steps_not_optimizer_steps(tiny_llama_dir) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from mta_train.policy import Policy
+    from mta_train.settings import DapoSettings
+
+    policy = Policy(AutoModelForCausalLM.from_pretrained(tiny_llama_dir),
+                    DapoSettings.small(lr=1e-3, warmup_steps=4), pad_id=1)
+    assert policy.learning_rate() == 0.0  # verl's constant-with-warm-up starts at 0
+    policy.steps_done = 2
+    assert policy.learning_rate() == pytest.approx(5e-4)
+    policy.steps_done = 9
+    assert policy.learning_rate() == pytest.approx(1e-3)
+    assert next(policy.model.parameters()).dtype == torch.float32  # trained in float32
+
+
+@pytest.mark.parametrize("batch, group, ok", [(128, 16, True), (6, 16, False), (8, 16, True),
+                                              (4, 8, False), (16, 4, True)])
+def test_verl_batches_that_would_cut_a_group_are_refused(batch: int, group: int, ok: bool) -> None:
+    from mta_probe.errors import BadInputError
+    from mta_train.verl_config import check_group_split
+
+    if ok:
+        check_group_split(batch, group)
+    else:
+        with pytest.raises(BadInputError, match="splits groups"):
+            check_group_split(batch, group)
