@@ -79,27 +79,42 @@ def is_correct(text: str, problem: Problem, verifier: str) -> bool:
     return verify_one(verifier, text, problem).correct
 
 
-def graded(group: Group, scores: list[float]) -> list[Reward]:
-    """Pair technique scores with the true correctness and format of each response."""
+def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None) -> list[Reward]:
+    """Pair technique scores with the true correctness and format of each response.
+
+    Args:
+        group: the responses.
+        scores: the technique's reward of each.
+        acc: their correctness when the technique already verified them (verifying can mean a
+            math-verify worker or a sandboxed program run per response: do it once).
+    """
     problem, verifier = group.problem, group.verifier
+    if acc is None:
+        acc = [is_correct(text, problem, verifier) for text in group.texts]
     return [
-        Reward(score=float(score),
-               acc=float(is_correct(text, problem, verifier)),
+        Reward(score=float(score), acc=float(correct),
                format=float(format_ok(text, problem, verifier)))
-        for text, score in zip(group.texts, scores, strict=True)
+        for text, score, correct in zip(group.texts, scores, acc, strict=True)
     ]
 
 
-def correct_and_formatted(group: Group, label: str | None = None) -> list[float]:
-    """1.0 for responses that have the format and match the label (default: the true gold).
+def ground_truth(group: Group) -> list[Reward]:
+    """The paper's reward: 1 for a correct answer in the required format, else 0."""
+    acc = [is_correct(text, group.problem, group.verifier) for text in group.texts]
+    return graded(group, [float(correct and formatted(group, text))
+                          for text, correct in zip(group.texts, acc, strict=True)], acc=acc)
+
+
+def agrees_with(group: Group, label: str) -> list[float]:
+    """1.0 for responses that have the format and match a pseudo-label (majority vote).
 
     With `group.require_format` off, matching the label is enough.
     """
-    if label is not None and group.verifier.startswith("gym"):
+    if group.verifier.startswith("gym"):
         # reasoning-gym scorers read the true answer from the entry, not from `gold`: a
         # pseudo-label (vote, TTRL) is compared as a normalized answer instead.
         return [float(formatted(group, text) and _same_answer(text, label)) for text in group.texts]
-    problem = group.problem if label is None else replace(group.problem, gold=label)
+    problem = replace(group.problem, gold=label)
     return [float(formatted(group, text) and is_correct(text, problem, group.verifier))
             for text in group.texts]
 

@@ -13,7 +13,8 @@ from mta_train.reward import (
     Group,
     Reward,
     answers,
-    correct_and_formatted,
+    agrees_with,
+    ground_truth,
     format_ok,
     formatted,
     graded,
@@ -116,7 +117,7 @@ def test_is_correct_runs_humaneval_tests(humaneval_problem: Problem) -> None:
     assert not is_correct(f"```python\n{wrong}```", humaneval_problem, "code")
 
 
-# --- graded, formatted, correct_and_formatted -------------------------------------------------
+# --- graded, formatted, ground_truth, agrees_with -------------------------------------------------
 
 def test_graded_pairs_scores_with_true_correctness_and_format() -> None:
     texts = (tagged("0.5"), "<answer>0.5</answer>", tagged("7"), "nothing")
@@ -137,27 +138,27 @@ def test_graded_refuses_a_score_count_that_differs_from_the_responses() -> None:
     # without the format half, a correct answer is enough
     (False, [1.0, 1.0, 1.0, 0.0, 0.0]),
 ])
-def test_correct_and_formatted(require_format: bool, expected: list[float]) -> None:
+def test_ground_truth(require_format: bool, expected: list[float]) -> None:
     texts = (tagged("0.5"), "<answer>1/2</answer>", "The answer is 0.5", tagged("2"), "2")
     rewarded = group(HALF, "math", *texts, require_format=require_format)
-    assert correct_and_formatted(rewarded) == expected
+    assert [r.score for r in ground_truth(rewarded)] == expected
     assert [formatted(rewarded, t) for t in texts] == (
         [True, False, False, True, False] if require_format else [True] * 5)
 
 
-def test_correct_and_formatted_with_a_label_ignores_the_gold() -> None:
+def test_agreeing_with_a_label_ignores_the_gold() -> None:
     texts = (tagged("3"), tagged("0.5"), tagged("6/2"), "<answer>3</answer>")
     # math-verify equivalence against the label: 6/2 == 3
-    assert correct_and_formatted(group(HALF, "math", *texts), label="3") == [1.0, 0.0, 1.0, 0.0]
-    assert correct_and_formatted(group(HALF, "math", *texts)) == [0.0, 1.0, 0.0, 0.0]
+    assert agrees_with(group(HALF, "math", *texts), "3") == [1.0, 0.0, 1.0, 0.0]
+    assert [r.score for r in ground_truth(group(HALF, "math", *texts))] == [0.0, 1.0, 0.0, 0.0]
 
 
-def test_correct_and_formatted_code(humaneval_problem: Problem) -> None:
+def test_ground_truth_code(humaneval_problem: Problem) -> None:
     code = canonical_code(humaneval_problem)
     texts = (f"```python\n{code}```", code)
-    assert correct_and_formatted(group(humaneval_problem, "code", *texts)) == [1.0, 0.0]
-    assert correct_and_formatted(group(humaneval_problem, "code", *texts,
-                                       require_format=False)) == [1.0, 1.0]
+    assert [r.score for r in ground_truth(group(humaneval_problem, "code", *texts))] == [1.0, 0.0]
+    assert [r.score for r in ground_truth(group(humaneval_problem, "code", *texts,
+                                                require_format=False))] == [1.0, 1.0]
 
 
 # --- answers and majority_answer -------------------------------------------------------------
@@ -197,3 +198,18 @@ def test_majority_answer_never_reads_the_gold() -> None:
     texts = (tagged("3"), tagged("3"), tagged("4"))
     for gold in ("3", "4", "nobody says this"):
         assert majority_answer(group(replace(HALF, gold=gold), "math", *texts)) == ("3", 2 / 3)
+
+
+@pytest.mark.parametrize("technique", ["ground-truth", "incorrect", "nsr", "psr", "one-shot"])
+def test_each_response_is_verified_once(technique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verifying can cost a math-verify worker or a sandboxed run: rewards must not repeat it."""
+    import mta_train.reward as reward_module
+    from mta_train.techniques import get_technique
+
+    calls = []
+    real = reward_module.verify_one
+    monkeypatch.setattr(reward_module, "verify_one",
+                        lambda *args: calls.append(args[1]) or real(*args))
+    texts = (tagged("0.5"), tagged("2"), "no answer", tagged("3"))
+    get_technique(technique).reward(group(PARIS, "exact", *texts))
+    assert sorted(calls) == sorted(texts)

@@ -6,13 +6,13 @@ Differences from DAPO with ground-truth reward: none. Reward = 1 when the respon
 
 from __future__ import annotations
 
-from mta_train.reward import Group, Reward, correct_and_formatted, graded
+from mta_train.reward import Group, Reward, ground_truth
 from mta_train.technique import Technique
 
 
 def reward(group: Group) -> list[Reward]:
     """Correct and formatted: 1, else 0."""
-    return graded(group, correct_and_formatted(group))
+    return ground_truth(group)
 
 
 TECHNIQUE = Technique(

@@ -32,14 +32,16 @@ def reward(group: Group) -> list[Reward]:
         answered = ([True] * len(group.texts) if verifier in CODE_VERIFIERS
                     else [bool(a and a.strip()) for a in answers(group)])
         return graded(group, [float(f and w and a)
-                              for f, w, a in zip(shaped, wrong, answered, strict=True)])
+                              for f, w, a in zip(shaped, wrong, answered, strict=True)],
+                      acc=[not w for w in wrong])
     wrong_only = replace(group, texts=tuple(t for t, w in zip(group.texts, wrong) if w))
     label, _ = majority_answer(wrong_only)
     if label is None:
-        return graded(group, [0.0] * len(group.texts))
+        return graded(group, [0.0] * len(group.texts), acc=[not w for w in wrong])
     labelled = replace(problem, gold=label)
     return graded(group, [float(f and w and is_correct(text, labelled, verifier))
-                          for text, f, w in zip(group.texts, shaped, wrong, strict=True)])
+                          for text, f, w in zip(group.texts, shaped, wrong, strict=True)],
+                  acc=[not w for w in wrong])
 
 
 TECHNIQUE = Technique(

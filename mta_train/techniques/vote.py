@@ -15,7 +15,7 @@ manager raises KeyError: defect 2 in anchors.md).
 
 from __future__ import annotations
 
-from mta_train.reward import Group, Reward, correct_and_formatted, graded, majority_answer
+from mta_train.reward import Group, Reward, agrees_with, graded, majority_answer
 from mta_train.technique import Technique
 
 
@@ -24,7 +24,7 @@ def reward(group: Group) -> list[Reward]:
     label, _ = majority_answer(group)
     if label is None:
         return graded(group, [0.0] * len(group.texts))
-    return graded(group, correct_and_formatted(group, label))
+    return graded(group, agrees_with(group, label))
 
 
 TECHNIQUE = Technique(
