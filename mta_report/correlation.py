@@ -25,7 +25,7 @@ import numpy as np
 
 from mta_probe.errors import BadInputError
 from mta_report.points import GainPoint, measure_of
-from mta_report.predict import LineFit, fit_line
+from mta_report.predict import LineFit, check_bootstrap, fit_line
 
 # Table 2's reward signals, averaged as Figure 10's first column; the rest one technique each.
 REWARD_SIGNALS = ("ground-truth", "random", "incorrect", "format", "vote", "em")
@@ -65,10 +65,7 @@ class CorrelationSettings:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise BadInputError(f"k must be at least 1, got {self.k}")
-        if not 0 < self.level < 1:
-            raise BadInputError(f"the interval level must lie strictly between 0 and 1, got {self.level}")
-        if self.resamples < 100:
-            raise BadInputError(f"the bootstrap needs at least 100 resamples, got {self.resamples}")
+        check_bootstrap(self.level, self.resamples)
 
 
 @dataclass(frozen=True)

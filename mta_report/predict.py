@@ -69,10 +69,15 @@ class PredictSettings:
     min_run_points: int = 8
 
     def __post_init__(self) -> None:
-        if not 0 < self.level < 1:
-            raise BadInputError(f"the interval level must lie strictly between 0 and 1, got {self.level}")
-        if self.resamples < 100:
-            raise BadInputError(f"the bootstrap needs at least 100 resamples, got {self.resamples}")
+        check_bootstrap(self.level, self.resamples)
+
+
+def check_bootstrap(level: float, resamples: int) -> None:
+    """Refuse an interval level outside (0, 1) and bootstraps of fewer than 100 resamples."""
+    if not 0 < level < 1:
+        raise BadInputError(f"the interval level must lie strictly between 0 and 1, got {level}")
+    if resamples < 100:
+        raise BadInputError(f"the bootstrap needs at least 100 resamples, got {resamples}")
 
 
 @dataclass(frozen=True)
