@@ -51,6 +51,4 @@ def _prepare(out, technique, task, eval_task, batch_size, train_limit, eval_limi
         one_shot=tuple(one_shot) if one_shot else None,
         task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option or []),
                                  verifier=verifier))
-    from mta_train.techniques import get_technique
-
-    return prepare_data(settings, out, get_technique(technique))
+    return prepare_data(settings, out)

@@ -56,42 +56,44 @@ def train(
     gpus_per_node: Annotated[int, typer.Option(help="verl: GPUs per node.")] = 8,
 ) -> None:
     """Run TECHNIQUE on MODEL and TASK, scoring the model before and after (gains.json)."""
+    given = dict(locals())
     if ctx.invoked_subcommand is not None:
         return
-    options = {k: v for k, v in locals().items() if k in DAPO_OPTIONS and v is not None}
-    result = run_or_exit(lambda: _train(technique, model, task, eval_task, backend, options,
-                                        no_dynamic_sampling, no_format_reward, one_shot,
-                                        train_limit, eval_limit, eval_k, gym_option, data_dir,
-                                        verifier, out, device, dry_run, ray_address, nodes,
-                                        gpus_per_node))
+    from mta_train import train as run_training
+
+    result = run_or_exit(lambda: run_training(_settings(given), on_step=_print_step,
+                                              on_status=status))
     _render(result)
 
 
-def _train(technique, model, task, eval_task, backend, options, no_dynamic_sampling,
-           no_format_reward, one_shot, train_limit, eval_limit, eval_k, gym_option, data_dir,
-           verifier, out, device, dry_run, ray_address, nodes, gpus_per_node):
+def _settings(given: dict[str, Any]):
+    """TrainSettings from the command's options (`given`: the callback's arguments by name)."""
     from mta_probe.errors import BadInputError
     from mta_probe.tasks import TaskOptions
-    from mta_train import DapoSettings, TrainSettings, train
+    from mta_train import DapoSettings, TrainSettings
 
-    if technique is None:
+    if given["technique"] is None:
         raise BadInputError("name a technique with --technique (e.g. --technique ground-truth)")
-    dapo = DapoSettings.small() if backend == "local" else DapoSettings()
-    if no_dynamic_sampling:
+    local = given["backend"] == "local"
+    dapo = DapoSettings.small() if local else DapoSettings()
+    options = {k: given[k] for k in DAPO_OPTIONS if given[k] is not None}
+    if given["no_dynamic_sampling"]:
         options["dynamic_sampling"] = False
     if "batch_size" in options and "mini_batch_size" not in options:
         options["mini_batch_size"] = min(dapo.mini_batch_size, options["batch_size"])
-    dapo = replace(dapo, **options)
-    backend_options: dict[str, Any] = {"device": device} if backend == "local" else {
-        "ray_address": ray_address, "nodes": nodes, "gpus_per_node": gpus_per_node}
-    settings = TrainSettings(
-        technique=technique, model=model, task=task, eval_tasks=tuple(eval_task or ()),
-        backend=backend, dapo=dapo, train_limit=train_limit, eval_limit=eval_limit,
-        eval_k=eval_k, one_shot=tuple(one_shot) if one_shot else None, run_dir=out,
-        task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option or []),
-                                 verifier=verifier),
-        backend_options=backend_options, dry_run=dry_run, require_format=not no_format_reward)
-    return train(settings, on_step=_print_step, on_status=status)
+    backend_options: dict[str, Any] = {"device": given["device"]} if local else {
+        key: given[key] for key in ("ray_address", "nodes", "gpus_per_node")}
+    return TrainSettings(
+        technique=given["technique"], model=given["model"], task=given["task"],
+        eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
+        dapo=replace(dapo, **options), train_limit=given["train_limit"],
+        eval_limit=given["eval_limit"], eval_k=given["eval_k"],
+        one_shot=tuple(given["one_shot"]) if given["one_shot"] else None, run_dir=given["out"],
+        task_options=TaskOptions(data_dir=given["data_dir"],
+                                 gym=parse_options(given["gym_option"] or []),
+                                 verifier=given["verifier"]),
+        backend_options=backend_options, dry_run=given["dry_run"],
+        require_format=not given["no_format_reward"])
 
 
 def _print_step(record: dict[str, Any]) -> None:
