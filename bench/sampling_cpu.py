@@ -22,9 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mta_probe.models import resolve_model  # noqa: E402
-from mta_probe.sampling import open_sampler  # noqa: E402
-from mta_probe.sampling.base import SamplingSettings  # noqa: E402
+from mta_probe.sampling import (
+    SamplingSettings,  # noqa: E402
+    open_sampler,  # noqa: E402
+    resolve_model,  # noqa: E402
+)
 from mta_probe.sampling.hf import count_new_tokens  # noqa: E402
 
 

@@ -32,9 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mta_probe.problem import Problem, Verdict  # noqa: E402
-from mta_probe.verifiers import verify_one  # noqa: E402
-from mta_probe.workers import VerifierPool  # noqa: E402
+from mta_probe.tasks import Problem
+from mta_probe.verify import (
+    Verdict,  # noqa: E402
+    VerifierPool,  # noqa: E402
+    verify_one,  # noqa: E402
+)
 
 PATHOLOGICAL = [
     r"2^{2^{2^{2^{2^{2}}}}}",

@@ -40,9 +40,8 @@ def prepare(
 
 def _prepare(out, technique, task, eval_task, batch_size, train_limit, eval_limit, one_shot,
              seed, gym_option, data_dir, verifier):
-    from mta_probe.tasks import TaskOptions
-    from mta_train import DapoSettings, TrainSettings
-    from mta_train.parquet import prepare_data
+    from mta_probe import TaskOptions
+    from mta_train import DapoSettings, TrainSettings, prepare_data
 
     dapo = DapoSettings(batch_size=batch_size, mini_batch_size=min(64, batch_size), seed=seed)
     settings = TrainSettings(

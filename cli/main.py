@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import data
-from cli import probe
-from cli import report
-from cli import train
+from cli import data, probe, report, train
 
 app = typer.Typer(help="Model-task alignment toolkit: is your model-task pair in the regime where RL claims hold?",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)

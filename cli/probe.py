@@ -92,8 +92,7 @@ def passk(
     verify_timeout: Annotated[float, typer.Option(help="seconds per verification before it is killed")] = 10.0,
 ) -> None:
     """Sample n completions per problem, verify them, and estimate the pass@k curve."""
-    from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk, score_completions
-    from mta_probe.models import resolve_model
+    from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk, resolve_model, score_completions
 
     def build() -> PassKSettings:
         ref = resolve_model(model) if from_samples is None else None
@@ -122,7 +121,7 @@ def passk(
 @app.command()
 def tasks() -> None:
     """List the tasks mta knows, with their source and verifier."""
-    from mta_probe.tasks import TASKS
+    from mta_probe import TASKS
 
     table = Table(title="tasks (also gym:NAME for any reasoning-gym dataset, or a JSONL file)")
     for column in ("name", "verifier", "source", "description"):
@@ -196,9 +195,7 @@ def align(
     verifier: Annotated[Optional[str], typer.Option(help="with --model/--task: verifier for a JSONL task file")] = None,
 ) -> None:
     """Red, green or gray: is the pair contaminated, and is it strongly aligned (docs/alignment.md)?"""
-    from mta_probe import TaskOptions
-    from mta_probe.align import AlignRule
-    from mta_probe.assess import AlignSettings, probe_alignment
+    from mta_probe import AlignRule, AlignSettings, TaskOptions, probe_alignment
 
     rule = AlignRule(k_ref=k_ref, strong_threshold=strong_threshold, max_chance=max_chance,
                      em_threshold=em_threshold, rouge_threshold=rouge_threshold)
@@ -236,8 +233,7 @@ def kl(
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
 ) -> None:
     """KL between a trained policy and its base on the policy's greedy trajectories (Appendix I, eq. 1)."""
-    from mta_probe import TaskOptions
-    from mta_probe.kl import KLSettings, probe_kl
+    from mta_probe import KLSettings, TaskOptions, probe_kl
 
     settings = run_or_exit(lambda: KLSettings(
         policy=policy, reference=reference, task=task, limit=limit, max_tokens=max_tokens, chat=chat, out=out,

@@ -82,8 +82,7 @@ def gains(
     out: Annotated[Optional[Path], typer.Option(help="report folder (default $MTA_HOME/reports/gains)")] = None,
 ) -> None:
     """One row per (model, task, technique): alignment, predicted gain with an interval, actual gain."""
-    from mta_report.predict import PredictSettings
-    from mta_report.reports import gains_report
+    from mta_report import PredictSettings, gains_report
 
     settings = run_or_exit(lambda: PredictSettings(level=level, resamples=resamples, seed=seed))
     chosen = run_or_exit(lambda: parse_tables(tables))
@@ -103,8 +102,7 @@ def correlation(
     out: Annotated[Optional[Path], typer.Option(help="report folder (default $MTA_HOME/reports/correlation)")] = None,
 ) -> None:
     """Alignment against RL gain per technique: Spearman's rho with a bootstrap interval (Figure 10)."""
-    from mta_report.correlation import CorrelationSettings
-    from mta_report.reports import correlation_report
+    from mta_report import CorrelationSettings, correlation_report
 
     settings = run_or_exit(lambda: CorrelationSettings(k=k, resamples=resamples, seed=seed))
     chosen = run_or_exit(lambda: parse_tables(tables))
@@ -131,7 +129,7 @@ def curves(
     out: Annotated[Optional[Path], typer.Option(help="report folder (default $MTA_HOME/reports/curves)")] = None,
 ) -> None:
     """pass@k curves (Figures 2, 5, 6), training curves (3, 4, 7) and KL bars (9) of several runs."""
-    from mta_report.reports import curves_report
+    from mta_report import curves_report
 
     report = run_or_exit(lambda: curves_report(runs, out=out, fmt=fmt))
     _notes(report.notes)
@@ -147,7 +145,7 @@ def all_(
     out: Annotated[Optional[Path], typer.Option(help="report folder (default $MTA_HOME/reports/all)")] = None,
 ) -> None:
     """Gains, correlation and curves of the runs in one self-contained HTML report (and Markdown)."""
-    from mta_report.reports import full_report
+    from mta_report import full_report
 
     report = run_or_exit(lambda: full_report(runs or [], out=out, k=k))
     render_gains(report.gains, k)

@@ -69,7 +69,7 @@ def train(
 def _settings(given: dict[str, Any]):
     """TrainSettings from the command's options (`given`: the callback's arguments by name)."""
     from mta_probe.errors import BadInputError
-    from mta_probe.tasks import TaskOptions
+    from mta_probe import TaskOptions
     from mta_train import DapoSettings, TrainSettings
 
     if given["technique"] is None:

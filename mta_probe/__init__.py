@@ -2,9 +2,14 @@
 
 The verbs: `probe_passk` samples and scores a model on a task and estimates its pass@k curve;
 `score_completions` does the same for completions produced elsewhere; `probe_contamination`
-measures how much of a task's statements the model can recite; `estimate` is the
-unbiased pass@k estimator with bootstrap intervals; `load_task` and `resolve_model` turn names
-into problems and models; `verify_one` scores one completion.
+measures how much of a task's statements the model can recite; `probe_kl` how far a trained
+policy moved from its reference; `probe_alignment` sorts a model-task pair into red, green or
+gray; `estimate` is the unbiased pass@k estimator with bootstrap intervals; `load_task` and
+`resolve_model` turn names into problems and models.
+
+The probes are the modules at this level (passk, rescore, contam, kl, align and its rule,
+category); what they stand on is one package per step of the data flow: tasks -> sampling ->
+verify -> runs -> estimators. ARCHITECTURE.md at the project root draws the map.
 """
 
 import os
@@ -16,17 +21,26 @@ import os
 # a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from mta_probe.align import AlignResult, AlignSettings, probe_alignment
+from mta_probe.category import AlignRule
 from mta_probe.contam import ContamResult, ContamSettings, probe_contamination
 from mta_probe.errors import MtaError
-from mta_probe.passk import PassAtK, estimate
-from mta_probe.probe import PassKResult, PassKSettings, probe_passk
+from mta_probe.estimators import PassAtK, estimate
+from mta_probe.kl import KLResult, KLSettings, probe_kl
+from mta_probe.passk import PassKResult, PassKSettings, probe_passk
 from mta_probe.rescore import score_completions
-from mta_probe.sampling.base import SamplingSettings
-from mta_probe.tasks import TaskOptions, load_task
+from mta_probe.sampling import SamplingSettings, resolve_model
+from mta_probe.tasks import TASKS, TaskOptions, load_task
 
 __all__ = [
+    "TASKS",
+    "AlignResult",
+    "AlignRule",
+    "AlignSettings",
     "ContamResult",
     "ContamSettings",
+    "KLResult",
+    "KLSettings",
     "MtaError",
     "PassAtK",
     "PassKResult",
@@ -35,7 +49,10 @@ __all__ = [
     "TaskOptions",
     "estimate",
     "load_task",
+    "probe_alignment",
     "probe_contamination",
+    "probe_kl",
     "probe_passk",
+    "resolve_model",
     "score_completions",
 ]

@@ -1,141 +1,176 @@
-"""The alignment verdict: red, green or gray, a continuous score, and how stable the verdict is.
+"""`mta probe align`: read (or run) pass@k and contamination runs, and write the verdict.
 
-The paper (Section 2.3) sorts model-task pairs into three groups: red (potential contamination
-and strong model-task alignment), green (no contamination, strong alignment) and gray (weak
-alignment). Appendix H.1 adds that alignment is continuous. The rule here, every threshold a field
-of `AlignRule` (documented in docs/alignment.md):
-
-1. **Alignment score** S in [0, 1]: the pass@k at a reference k, corrected for chance,
-   S = max(0, (P(k*) - C(k*)) / (1 - C(k*))), where C is the chance-level pass@k (0 for open
-   answers) and k* is `k_ref`, or the largest k measured if that is smaller, or, on a task with
-   a finite answer set, the largest k whose chance level stays at or below `max_chance` (beyond
-   it, pass@k measures guessing more than the model). Several runs (a domain, such as the three
-   math benchmarks the paper groups) give the mean of their scores.
-2. **Strongly aligned** when S >= `strong_threshold`.
-3. **Contaminated** when the mean exact match at the largest portion reaches `em_threshold`, or
-   the mean ROUGE-L at the smallest portion reaches `rouge_threshold` (the means over the
-   contamination runs given). No contamination run: unknown, treated as clean, and said so.
-4. red = contaminated and aligned; green = clean (or unknown) and aligned; gray = weakly aligned.
-   Contamination without alignment is gray too: the paper has no such group, and the RL claims
-   it tests need alignment, not leakage.
-
-Stability is the share of bootstrap resamples of problems (pass@k and contamination records
-resampled independently) whose verdict equals the verdict on all problems.
+The rule itself is `mta_probe.align`; this module reads run directories, checks they belong to
+one model, bootstraps the verdict's stability over problems, and writes `align.json`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mta_probe.errors import BadInputError
+from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categorize, judge, reference_k
+from mta_probe.errors import BadInputError, RunMismatchError
+from mta_probe.estimators import pass_at_k_matrix
+from mta_probe.runs import read_records, write_json_atomic
+from mta_probe.tasks import TaskOptions
 
-CATEGORIES = ("red", "green", "gray")
+ALIGN_FILE = "align.json"
 
 
 @dataclass(frozen=True)
-class AlignRule:
-    """Thresholds of the verdict; the defaults reproduce the paper's categories (tests/test_align.py).
+class AlignSettings:
+    """What to judge.
 
     Attributes:
-        k_ref: the k at which alignment is read. Figure 10 reads K = 32, 128 and 512; 64 sits in
-            that range while still measurable from n = 64 samples.
-        strong_threshold: chance-corrected pass@k_ref from which a pair counts as strongly aligned.
-        max_chance: on finite answer sets, read pass@k only up to the k where guessing reaches this.
-        em_threshold: exact match at the largest portion that flags contamination. Table 7 and 10:
-            Qwen2.5 on math and HumanEval reach 30-49%, every clean pair stays at or below 17.8%.
-        rouge_threshold: ROUGE-L at the smallest portion that flags contamination. Qwen2.5 on math
-            and HumanEval reach 44-64%, every clean pair stays at or below 34.6%.
-        resamples: bootstrap resamples for the stability of the verdict.
+        passk_runs: pass@k run directories (one task, or several of one domain).
+        contam_runs: contamination run directories of the same model (may be empty).
+        model, task: when no runs are given, run both probes with their defaults for this pair.
+        task_options: the task's data paths, generator options or JSONL verifier, for those runs.
+        rule: the thresholds.
+        out: where align.json goes; default: the first pass@k run directory.
+        seed: of the stability bootstrap.
     """
 
-    k_ref: int = 64
-    strong_threshold: float = 0.6
-    max_chance: float = 0.5
-    em_threshold: float = 0.25
-    rouge_threshold: float = 0.40
-    resamples: int = 1000
+    passk_runs: tuple[Path, ...] = ()
+    contam_runs: tuple[Path, ...] = ()
+    model: str | None = None
+    task: str | None = None
+    task_options: TaskOptions = field(default_factory=TaskOptions)
+    rule: AlignRule = field(default_factory=AlignRule)
+    out: Path | None = None
+    seed: int = 0
 
 
 @dataclass(frozen=True)
-class Curve:
-    """A pass@k curve as `passk.json` holds it: k values, pass@k, and the chance level (or None)."""
+class AlignResult:
+    """The verdict, its stability, and where it was written."""
 
-    ks: list[int]
-    values: list[float]
-    chance: list[float] | None = None
-
-
-@dataclass(frozen=True)
-class Contamination:
-    """Mean ROUGE-L and exact match per truncation portion, as `contam.json` holds them."""
-
-    rouge_l: dict[float, float]
-    exact_match: dict[float, float]
+    verdict: Verdict
+    stability: float | None
+    path: Path
+    payload: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The category and what it rests on."""
-
-    category: str
-    score: float
-    k_used: list[int]
-    aligned: bool
-    contaminated: bool | None
-    contamination_em: float | None
-    contamination_rouge: float | None
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInputError(f"{path} does not exist: is {path.parent} a finished run?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"cannot read {path}: {exc}") from None
 
 
-def reference_k(curve: Curve, rule: AlignRule) -> int:
-    """k*: k_ref, capped by the largest k measured and, on finite answer sets, by max_chance."""
-    usable = [k for i, k in enumerate(curve.ks)
-              if k <= rule.k_ref and (curve.chance is None or curve.chance[i] <= rule.max_chance)]
-    if not usable:
-        raise BadInputError(f"no measured k is usable for alignment (k_ref={rule.k_ref}, "
-                            f"max_chance={rule.max_chance}, ks={curve.ks})")
-    return max(usable)
+def load_curve(run: Path) -> tuple[dict[str, Any], Curve]:
+    """`passk.json` of a run, and its curve."""
+    payload = _read_json(run / "passk.json")
+    ks = sorted(int(k) for k in payload["pass_at_k"])
+    chance = payload.get("chance_pass_at_k")
+    return payload, Curve(ks, [payload["pass_at_k"][str(k)] for k in ks],
+                          [chance[str(k)] for k in ks] if chance else None)
 
 
-def alignment_score(curve: Curve, rule: AlignRule) -> tuple[float, int]:
-    """(S, k*): the chance-corrected pass@k* of one curve."""
-    k = reference_k(curve, rule)
-    i = curve.ks.index(k)
-    chance = curve.chance[i] if curve.chance else 0.0
-    if chance >= 1.0:  # guessing alone always succeeds: pass@k says nothing about the model
-        return 0.0, k
-    return max(0.0, (curve.values[i] - chance) / (1.0 - chance)), k
+def load_contamination(run: Path) -> tuple[dict[str, Any], Contamination]:
+    """`contam.json` of a run, and its per-portion means."""
+    payload = _read_json(run / "contam.json")
+    rows = payload["portions"]
+    if not rows:
+        raise BadInputError(f"{run / 'contam.json'} has no scored portion")
+    return payload, Contamination({float(p): r["rouge_l"] for p, r in rows.items()},
+                                  {float(p): r["exact_match"] for p, r in rows.items()})
 
 
-def contamination_flags(contams: list[Contamination], rule: AlignRule) -> tuple[bool | None, float | None, float | None]:
-    """(contaminated, EM at the largest portion, ROUGE-L at the smallest), means over runs."""
-    if not contams:
-        return None, None, None
-    em = float(np.mean([c.exact_match[max(c.exact_match)] for c in contams]))
-    rouge = float(np.mean([c.rouge_l[min(c.rouge_l)] for c in contams]))
-    return em >= rule.em_threshold or rouge >= rule.rouge_threshold, em, rouge
+def _per_problem_passk(run: Path, k: int) -> np.ndarray:
+    seen: dict[str, dict[int, bool]] = {}
+    for r in read_records(run / "samples.jsonl"):
+        seen.setdefault(r["problem_id"], {}).setdefault(int(r["sample_index"]), bool(r["correct"]))
+    n = [len(v) for v in seen.values()]
+    c = [sum(v.values()) for v in seen.values()]
+    return pass_at_k_matrix(n, c, [k])[:, 0]
 
 
-def categorize(aligned: bool, contaminated: bool | None) -> str:
-    """red / green / gray from the two judgements (rule 4 of the module docstring)."""
-    if not aligned:
-        return "gray"
-    return "red" if contaminated else "green"
+def _per_problem_contam(run: Path, contam: Contamination) -> tuple[np.ndarray, np.ndarray]:
+    records = list(read_records(run / "contam.jsonl"))
+    em = [float(r["exact_match"]) for r in records if r["portion"] == max(contam.exact_match)]
+    rouge = [r["rouge_l"] for r in records if r["portion"] == min(contam.rouge_l)]
+    return np.asarray(em), np.asarray(rouge)
 
 
-def judge(curves: list[Curve], contams: list[Contamination], rule: AlignRule = AlignRule()) -> Verdict:
-    """The verdict for one pair, or one domain given as several curves and contamination runs.
+def _resampled_mean(values: np.ndarray, rng: np.random.Generator) -> float:
+    return float(values[rng.integers(0, values.size, values.size)].mean())
 
-    Examples:
-        >>> judge([Curve([1, 64], [0.3, 0.9])], [Contamination({0.4: 0.2}, {0.8: 0.0})]).category
-        'green'
+
+def stability(passk_runs: list[Path], curves: list[Curve], contam_runs: list[Path],
+              contams: list[Contamination], verdict: Verdict, rule: AlignRule, seed: int) -> float:
+    """Share of bootstrap resamples of problems that give the same category as all problems."""
+    rng = np.random.default_rng(seed)
+    ks = [reference_k(c, rule) for c in curves]
+    per_passk = [_per_problem_passk(run, k) for run, k in zip(passk_runs, ks)]
+    chances = [c.chance[c.ks.index(k)] if c.chance else 0.0 for c, k in zip(curves, ks)]
+    per_contam = [_per_problem_contam(run, c) for run, c in zip(contam_runs, contams)]
+    same = 0
+    for _ in range(rule.resamples):
+        scores = [max(0.0, (_resampled_mean(v, rng) - ch) / (1.0 - ch)) if ch < 1.0 else 0.0
+                  for v, ch in zip(per_passk, chances)]
+        contaminated = None
+        if per_contam:
+            em = np.mean([_resampled_mean(e, rng) for e, _ in per_contam])
+            rouge = np.mean([_resampled_mean(r, rng) for _, r in per_contam])
+            contaminated = bool(em >= rule.em_threshold or rouge >= rule.rouge_threshold)
+        same += categorize(float(np.mean(scores)) >= rule.strong_threshold, contaminated) == verdict.category
+    return same / rule.resamples
+
+
+def _run_probes(settings: AlignSettings) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    from mta_probe.contam import ContamSettings, probe_contamination
+    from mta_probe.passk import PassKSettings, probe_passk
+    from mta_probe.sampling import SamplingSettings, resolve_model
+
+    if not settings.model or not settings.task:
+        raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")
+    ref = resolve_model(settings.model)
+    passk = probe_passk(PassKSettings(model=settings.model, task=settings.task,
+                                      task_options=settings.task_options,
+                                      sampling=SamplingSettings(max_tokens=ref.default_max_tokens)))
+    contam = probe_contamination(ContamSettings(model=settings.model, task=settings.task,
+                                                task_options=settings.task_options))
+    return (passk.run_dir,), (contam.run_dir,)
+
+
+def probe_alignment(settings: AlignSettings) -> AlignResult:
+    """Judge a model-task pair (or a domain) from its runs; writes `align.json`.
+
+    Raises:
+        BadInputError: no runs and no model/task, an unreadable run.
+        RunMismatchError: the runs belong to different models.
     """
-    if not curves:
-        raise BadInputError("alignment needs at least one pass@k curve")
-    scored = [alignment_score(c, rule) for c in curves]
-    score = float(np.mean([s for s, _ in scored]))
-    contaminated, em, rouge = contamination_flags(contams, rule)
-    aligned = score >= rule.strong_threshold
-    return Verdict(categorize(aligned, contaminated), score, [k for _, k in scored], aligned,
-                   contaminated, em, rouge)
+    passk_runs, contam_runs = settings.passk_runs, settings.contam_runs
+    if not passk_runs:
+        passk_runs, contam_runs = _run_probes(settings)
+    loaded = [load_curve(run) for run in passk_runs]
+    contams = [load_contamination(run) for run in contam_runs]
+    models = {p["model"] for p, _ in loaded} | {p["model"] for p, _ in contams}
+    if len(models) > 1:
+        raise RunMismatchError(f"the runs belong to different models: {', '.join(sorted(models))}")
+    curves = [curve for _, curve in loaded]
+    verdict = judge(curves, [c for _, c in contams], settings.rule)
+    share = stability(list(passk_runs), curves, list(contam_runs), [c for _, c in contams], verdict,
+                      settings.rule, settings.seed)
+    payload = {"model": models.pop(), "tasks": [p["task"] for p, _ in loaded],
+               "category": verdict.category, "alignment_score": verdict.score, "k_used": verdict.k_used,
+               "strongly_aligned": verdict.aligned, "contaminated": verdict.contaminated,
+               "contamination_exact_match": verdict.contamination_em,
+               "contamination_rouge_l": verdict.contamination_rouge, "stability": share,
+               "rule": asdict(settings.rule), "rule_doc": "docs/alignment.md",
+               "passk_runs": [str(p) for p in passk_runs], "contam_runs": [str(p) for p in contam_runs]}
+    out = settings.out or Path(passk_runs[0])
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / ALIGN_FILE, payload)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {out / ALIGN_FILE}: {exc.strerror or exc}") from None
+    return AlignResult(verdict, share, out / ALIGN_FILE, payload)

@@ -3,7 +3,7 @@
 Following Wu et al. (2025) as the paper does (Section 2.3, Appendix D): each problem statement is
 cut at a portion of its words (0.4, 0.6, 0.8), the prefix is completed greedily with no chat
 template, and the completion is compared with the true remainder by ROUGE-L and exact match
-(`mta_probe.rouge`). A model that reproduces the rest of a benchmark's problems has seen them.
+(`mta_probe.estimators.rouge`). A model that reproduces the rest of a benchmark's problems has seen them.
 
 Choices the sources leave open, fixed here:
 - the cut is by words: the prefix holds the first round(portion x words) whitespace-separated
@@ -31,14 +31,18 @@ from typing import Any
 import numpy as np
 
 from mta_probe.errors import BadInputError
-from mta_probe.passk import bootstrap_interval
-from mta_probe.probe import ProbeProgress, problem_seed
-from mta_probe.problem import Problem
-from mta_probe.rouge import exact_match, rouge_l
-from mta_probe.runinfo import default_run_dir, package_versions
-from mta_probe.sampling.base import SamplingSettings
-from mta_probe.store import open_records, prepare_run_dir, read_records, write_json_atomic
-from mta_probe.tasks import TaskOptions, load_task
+from mta_probe.estimators import bootstrap_interval, exact_match, rouge_l
+from mta_probe.runs import (
+    ProbeProgress,
+    default_run_dir,
+    open_records,
+    package_versions,
+    prepare_run_dir,
+    read_records,
+    write_json_atomic,
+)
+from mta_probe.sampling import SamplingSettings, problem_seed
+from mta_probe.tasks import Problem, TaskOptions, load_task
 
 CONTAM_RECORDS = "contam.jsonl"
 CONTAM_SUMMARY = "contam.json"
@@ -120,8 +124,7 @@ def probe_contamination(settings: ContamSettings, *,
                         progress: Callable[[ProbeProgress], None] | None = None,
                         on_status: Callable[[str], None] | None = None) -> ContamResult:
     """Run (or resume) a contamination probe; writes `contam.jsonl` and `contam.json`."""
-    from mta_probe.models import prepare_model, resolve_model
-    from mta_probe.sampling import check_engine_options, open_sampler, resolve_backend
+    from mta_probe.sampling import check_engine_options, open_sampler, prepare_model, resolve_backend, resolve_model
 
     say = on_status or (lambda _msg: None)
     portions = tuple(sorted(set(settings.portions)))

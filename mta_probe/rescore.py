@@ -13,14 +13,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mta_probe.datasets import read_jsonl_objects
 from mta_probe.errors import BadInputError
-from mta_probe.passk import check_ks, default_ks
-from mta_probe.probe import (SAMPLES_FILE, PassKResult, PassKSettings, check_verification, finish_passk,
-                             load_scored_task, sampled_indices)
-from mta_probe.problem import Problem
-from mta_probe.runinfo import default_run_dir
-from mta_probe.store import RecordWriter, prepare_run_dir
+from mta_probe.estimators import check_ks, default_ks
+from mta_probe.passk import (
+    SAMPLES_FILE,
+    PassKResult,
+    PassKSettings,
+    check_verification,
+    finish_passk,
+    load_scored_task,
+    sampled_indices,
+)
+from mta_probe.runs import RecordWriter, default_run_dir, prepare_run_dir
+from mta_probe.tasks import Problem, read_jsonl_objects
 
 
 def read_completions(path: Path) -> list[dict[str, Any]]:
@@ -45,7 +50,7 @@ def score_completions(settings: PassKSettings, path: Path) -> PassKResult:
 
     The model name recorded is `settings.model` as given (it is not loaded).
     """
-    from mta_probe.workers import VerifierPool
+    from mta_probe.verify import VerifierPool
 
     check_verification(settings)
     rows = read_completions(path)

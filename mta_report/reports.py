@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mta_probe.errors import BadInputError
-from mta_probe.home import mta_home
+from mta_probe.runs import mta_home
 from mta_report.correlation import CorrelationSettings, GroupCorrelation, PairPoint, correlate, pair_points
 from mta_report.document import ReportFiles, Section, write_report
 from mta_report.figures import check_format, plot_correlation, plot_gains, plot_kl, plot_passk_curves, plot_training

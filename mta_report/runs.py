@@ -312,7 +312,7 @@ def same_model(name_a: str, path_a: str, name_b: str, path_b: str) -> bool:
 
 def paper_alias(model: str) -> str:
     """The mta alias of a hub ID of the paper's models ("Qwen/Qwen2.5-7B" -> "qwen"); else the name."""
-    from mta_probe.models import ALIASES
+    from mta_probe.sampling.models import ALIASES
 
     return {hub: alias for alias, hub in ALIASES.items() if isinstance(hub, str)}.get(model, model)
 
@@ -349,7 +349,7 @@ def alignment_of(runs: Runs, model: str, model_path: str, task: str, k: int, *,
     Returns:
         The pass@k at k, pass@1, and the category, each None when no run gives it.
     """
-    from mta_probe.align import Curve, judge
+    from mta_probe.category import Curve, judge
 
     given = find_probe(runs, model, model_path, task)
     probe = given or _before_probe(before_run)

@@ -2,7 +2,7 @@
 
 The verbs: `train` runs one technique (a key of `TECHNIQUES`) on one model and task, on this
 machine (`backend="local"`) or on verl (`backend="verl"`), and writes metrics.jsonl and
-gains.json; `select_example` is Wang et al.'s one-shot selection from an accuracy history.
+gains.json; `prepare_data` writes a task as verl's parquet; `select_example` is Wang et al.'s one-shot selection from an accuracy history.
 Settings are `TrainSettings` and `DapoSettings` (the paper's Section 3 defaults).
 """
 
@@ -11,7 +11,9 @@ import os
 # See mta_probe/__init__.py: passive OpenMP waiting, set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mta_train.run import TrainResult, train
+from mta_train.parquet import prepare_data
+from mta_train.record import TrainResult
+from mta_train.run import train
 from mta_train.selection import Ranked, select_example
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.techniques import TECHNIQUES, get_technique
@@ -23,6 +25,7 @@ __all__ = [
     "TrainResult",
     "TrainSettings",
     "get_technique",
+    "prepare_data",
     "select_example",
     "train",
 ]

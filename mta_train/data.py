@@ -12,9 +12,8 @@ import random
 from dataclasses import dataclass
 
 from mta_probe.errors import BadInputError
-from mta_probe.problem import Problem
-from mta_probe.prompts import ANSWER_TAG_TEMPLATE
-from mta_probe.tasks import LoadedTask, load_task
+from mta_probe.tasks import LoadedTask, Problem, load_task
+from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
 from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.probe import PassKSettings, probe_passk
-from mta_probe.sampling.base import SamplingSettings
-from mta_probe.store import write_json_atomic
+from mta_probe.passk import PassKSettings, probe_passk
+from mta_probe.runs import write_json_atomic
+from mta_probe.sampling import SamplingSettings
 from mta_train.settings import TrainSettings
 
 GAINS_FILE = "gains.json"

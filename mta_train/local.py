@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.problem import Problem
-from mta_probe.sampling.base import SamplingSettings
+from mta_probe.sampling import SamplingSettings
+from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
 from mta_train.data import TrainingSet, prompt_batch, training_prompt
 from mta_train.policy import Policy, Sequence
@@ -84,7 +84,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
     Returns:
         Where the trained model was saved.
     """
-    from mta_probe.models import resolve_model
+    from mta_probe.sampling import resolve_model
     from mta_probe.sampling.hf import HFSampler
 
     say = on_status or (lambda _m: None)

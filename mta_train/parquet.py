@@ -21,8 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.problem import Problem
-from mta_probe.tasks import load_task
+from mta_probe.tasks import Problem, load_task
 from mta_train.data import training_prompt, training_set
 from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings

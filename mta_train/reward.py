@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from mta_probe.answers import defines, extract_answer, extract_code, has_format
-from mta_probe.problem import Problem
-from mta_probe.verifiers import normalize_answer, verify_one
+from mta_probe.tasks import Problem
+from mta_probe.verify import extract_answer, has_format, verify_one
+from mta_probe.verify.answers import defines, extract_code
+from mta_probe.verify.text import normalize_answer
 
 CODE_VERIFIERS = ("code", "code-io")
 
@@ -31,7 +32,7 @@ class Group:
     Attributes:
         problem: the prompt's problem; `problem.gold` is the label (techniques that must not
             see labels, such as vote, TTRL and EM, never read it for their score).
-        verifier: a key of mta_probe.verifiers.VERIFIERS.
+        verifier: a key of mta_probe.verify.VERIFIERS.
         texts: the decoded responses, in sampling order.
         seed: seeds anything random in the reward (the random technique), so a resumed or
             re-run step gets the same rewards.

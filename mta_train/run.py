@@ -5,45 +5,15 @@ The verl backend does the same around a verl launch (mta_train/verl_launch.py).
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.home import mta_home
-from mta_probe.store import prepare_run_dir, write_json_atomic
+from mta_probe.runs import prepare_run_dir, write_json_atomic
+from mta_train.record import TRAIN_FILE, TrainResult, default_train_dir, run_identity, train_record
 from mta_train.settings import TrainSettings
 from mta_train.techniques import get_technique
-
-TRAIN_FILE = "train.json"
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """A finished (or, with --dry-run, prepared) train run.
-
-    Attributes:
-        run_dir: the run directory (train.json, metrics.jsonl, gains.json, ...).
-        gains: the gains.json payload (None for a dry run).
-        command: the verl command line (verl backend only).
-    """
-
-    run_dir: Path
-    gains: dict[str, Any] | None
-    command: list[str] | None = None
-
-
-def default_train_dir(settings: TrainSettings, model_name: str) -> Path:
-    """`$MTA_HOME/runs/train/<technique>__<model>__<task>__<backend>__s<seed>`."""
-    parts = [settings.technique, model_name, settings.task, settings.backend,
-             f"s{settings.dapo.seed}"]
-    if settings.dapo.kl_coef:
-        parts.insert(1, f"kl{settings.dapo.kl_coef:g}")
-    name = "__".join(parts)
-    return mta_home() / "runs" / "train" / "".join(c if c.isalnum() or c in "-._" else "_"
-                                                   for c in name)
 
 
 def train(settings: TrainSettings, *, on_step: Callable[[dict[str, Any]], None] | None = None,
@@ -62,7 +32,7 @@ def train(settings: TrainSettings, *, on_step: Callable[[dict[str, Any]], None] 
         MtaError: unknown technique, model or task; a backend that cannot run here; a run
             directory holding a different run.
     """
-    from mta_probe.models import resolve_model
+    from mta_probe.sampling import resolve_model
 
     technique = get_technique(settings.technique)
     if technique.data == "eval" and not settings.eval_tasks:
@@ -91,20 +61,3 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
     after = evaluate(str(local.model_dir), "after", settings, run_dir, on_status)
     gains = write_gains(run_dir, settings, ref.name, before, after)
     return TrainResult(run_dir=run_dir, gains=gains)
-
-
-def run_identity(settings: TrainSettings, model_path: str) -> dict[str, Any]:
-    """What makes a run directory this run: every setting but where it lives and --dry-run."""
-    record = settings.as_json()
-    record.pop("run_dir", None)
-    record.pop("dry_run", None)
-    return {"kind": "train", **record, "model_path": model_path}
-
-
-def train_record(settings: TrainSettings, ref: Any, train_task: str) -> dict[str, Any]:
-    """The train.json payload (format in docs/train.md)."""
-    return {"model": ref.name, "model_path": str(ref.path), "technique": settings.technique,
-            "task": settings.task, "trained_on": train_task, "backend": settings.backend,
-            "kl_coef": settings.dapo.kl_coef, "settings": settings.as_json(),
-            "written_at": datetime.datetime.now(datetime.timezone.utc).strftime(
-                "%Y-%m-%dT%H:%M:%SZ")}

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BackendError
-from mta_probe.store import prepare_run_dir, write_bytes_atomic, write_json_atomic
+from mta_probe.runs import prepare_run_dir, write_json_atomic
+from mta_probe.runs.store import write_bytes_atomic
 from mta_train.parquet import prepare_data
-from mta_train.run import TRAIN_FILE, TrainResult, run_identity, train_record
+from mta_train.record import TRAIN_FILE, TrainResult, run_identity, train_record
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.verl_config import (
@@ -82,7 +83,7 @@ def require_gpus(cluster: VerlCluster) -> None:
 
 def plugin_env(run_dir: Path) -> dict[str, str]:
     """Environment of every verl process: mta's plugin, the file logger's path, MTA_HOME."""
-    from mta_probe.home import mta_home
+    from mta_probe.runs import mta_home
 
     return {"VERL_USE_EXTERNAL_MODULES": PLUGIN_MODULE,
             "VERL_FILE_LOGGER_PATH": str(run_dir / VERL_LOG),
@@ -127,7 +128,8 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
         BackendError: no GPU and no Ray cluster; verl failed (the message names its log).
         MtaError: bad model, task or configuration.
     """
-    from mta_probe.models import converted_dir, prepare_model, resolve_model
+    from mta_probe.sampling import prepare_model, resolve_model
+    from mta_probe.sampling.models import converted_dir
 
     say = on_status or (lambda _message: None)
     cluster = VerlCluster.from_options(settings.backend_options)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from mta_probe.tinymodel import save_tiny_llama
+from tinymodel import save_tiny_llama
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from mta_probe.align import AlignRule, Contamination, Curve, alignment_score, categorize, judge, reference_k
-from mta_probe.assess import AlignSettings, probe_alignment
+from mta_probe.align import AlignSettings, probe_alignment
+from mta_probe.category import (
+    AlignRule,
+    Contamination,
+    Curve,
+    alignment_score,
+    categorize,
+    judge,
+    reference_k,
+)
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.passk import estimate
+from mta_probe.estimators import estimate
 
 KS = [1, 4, 16, 64, 256]
 BBH_CHANCE = [0.30, 0.70, 0.94, 0.99, 1.0]  # a mix of 2- to 7-way multiple choice and open subsets
@@ -172,7 +180,7 @@ class _Echo:
     name, chat, prompts_per_call = "fake", False, 1
 
     def sample(self, prompts, n, settings, seed):
-        from mta_probe.sampling.base import Completion
+        from mta_probe.sampling import Completion
 
         text = (lambda p: p) if settings.greedy else (lambda p: "<answer>yes</answer>")
         return [[Completion(text(p), tokens=3, finish_reason="stop") for _ in range(n)] for p in prompts]

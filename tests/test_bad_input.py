@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_cli import one_error_line, runner
 
 from cli.main import app
-from test_cli import one_error_line, runner
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

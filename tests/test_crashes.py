@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from mta_probe.store import prepare_run_dir
+from mta_probe.runs import prepare_run_dir
 
 REPO = Path(__file__).resolve().parent.parent
 ZYGOTE = r"""
 import json, os, sys
-import torch, transformers, mta_probe.probe, mta_probe.contam, mta_probe.sampling, mta_probe.models
+import torch, transformers, mta_probe.passk, mta_probe.contam, mta_probe.sampling, mta_probe.sampling.models
 from cli.main import app
 for line in sys.stdin:
     request = json.loads(line)

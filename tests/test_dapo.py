@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from mta_train.dapo import (aggregate, fill_batch, group_advantages, has_signal, low_var_kl,
-                            masked_advantages, policy_loss)
+from mta_train.dapo import (
+    aggregate,
+    fill_batch,
+    group_advantages,
+    has_signal,
+    low_var_kl,
+    masked_advantages,
+    policy_loss,
+)
 
 core_algos = pytest.importorskip("verl.trainer.ppo.core_algos")
 

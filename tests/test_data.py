@@ -7,9 +7,8 @@ from collections import Counter
 import pytest
 
 from mta_probe.errors import BadInputError
-from mta_probe.problem import Problem
-from mta_probe.prompts import ANSWER_TAG_TEMPLATE, MATH_TEMPLATE
-from mta_probe.tasks import load_task
+from mta_probe.tasks import Problem, load_task
+from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE, MATH_TEMPLATE
 from mta_train.data import prompt_batch, training_prompt, training_set
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.techniques import TECHNIQUES

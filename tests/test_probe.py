@@ -15,9 +15,9 @@ import pytest
 
 from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.passk import estimate
-from mta_probe.sampling.base import Completion
-from mta_probe.store import read_records
+from mta_probe.estimators import estimate
+from mta_probe.runs import read_records
+from mta_probe.sampling import Completion
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mta_probe.models import ALIASES
+from mta_probe.sampling.models import ALIASES
 from mta_probe.tasks import TASKS
 from mta_report.reference import PaperResult, load_reference, paper_category, reference_gains
 from mta_train.techniques import TECHNIQUES

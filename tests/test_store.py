@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.store import open_records, prepare_run_dir, read_records, write_json_atomic
+from mta_probe.runs import open_records, prepare_run_dir, read_records, write_json_atomic
 
 
 def test_a_new_directory_is_created_and_the_same_identity_resumes(tmp_path: Path) -> None:

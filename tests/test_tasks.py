@@ -15,11 +15,10 @@ from typing import Any, Literal, Optional
 import pytest
 import reasoning_gym
 
-from mta_probe import datasets as mta_datasets
 from mta_probe.errors import BadInputError, DataUnavailableError, UnknownTaskError
-from mta_probe.gym import gym_names, load_gym, parse_option
-from mta_probe.prompts import ANSWER_TAG_TEMPLATE, KOR_TEMPLATES, MATH_TEMPLATE
-from mta_probe.tasks import TASKS, TaskOptions, load_task
+from mta_probe.tasks import TASKS, TaskOptions, bigbench, coding, competition_math, load_task, synlogic
+from mta_probe.tasks.gym import gym_names, load_gym, parse_option
+from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE, KOR_TEMPLATES, MATH_TEMPLATE
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KOR_CLONE = FIXTURES / "kor"
@@ -27,15 +26,10 @@ VERIFIER_NAMES = ("math", "exact", "normalized", "choice", "kor", "gym", "code",
 
 
 @pytest.fixture
-def verifiers(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The real VERIFIERS table; a stub with the agreed keys while that module is not written."""
-    try:
-        from mta_probe.verifiers import VERIFIERS
-    except ModuleNotFoundError:
-        stub = types.ModuleType("mta_probe.verifiers")
-        stub.VERIFIERS = {name: None for name in VERIFIER_NAMES}
-        monkeypatch.setitem(sys.modules, "mta_probe.verifiers", stub)
-        return stub.VERIFIERS
+def verifiers() -> dict[str, Any]:
+    """The real VERIFIERS table."""
+    from mta_probe.verify import VERIFIERS
+
     return VERIFIERS
 
 
@@ -326,16 +320,16 @@ def test_kor_sample_with_unknown_rule(tmp_path: Path):
 # --- hub row converters (hand-made rows with the real field layout) -----------------------------
 
 def test_math_rows():
-    m = mta_datasets.math500_problem({"problem": "Compute $1+1$.", "solution": "...", "answer": "2",
+    m = competition_math.math500_problem({"problem": "Compute $1+1$.", "solution": "...", "answer": "2",
                                       "subject": "Algebra", "level": 1,
                                       "unique_id": "test/algebra/1.json"})
     assert (m.id, m.gold, m.statement) == ("test/algebra/1.json", "2", "Compute $1+1$.")
     assert m.prompt == ("Compute $1+1$.\n\nPlease reason step by step, and put your final answer "
                         "within \\boxed{}.")
-    a = mta_datasets.aime24_problem({"id": 60, "problem": "Find $x$.", "solution": "", "answer": "204",
+    a = competition_math.aime24_problem({"id": 60, "problem": "Find $x$.", "solution": "", "answer": "204",
                                      "url": "u", "year": "2024"})
     assert (a.id, a.gold) == ("60", "204")
-    c = mta_datasets.amc23_problem({"id": 3, "question": "How many?", "answer": 27.0, "url": "u"}, 0)
+    c = competition_math.amc23_problem({"id": 3, "question": "How many?", "answer": 27.0, "url": "u"}, 0)
     assert (c.id, c.gold, c.statement) == ("3", "27", "How many?")
 
 
@@ -364,20 +358,20 @@ DATE_ITEM = ("Today is 1/1/2020. What is the date tomorrow?\nOptions:\n(A) 01/02
     ("object_counting", "I have a flute and a piano. How many instruments do I have?", None),
 ])
 def test_bbh_num_choices(subset: str, question: str, expected: int | None):
-    problem = mta_datasets.bbh_problem({"input": question, "target": "(A)"}, subset, 4)
+    problem = bigbench.bbh_problem({"input": question, "target": "(A)"}, subset, 4)
     assert (problem.id, problem.num_choices, problem.gold) == (f"{subset}/4", expected, "(A)")
     assert problem.prompt == ANSWER_TAG_TEMPLATE.format(question=question)
 
 
 def test_bbh_concatenates_27_subsets_and_bbeh_counts_within_tasks(monkeypatch: pytest.MonkeyPatch):
     rows = {("lukaemon/bbh", s): [{"input": f"{s} q{i}", "target": "x"} for i in range(2)]
-            for s in mta_datasets.BBH_SUBSETS}
+            for s in bigbench.BBH_SUBSETS}
     rows[("BBEH/bbeh", None)] = [{"input": "a", "target": "1", "task": "t1"},
                                  {"input": "b", "target": "2", "task": "t2"},
                                  {"input": "c", "target": "3", "task": "t1"}]
     fake_hub(monkeypatch, rows=rows)
     bbh = load_task("bbh").problems
-    assert len(mta_datasets.BBH_SUBSETS) == 27 and len(bbh) == 54 == len({p.id for p in bbh})
+    assert len(bigbench.BBH_SUBSETS) == 27 and len(bbh) == 54 == len({p.id for p in bbh})
     assert [p.id for p in load_task("bbeh").problems] == ["t1/0", "t2/0", "t1/1"]
 
 
@@ -386,12 +380,12 @@ def test_synlogic_rows():
     row = {"data_source": "word_sorting", "ability": "logic",
            "prompt": [{"role": "user", "content": "Sort: b,a. Answer in \\boxed{}."}],
            "extra_info": {"game_data_str": json.dumps(game), "index": 0}}
-    p = mta_datasets.synlogic_problem(row, 5)
+    p = synlogic.synlogic_problem(row, 5)
     assert (p.id, p.statement, p.gold) == ("word_sorting/5", "Sort: b,a", "a,b")
     assert p.prompt == ANSWER_TAG_TEMPLATE.format(question="Sort: b,a. Answer in \\boxed{}.")
     assert json.loads(p.meta["game_data_str"]) == game and p.meta["data_source"] == "word_sorting"
     row["extra_info"] = {"game_data_str": None, "original_question": "Q?", "original_answer": "A"}
-    q = mta_datasets.synlogic_problem(row, 0)
+    q = synlogic.synlogic_problem(row, 0)
     assert (q.statement, q.gold) == ("Q?", "A")
     assert json.loads(q.meta["game_data_str"])["metadata"] == {}
 
@@ -418,12 +412,12 @@ def _lcb_row(date: str, private: str, **extra: Any) -> dict[str, Any]:
 def test_livecodebench_rows_decode_private_tests():
     private = [{"input": "5 5\n", "output": "10\n", "testtype": "stdin"}]
     encoded = base64.b64encode(zlib.compress(pickle.dumps(json.dumps(private)))).decode()
-    p = mta_datasets.livecodebench_problem(_lcb_row("2024-09-14T00:00:00", encoded))
+    p = coding.livecodebench_problem(_lcb_row("2024-09-14T00:00:00", encoded))
     assert p.meta["tests"] == [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}]
     assert (p.id, p.gold, p.meta["fn_name"], p.statement) == ("abc001_a", "", None,
                                                               "Print the sum of two integers.")
     assert "Read the inputs from stdin" in p.prompt
-    leet = mta_datasets.livecodebench_problem(_lcb_row(
+    leet = coding.livecodebench_problem(_lcb_row(
         "2024-09-14", "[]", starter_code="class Solution:\n    def add(self, a, b):",
         metadata='{"func_name": "add"}'))
     assert leet.meta["fn_name"] == "add" and "class Solution" in leet.prompt
@@ -432,12 +426,12 @@ def test_livecodebench_rows_decode_private_tests():
 def test_livecodebench_refuses_pickled_objects():
     hostile = base64.b64encode(zlib.compress(pickle.dumps(collections.OrderedDict(a=1)))).decode()
     with pytest.raises(DataUnavailableError, match="refused"):
-        mta_datasets.livecodebench_tests(_lcb_row("2024-09-14", hostile))
+        coding.livecodebench_tests(_lcb_row("2024-09-14", hostile))
 
 
 @pytest.mark.parametrize("date, inside", [("2024-07-31T23:00:00", False), ("2024-08-01T00:00:00", True),
                                           ("2025-01-31T12:00:00", True), ("2025-02-01T00:00:00", False)])
 def test_livecodebench_window(date: str, inside: bool, monkeypatch: pytest.MonkeyPatch):
-    assert mta_datasets.in_livecodebench_window({"contest_date": date}) is inside
+    assert coding.in_livecodebench_window({"contest_date": date}) is inside
     fake_hub(monkeypatch, rows={("lighteval/code_generation_lite", "release_v5"): [_lcb_row(date, "")]})
     assert len(load_task("livecodebench").problems) == int(inside)

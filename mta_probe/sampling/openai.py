@@ -21,8 +21,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.models import ModelRef
 from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
+from mta_probe.sampling.models import ModelRef
 
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 

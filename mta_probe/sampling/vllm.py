@@ -24,8 +24,8 @@ import multiprocessing
 import os
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.models import ModelRef, prepare_model
 from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
+from mta_probe.sampling.models import ModelRef, prepare_model
 
 
 def import_vllm():

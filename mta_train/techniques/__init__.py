@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from mta_probe.errors import BadInputError
 from mta_train.technique import Technique
-from mta_train.techniques import (em, format_reward, ground_truth, incorrect, nsr, one_shot, psr,
-                                  random_reward, ttrl, vote)
+from mta_train.techniques import (
+    em,
+    format_reward,
+    ground_truth,
+    incorrect,
+    nsr,
+    one_shot,
+    psr,
+    random_reward,
+    ttrl,
+    vote,
+)
 
 TECHNIQUES: dict[str, Technique] = {
     "ground-truth": ground_truth.TECHNIQUE,

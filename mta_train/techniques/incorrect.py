@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mta_train.reward import (CODE_VERIFIERS, Group, Reward, answers, formatted, graded,
-                              is_correct, majority_answer)
+from mta_train.reward import CODE_VERIFIERS, Group, Reward, answers, formatted, graded, is_correct, majority_answer
 from mta_train.technique import Technique
 
 

@@ -10,8 +10,8 @@ normalized GRPO advantage instead (anchors.md).
 
 from __future__ import annotations
 
-from mta_train.techniques.ground_truth import reward
 from mta_train.technique import Technique
+from mta_train.techniques.ground_truth import reward
 
 TECHNIQUE = Technique(
     name="nsr",

@@ -11,8 +11,8 @@ Reward, advantages and the rest are DAPO's.
 
 from __future__ import annotations
 
-from mta_train.techniques.ground_truth import reward
 from mta_train.technique import Technique
+from mta_train.techniques.ground_truth import reward
 
 TECHNIQUE = Technique(
     name="one-shot",

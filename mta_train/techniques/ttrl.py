@@ -12,8 +12,8 @@ Differences from DAPO with ground-truth reward:
 
 from __future__ import annotations
 
-from mta_train.techniques.vote import reward
 from mta_train.technique import Technique
+from mta_train.techniques.vote import reward
 
 TECHNIQUE = Technique(
     name="ttrl",

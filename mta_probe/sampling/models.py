@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mta_probe.errors import BackendError, UnknownModelError
-from mta_probe.home import mta_home
+from mta_probe.runs import mta_home
 
 
 @dataclass(frozen=True)

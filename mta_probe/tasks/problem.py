@@ -1,4 +1,4 @@
-"""What a task hands to a probe, and what a verifier hands back."""
+"""What a task hands to a probe: one evaluation item."""
 
 from __future__ import annotations
 
@@ -29,17 +29,8 @@ class Problem:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A verifier's judgement of one completion.
-
-    Attributes:
-        correct: True only when the extracted answer matches the gold.
-        answer: the extracted answer (None when nothing could be extracted).
-        reason: why it is wrong when that is not simply a mismatch: "no answer found",
-            "timeout after 5.0s", "crashed: MemoryError", ... None otherwise.
-    """
-
-    correct: bool
-    answer: str | None
-    reason: str | None = None
+def answer_text(value: Any) -> str:
+    """A gold answer as text; integral floats (27.0 in some hub copies) lose the '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

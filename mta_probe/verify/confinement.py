@@ -4,7 +4,7 @@
 namespaces, mounts a private view of the filesystem (a small tmpfs work dir, homes hidden but
 for the Python installation, everything else read-only), sets resource limits, drops every
 capability and, as root, becomes the caller's own unprivileged uid so RLIMIT_NPROC applies.
-`mta_probe.sandbox` runs it as Popen's preexec_fn and decides which parts apply (`Isolation`).
+`mta_probe.verify.sandbox` runs it as Popen's preexec_fn and decides which parts apply (`Isolation`).
 """
 
 from __future__ import annotations

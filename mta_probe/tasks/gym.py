@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mta_probe.errors import BadInputError, UnknownTaskError
-from mta_probe.problem import Problem
-from mta_probe.prompts import ANSWER_TAG_TEMPLATE
+from mta_probe.tasks.problem import Problem
+from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
 
 # Datasets whose every answer is one of a few fixed strings (checked on 0.1.25): guessing alone
 # reaches 1-(1-1/m)^k there, which the probe reports beside pass@k.

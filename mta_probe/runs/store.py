@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 from mta_probe.errors import BadInputError, RunMismatchError
 

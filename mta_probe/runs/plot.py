@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from mta_probe.passk import PassAtK
-from mta_probe.store import write_bytes_atomic
+from mta_probe.estimators import PassAtK
+from mta_probe.runs.store import write_bytes_atomic
 
 
 def plot_passk(path: Path, curve: PassAtK, *, title: str) -> None:

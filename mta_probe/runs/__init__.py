@@ -1,0 +1,24 @@
+"""Runs on disk: where they live (`$MTA_HOME`), what names them, append-only records, atomic files.
+
+The verbs: `prepare_run_dir` opens (or checks) a run directory against its identity;
+`RecordWriter` appends records and `read_records` streams them back; `write_json_atomic` writes
+a result file whole or not at all; `default_run_dir` names a run's directory. `summary` turns a
+pass@k run's samples into `passk.json`, `plot` draws `passk.png` (imported on use: matplotlib).
+"""
+
+from mta_probe.runs.home import mta_home
+from mta_probe.runs.identity import default_run_dir, package_versions
+from mta_probe.runs.progress import ProbeProgress
+from mta_probe.runs.store import RecordWriter, open_records, prepare_run_dir, read_records, write_json_atomic
+
+__all__ = [
+    "ProbeProgress",
+    "RecordWriter",
+    "default_run_dir",
+    "mta_home",
+    "open_records",
+    "package_versions",
+    "prepare_run_dir",
+    "read_records",
+    "write_json_atomic",
+]
