@@ -7,25 +7,24 @@ from typing import Any
 
 from mta_probe.errors import BadInputError, DataUnavailableError
 from mta_probe.tasks.jsonl import read_jsonl_objects
-from mta_probe.tasks.options import TaskOptions, env_path
+from mta_probe.tasks.options import TaskOptions, local_data
 from mta_probe.tasks.problem import Problem
 from mta_probe.tasks.prompts import KOR_TEMPLATES
 
 KOR_CLONE_URL = "https://github.com/KOR-Bench/KOR-Bench"
 
 
-def kor_data_root(data_dir: Path | None) -> Path:
-    """The folder holding KOR's category folders: <clone>/data, from the option or MTA_KOR_BENCH."""
-    given = data_dir or env_path("MTA_KOR_BENCH")
+def kor_data_root(options: TaskOptions) -> Path:
+    """The folder holding KOR's category folders (`<clone>/data`): from --data-dir, MTA_KOR_BENCH
+    or $MTA_DATA_DIR/kor-bench. KOR-Bench has no hub copy, so a local clone is required."""
     how = (f"git clone {KOR_CLONE_URL}, then pass --data-dir PATH/KOR-Bench "
            "or set MTA_KOR_BENCH=PATH/KOR-Bench")
-    if given is None:
+    # A clone, or its data folder itself: both hold <category>/sample.jsonl at most one level down.
+    root = local_data(options, "kor-bench", ("data/operation/sample.jsonl", "operation/sample.jsonl"),
+                      env_var="MTA_KOR_BENCH", how=how)
+    if root is None:
         raise DataUnavailableError(f"KOR-Bench is read from a local clone: {how}")
-    for candidate in (Path(given) / "data", Path(given)):
-        if (candidate / "operation" / "sample.jsonl").is_file():
-            return candidate
-    raise DataUnavailableError(f"no KOR-Bench data under {given} "
-                               f"(expected data/<category>/sample.jsonl): {how}")
+    return root / "data" if (root / "data" / "operation").is_dir() else root
 
 
 def kor_problem(category: str, rule: dict[str, Any], sample: dict[str, Any]) -> Problem:
@@ -39,7 +38,7 @@ def kor_problem(category: str, rule: dict[str, Any], sample: dict[str, Any]) -> 
 
 def load_kor(category: str, options: TaskOptions) -> list[Problem]:
     """All samples of one KOR-Bench category, in file order."""
-    folder = kor_data_root(options.data_dir) / category
+    folder = kor_data_root(options) / category
     rules = {str(r["idx"]): r for _, r in read_jsonl_objects(folder / "rule.jsonl")}
     problems = []
     for number, sample in read_jsonl_objects(folder / "sample.jsonl"):
