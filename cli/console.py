@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -22,8 +25,37 @@ CATEGORY_STYLES = {"red": "bold red", "green": "bold green", "gray": "bold brigh
 T = TypeVar("T")
 
 
+# Ctrl-C. Python raises KeyboardInterrupt wherever the main thread happens to be; when that is a
+# __del__ (a regex or tokenizer object collected mid-run), Python prints "Exception ignored ...
+# KeyboardInterrupt" and carries on as if nothing happened. So the interrupt is also remembered,
+# that message is silenced, and the next progress callback raises it again from a normal frame.
+_interrupted = threading.Event()
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def _unraisable(hook_args: Any) -> None:
+    if hook_args.exc_type is not None and issubclass(hook_args.exc_type, KeyboardInterrupt):
+        _interrupted.set()  # raised inside a __del__: acted on at the next callback
+        return
+    sys.__unraisablehook__(hook_args)
+
+
+def check_interrupted() -> None:
+    """Raise a Ctrl-C that landed where Python could not raise it; every callback calls this."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
+
+
 def run_or_exit(call: Callable[[], T]) -> T:
-    """Run a library call; an MtaError becomes one red line on stderr and exit code 2."""
+    """Run a library call; an MtaError becomes one red line on stderr and exit code 2, Ctrl-C one
+    yellow line and exit code 130."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+        sys.unraisablehook = _unraisable
     try:
         return call()
     except MtaError as exc:
@@ -36,6 +68,7 @@ def run_or_exit(call: Callable[[], T]) -> T:
 
 def status(message: str) -> None:
     """A one-line notice from the library (model conversion, resuming, ...)."""
+    check_interrupted()
     err_console.print(f"[cyan]{message}[/]", highlight=False)
 
 
@@ -65,6 +98,7 @@ def sample_progress(description: str) -> Iterator[Callable[[Any], None]]:
 
     def update(p: Any) -> None:
         nonlocal task_id
+        check_interrupted()
         if task_id is None:
             bar.start()
             task_id = bar.add_task(description, total=p.samples_total)

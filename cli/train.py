@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from cli.console import console, err_console, run_or_exit, status
+from cli.console import check_interrupted, console, err_console, run_or_exit, status
 from cli.probe import parse_options
 
 app = typer.Typer(help="Run one RL technique of the paper and measure what it buys.",
@@ -97,6 +97,7 @@ def _settings(given: dict[str, Any]):
 
 
 def _print_step(record: dict[str, Any]) -> None:
+    check_interrupted()
     err_console.print(
         f"step {record['step']:>3}  reward {record['reward_mean']:.3f}  "
         f"acc {record['accuracy']:.3f}  entropy {record['entropy']:.2f}  "

@@ -29,3 +29,12 @@ class RunMismatchError(MtaError):
 
 class DataUnavailableError(MtaError):
     """A task's data cannot be loaded (no local clone, no hub access)."""
+
+
+class ModelUnavailableError(MtaError):
+    """A model cannot be had: the hub is unreachable, the model is gated or does not exist, the
+    revision does not exist, or a local checkpoint folder is incomplete or corrupt."""
+
+
+class DiskFullError(MtaError):
+    """A write failed for lack of space (or a file-size limit); what was written before is kept."""

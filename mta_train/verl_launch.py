@@ -136,10 +136,13 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
     if not settings.dry_run:
         require_gpus(cluster)
     ref = resolve_model(settings.model)
+    if "@" in ref.path and not Path(ref.path).exists():
+        raise BackendError(f"{ref.path}: verl loads a hub model by its ID on every node and takes no "
+                           "revision; download that revision and pass its folder as --model")
     if settings.dry_run and ref.gguf_file is not None:
         model_path = str(converted_dir(ref))  # where the first real launch converts it
     else:
-        model_path = prepare_model(ref, on_status)
+        model_path = prepare_model(ref, on_status, fetch=False)  # every verl node fetches its own copy
     prepare_run_dir(run_dir, run_identity(settings, model_path))
     prepared = prepare_launch(settings, technique, run_dir, model_path)
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))

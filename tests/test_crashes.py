@@ -2,8 +2,9 @@
 resumed, end exactly like an uninterrupted run (docs/reliability.md, "Crashes").
 
 Each run is a real `mta probe ...` process on the tiny random Llama. To afford a dozen starts on
-two cores, the processes are forked from a "zygote" that has imported torch, transformers and the
-CLI once (before any torch operation, so forking is safe); everything a run knows lives on disk.
+two cores, the processes are forked from a "zygote" (tests/zygote.py) that has imported torch,
+transformers and the CLI once (before any torch operation, so forking is safe); everything a run
+knows lives on disk.
 """
 
 from __future__ import annotations
@@ -11,39 +12,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from zygote import Zygote
 
 from mta_probe.runs import prepare_run_dir
 
-REPO = Path(__file__).resolve().parent.parent
-ZYGOTE = r"""
-import json, os, sys
-import torch, transformers, mta_probe.passk, mta_probe.contam, mta_probe.sampling, mta_probe.sampling.models
-from cli.main import app
-for line in sys.stdin:
-    request = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        os.setsid()
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.environ.update(request["env"])
-        try:
-            app(request["args"], prog_name="mta")
-        except SystemExit as end:
-            os._exit(end.code if isinstance(end.code, int) else 1)
-        os._exit(0)
-    print(f"started {pid}", flush=True)
-    _, status = os.waitpid(pid, 0)
-    print(f"ended {os.waitstatus_to_exitcode(status)}", flush=True)
-"""
 # (kind, value): "delay" kills that many seconds after the fork (argument parsing, model load,
 # run directory set-up); "lines" kills once the records file holds that many lines (the last
 # target equals the total: the kill lands while the result file and plot are being written).
@@ -54,27 +31,6 @@ CONTAM_POINTS = [("delay", 0.02), ("delay", 0.3), ("lines", 1), ("lines", 4), ("
 PROBLEMS = 20
 
 
-class Zygote:
-    """A pre-imported Python that forks one `mta` run per request."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen([sys.executable, "-c", ZYGOTE], cwd=REPO, env=env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def start(self, args: list[str], home: Path) -> int:
-        self.process.stdin.write(json.dumps({"args": args, "env": {"MTA_HOME": str(home)}}) + "\n")
-        self.process.stdin.flush()
-        return int(self.process.stdout.readline().split()[1])
-
-    def ended(self) -> int:
-        return int(self.process.stdout.readline().split()[1])
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def zygote():
     z = Zygote()
@@ -83,7 +39,7 @@ def zygote():
 
 
 def run_to_end(zygote: Zygote, args: list[str], home: Path) -> None:
-    zygote.start(args, home)
+    zygote.start(args, {"MTA_HOME": str(home)})
     assert zygote.ended() == 0
 
 
@@ -91,7 +47,7 @@ def run_and_kill(zygote: Zygote, args: list[str], home: Path, records: Path,
                  point: tuple[str, float]) -> tuple[bool, int]:
     """Start a run, SIGKILL its process group at `point`; returns whether the kill landed and
     how many lines the records file then held."""
-    pid = zygote.start(args, home)
+    pid = zygote.start(args, {"MTA_HOME": str(home)})
     kind, value = point
     deadline = time.monotonic() + (value if kind == "delay" else 120.0)
     while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ A probe run lives in one directory:
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -23,9 +24,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from mta_probe.errors import BadInputError, RunMismatchError
+from mta_probe.errors import BadInputError, DiskFullError, RunMismatchError
 
 IDENTITY_FILE = "run.json"
+# A write that fails with one of these ran out of room (disk, quota, or a file-size limit): the
+# run stops with one line, keeps every whole record, and resumes once space is freed.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 LOCK_FILE = ".lock"
 
 # Run directories this process holds the lock of; the OS releases a lock when its holder dies,
@@ -74,8 +78,17 @@ def prepare_run_dir(out: Path, identity: dict[str, Any]) -> bool:
         _lock(out)
         write_json_atomic(path, identity)
     except OSError as exc:
+        if exc.errno in NO_ROOM:
+            raise no_room(out / IDENTITY_FILE, exc) from None
         raise BadInputError(f"cannot write to {out}: {exc.strerror or exc}") from None
     return False
+
+
+def no_room(path: Path, exc: OSError) -> DiskFullError:
+    """The one line for a write that ran out of room."""
+    return DiskFullError(f"cannot write {path}: {exc.strerror} (errno {errno.errorcode.get(exc.errno, exc.errno)}); "
+                         "everything written before is kept: free space and run the same command again "
+                         "to resume")
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -85,15 +98,22 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write bytes so that `path` holds either its old content or all of `data`, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        if exc.errno in NO_ROOM:
+            raise no_room(path, exc) from None
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            raise no_room(path, exc) from None
         raise
 
 
@@ -156,15 +176,29 @@ class RecordWriter:
         if path.exists():
             _cut_partial_tail(path)
         self.path = path
-        self._handle: IO[str] = open(path, "a", encoding="utf-8")
+        self._handle: IO[bytes] = open(path, "ab", buffering=0)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        """Write the records and make them durable before returning."""
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        if text:
-            self._handle.write(text)
-            self._handle.flush()
+        """Write the records and make them durable before returning.
+
+        Raises:
+            DiskFullError: no room for the records; the file is cut back to the records it held
+                before this call, so it never ends in a partial line.
+        """
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+        if not data:
+            return
+        before = os.fstat(self._handle.fileno()).st_size
+        try:
+            view = memoryview(data)
+            while view:  # an unbuffered write may stop short (at a file-size limit, say)
+                view = view[self._handle.write(view):]
             os.fsync(self._handle.fileno())
+        except OSError as exc:
+            if exc.errno not in NO_ROOM:
+                raise
+            self._handle = _reopen_cut(self.path, self._handle, before)
+            raise no_room(self.path, exc) from None
 
     def close(self) -> None:
         self._handle.close()
@@ -174,6 +208,14 @@ class RecordWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reopen_cut(path: Path, handle: IO[bytes], size: int) -> IO[bytes]:
+    """Cut `path` back to `size` bytes (a write that ran out of room may have left part of a line)
+    and return a fresh append handle."""
+    handle.close()
+    os.truncate(path, size)
+    return open(path, "ab", buffering=0)
 
 
 def open_records(path: Path) -> tuple[list[dict[str, Any]], RecordWriter]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mta_probe.errors import BackendError, UnknownModelError
 from mta_probe.runs import mta_home
+from mta_probe.sampling.downloads import check_checkpoint, fetch_hub_model
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class ModelRef:
 
     Attributes:
         name: short name, used for the converted-checkpoint folder and in run records.
-        path: a hub ID (`Qwen/Qwen2.5-7B`) or a local folder. For a GGUF, the file's folder.
+        path: a hub ID (`Qwen/Qwen2.5-7B`, or `org/name@revision`) or a local folder. For a GGUF,
+            the file's folder.
         gguf_file: the GGUF file when the weights are one; `prepare_model` converts it.
         chat: the model has a chat template and was tuned on it (an instruct model). Base
             models such as Qwen2.5-7B get raw text by default, as in the paper.
@@ -96,7 +98,8 @@ def resolve_model(spec: str) -> ModelRef:
 
     Args:
         spec: an alias from `ALIASES`, a local Hugging Face folder, a local `.gguf` file, or a
-            hub ID shaped `org/name`. A local path wins over a hub ID of the same spelling.
+            hub ID shaped `org/name`, optionally `org/name@revision` (a branch, tag or commit).
+            A local path wins over a hub ID of the same spelling.
 
     Returns:
         The resolved model.
@@ -117,9 +120,11 @@ def resolve_model(spec: str) -> ModelRef:
         return _folder_ref(local.resolve())
     if local.is_dir():
         raise UnknownModelError(f"{spec!r} is a folder without config.json, not a checkpoint")
-    if HUB_ID.match(key) and not local.exists():
-        chat = bool(CHAT_NAME.search(key))
-        return ModelRef(key.split("/")[-1], key, None, chat, PAPER_MAX_TOKENS)
+    repo, _, revision = key.partition("@")
+    if HUB_ID.match(repo) and (revision or "@" not in key) and not local.exists():
+        chat = bool(CHAT_NAME.search(repo))
+        name = repo.split("/")[-1] + (f"@{revision}" if revision else "")
+        return ModelRef(name, key, None, chat, PAPER_MAX_TOKENS)
     raise UnknownModelError(_unknown(spec))
 
 
@@ -146,8 +151,8 @@ def embedded_gguf_path(embedded: EmbeddedGGUF = EMBEDDED) -> Path:
     raise UnknownModelError(f"{embedded.package} has no {embedded.filename}; reinstall: {hint}")
 
 
-def prepare_model(ref: ModelRef, on_status: Callable[[str], None] | None = None) -> str:
-    """Return what to pass to `from_pretrained`, converting a GGUF once if needed.
+def prepare_model(ref: ModelRef, on_status: Callable[[str], None] | None = None, *, fetch: bool = True) -> str:
+    """Return what to pass to `from_pretrained`: a GGUF converted once, a hub model fetched once.
 
     A GGUF is de-quantized to float32 and saved under `mta_home()/models/<name>`; later calls
     reuse that folder. The conversion writes to a temporary folder and renames it into place,
@@ -159,13 +164,20 @@ def prepare_model(ref: ModelRef, on_status: Callable[[str], None] | None = None)
             prints it: the first conversion of the embedded model takes tens of seconds).
 
     Returns:
-        The converted folder for a GGUF, the folder for a local checkpoint, else the hub ID.
+        The converted folder for a GGUF, the folder for a local checkpoint, the local snapshot of
+        a hub model (fetched once, see mta_probe.sampling.downloads), or with `fetch=False` the
+        hub ID itself (for engines that fetch on their own nodes, such as verl).
 
     Raises:
         BackendError: transformers cannot read the GGUF (it needs `accelerate` and `gguf`).
+        ModelUnavailableError: the hub model cannot be fetched, or the folder is incomplete.
     """
     if ref.gguf_file is None:
-        return ref.path
+        if Path(ref.path).is_dir():
+            check_checkpoint(Path(ref.path))
+            return ref.path
+        repo, _, revision = ref.path.partition("@")
+        return str(fetch_hub_model(repo, revision or None, on_status)) if fetch else ref.path
     target = converted_dir(ref)
     if (target / "config.json").is_file():
         return str(target)

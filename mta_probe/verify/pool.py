@@ -14,13 +14,15 @@ verifier in its main thread), but the hard kill is the guarantee.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import TracebackType
@@ -33,6 +35,25 @@ Table = dict[str, Callable[[str, Problem], Verdict]]
 STARTUP_TIMEOUT = 120.0  # seconds for a worker to say it is ready (the first start imports sympy)
 PRELOAD = ["mta_probe.verify.table", "math_verify", "reasoning_gym"]
 READY = "ready"
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start, so that they inherit "ignore".
+
+    Ctrl-C reaches every process of the terminal's process group. The workers must not react:
+    the parent decides (it closes the pool on its way out); a forkserver still importing sympy
+    would otherwise die with a traceback on the user's screen. Only the main thread may change
+    signal dispositions; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class VerifierPool:
@@ -80,7 +101,8 @@ class VerifierPool:
         if self._slots or self.workers == 0:
             return
         self._context.set_forkserver_preload(PRELOAD)
-        started = [self._launch() for _ in range(self.workers)]
+        with _ctrl_c_ignored():  # the forkserver and every worker inherit it
+            started = [self._launch() for _ in range(self.workers)]
         self._slots = [self._await_ready(process, conn) for process, conn in started]
 
     def close(self) -> None:
