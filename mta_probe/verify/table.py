@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import VERIFIER_NAMES, Problem
+from mta_probe.verify.bigbench import verify_bbeh, verify_bbh
 from mta_probe.verify.coding import verify_code, verify_code_io
 from mta_probe.verify.competition_math import verify_math, verify_math_lenient
 from mta_probe.verify.gym import verify_gym, verify_gym_lenient
@@ -35,6 +36,8 @@ VERIFIERS: dict[str, Callable[[str, Problem], Verdict]] = {
     "gym-lenient": verify_gym_lenient,
     "code": verify_code,
     "code-io": verify_code_io,
+    "bbh": verify_bbh,
+    "bbeh": verify_bbeh,
 }
 # The task layer refuses names outside VERIFIER_NAMES; the two lists must be one.
 assert tuple(VERIFIERS) == VERIFIER_NAMES, "mta_probe.tasks.options.VERIFIER_NAMES is out of date"
