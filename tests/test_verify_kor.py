@@ -24,6 +24,7 @@ from problems import problem
 from mta_probe.tasks import Problem, TaskOptions, load_task
 from mta_probe.verify import verify_one
 from mta_probe.verify.arithmetic import evaluate_arithmetic
+from mta_probe.verify.kor import kor_answer, scored_region
 
 # (category, rule_id, idx, gold, completion, mta's verdict, how KOR's scorer differs or "").
 # "empty": KOR accepts, mta refuses an answer empty once cleaned. "think": mta reads after
@@ -107,6 +108,19 @@ def kor_problem(category: str, rule_id: str, idx: str, gold: str) -> Problem:
 def test_kor_rule_table(category: str, rule_id: str, idx: str, gold: str, completion: str,
                         correct: bool, departure: str) -> None:
     assert verify_one("kor", completion, kor_problem(category, rule_id, idx, gold)).correct is correct
+
+
+@pytest.mark.parametrize("completion, expected", [
+    ("first [[x]] then [[ 1, 2 ]]", "x"),                      # the FIRST, inner spaces trimmed
+    ("[[[17]]]", "[17"),
+    ("$\\boxed{B}$ then [B]", "B"),
+    ("no double: [ 4 ] and $\\boxed{5}$", "5"),              # $\boxed{}$ before [ ]
+    ("<think>[[A]]</think> <answer>[[7]]</answer> [[8]]", "7"),
+    ("<answer>7</answer> [[8]]", "8"),                        # an answer block without brackets
+    ("nothing bracketed", None),
+])
+def test_kor_answer_and_the_region_it_reads(completion: str, expected: str | None) -> None:
+    assert kor_answer(scored_region(completion)) == expected
 
 
 def test_empty_answers_are_never_correct() -> None:
