@@ -50,8 +50,9 @@ def answer_tag_problem(pid: str, question: str, gold: Any, *, num_choices: int |
 def bbh_num_choices(subset: str, question: str, target: str | None = None) -> int | None:
     """Size of the answer set of a BBH item: 2 for yes/no-like subsets, the option count for
     multiple choice, None for free-form answers. Checked on all 27 real files: 6 binary subsets, 4
-    free-form, 17 with 2 to 18 "(A)" lines per item (one snarks item is cut after "(A)": 1). Two
-    ruin_names items have a text target that no option letter matches: open, given `target`."""
+    free-form, 17 with 2 to 18 "(A)" lines per item (one snarks item is cut after "(A)": 1). Three
+    items (ruin_names 99 and 144, movie_recommendation 163) have a text target that no option
+    letter matches (their options were split at commas): open, given `target`."""
     if subset in BBH_BINARY:
         return 2
     if subset in BBH_FREE_FORM:
