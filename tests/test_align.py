@@ -256,13 +256,13 @@ def answer_set(task: str, item: Problem) -> list[str] | None:
             return None
         if hint:
             return [f"[[{x}]]" for x in re.findall(r"[A-Z]", hint.group(hint.lastindex))]
-        listed = "".join(itertools.takewhile(lambda x: re.search(rf"(^|\s){x}[.:)]\s*\S", text, re.M),
+        listed = "".join(itertools.takewhile(lambda x: re.search(rf"(^|\s){x}[.:)]\s*\S", text, re.MULTILINE),
                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
         if "select all that apply" in text.lower():
             return [f"[[{''.join(c)}]]" for r in range(1, len(listed) + 1) for c in itertools.combinations(listed, r)]
         return [f"[[{x}]]" for x in listed] if len(listed) >= 2 else None
     name = str(item.meta.get("task", item.meta.get("subset", ""))).removeprefix("bbeh_")
-    options = re.findall(r"^\(([A-Z])\)", text.split("Options:")[-1] if task == "bbh" else text, re.M)
+    options = re.findall(r"^\(([A-Z])\)", text.split("Options:")[-1] if task == "bbh" else text, re.MULTILINE)
     words = {"boolean_expressions": "True False", "causal_judgement": "Yes No", "formal_fallacies": "valid invalid",
              "navigate": "Yes No", "sports_understanding": "yes no", "web_of_lies": "Yes No"}
     if task == "bbh" and name in words:

@@ -192,7 +192,7 @@ def _sympy_latex_works() -> bool:
 
         parse_latex("x")
         return True
-    except Exception:  # ImportError without antlr4 4.11, whatever else a broken install raises
+    except Exception:  # noqa: BLE001 -- ImportError without antlr4 4.11, whatever a broken install raises
         return False
 
 
