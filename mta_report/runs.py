@@ -48,7 +48,8 @@ class ProbeRun:
         n, num_problems: samples per problem and problems.
         pass_at_k: k -> pass@k (0..1).
         interval: k -> (low, high) 95% interval of pass@k.
-        chance: k -> chance-level pass@k on a finite answer set, else None.
+        chance: k -> chance-level pass@k (per-problem chance, 0 for open problems, averaged), None
+            when no problem has a finite answer set.
     """
 
     path: Path

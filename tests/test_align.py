@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from benchdata import benchmark_dir
 
 from mta_probe.align import AlignSettings, probe_alignment
 from mta_probe.category import (
@@ -18,13 +24,35 @@ from mta_probe.category import (
     reference_k,
 )
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.estimators import estimate
+from mta_probe.estimators import chance_pass_at_k, default_ks, estimate
+from mta_probe.tasks import TASKS, Problem, TaskOptions, load_task
+from mta_probe.tasks.bigbench import bbeh_problem, bbh_problem
+from mta_probe.verify import verify_one
 
 KS = [1, 4, 16, 64, 256]
-BBH_CHANCE = [0.30, 0.70, 0.94, 0.99, 1.0]  # a mix of 2- to 7-way multiple choice and open subsets
 
 
-def shaped(base: float, reach: float, chance: list[float] | None = None) -> Curve:
+# The real benchmarks, through mta's own converters and loaders (BBH and BBEH rows read from the
+# GitHub files directly), for the chance levels below.
+
+@functools.cache
+def real_problems(task: str) -> tuple[Problem, ...]:
+    """Every item of bbh, bbeh, kor-cf or kor-logic from ../shared/benchmarks (skips when absent)."""
+    if task == "bbh":
+        return tuple(bbh_problem(row, path.stem, i) for path in sorted(benchmark_dir("bbh").glob("*.json"))
+                     for i, row in enumerate(json.loads(path.read_text())["examples"]))
+    if task == "bbeh":
+        return tuple(bbeh_problem({**row, "task": path.parent.name}, i)
+                     for path in sorted(benchmark_dir("bbeh").glob("*/task.json"))
+                     for i, row in enumerate(json.loads(path.read_text())["examples"]))
+    return tuple(load_task(task, options=TaskOptions(data_dir=benchmark_dir("kor-bench"))).problems)
+
+
+def real_chance(task: str, ks: list[int]) -> list[float] | None:
+    return chance_pass_at_k([p.num_choices for p in real_problems(task)], ks)
+
+
+def shaped(base: float, reach: float) -> Curve:
     """A pass@k curve with pass@1 = base that levels off at `reach` (share of solvable problems).
 
     The paper prints its curves only as figures (2, 5, 6, 8). pass@1 below is Table 2, 10 or 12's
@@ -34,7 +62,7 @@ def shaped(base: float, reach: float, chance: list[float] | None = None) -> Curv
     the paper gives.
     """
     p = base / reach if reach else 0.0
-    return Curve(KS, [reach * (1 - (1 - p) ** k) for k in KS], chance)
+    return Curve(KS, [reach * (1 - (1 - p) ** k) for k in KS])
 
 
 def contam(rouge_04: float, em_08: float) -> Contamination:
@@ -62,24 +90,34 @@ PAPER = [
     ("llama/kor-cipher", [shaped(.084, .35)], [contam(29.59, 0.0)], "gray"),
     ("qwen/synlogic", [shaped(.015, .25)], [], "gray"),
     ("llama/synlogic", [shaped(.008, .2)], [], "gray"),
-    ("qwen/bbh", [shaped(.452, .95, BBH_CHANCE)], [], "gray"),
-    ("llama/bbh", [shaped(.386, .95, BBH_CHANCE)], [], "gray"),
+    ("qwen/bbh", [shaped(.452, .95)], [], "gray"),
+    ("llama/bbh", [shaped(.386, .95)], [], "gray"),
     ("qwen/bbeh", [shaped(.012, .15)], [], "gray"),
     ("llama/bbeh", [shaped(.041, .2)], [], "gray"),
     ("qwen/humaneval", [shaped(.524, .95)], [contam(56.32, 36.7)], "red"),
     ("llama/humaneval", [shaped(.684, .97)], [contam(23.42, 8.4)], "green"),
     ("qwen/livecodebench", [shaped(.062, .3)], [], "gray"),
     ("llama/livecodebench", [shaped(.083, .35)], [], "gray"),
-] + [(f"mistral/{task}", [shaped(base, reach, BBH_CHANCE if task == "bbh" else None)], [], "gray")
+] + [(f"mistral/{task}", [shaped(base, reach)], [], "gray")
      for task, base, reach in [("kor-op", .112, .5), ("kor-cf", .228, .55), ("kor-puzzle", .024, .15),
                                ("kor-logic", .284, .5), ("kor-cipher", .024, .15), ("synlogic", 0.0, 0.0),
                                ("bbh", .271, .9), ("bbeh", .004, .05)]]
+# Benchmarks with finite answer sets: their curves carry the chance level of the real items.
+CHANCE_FROM = ("bbh", "bbeh", "kor-cf", "kor-logic")
+# Where the guess-proof rule and the paper differ. Qwen2.5-7B's pass@1 on Counterfactual (0.172,
+# Table 2) is below a uniform guesser's (0.25: all 250 items are 4-way); a curve that levels off
+# at 0.85 stays below the guesser's at every k. The paper's green rests on pass@k rising, which
+# guessing does too; no rule that reads a guesser as gray can read this curve as aligned.
+DEPARTS = {"qwen/kor-cf": "gray"}
 
 
 @pytest.mark.parametrize("pair, curves, contams, category", PAPER, ids=[row[0] for row in PAPER])
 def test_the_rule_gives_the_papers_category(pair: str, curves: list[Curve], contams: list[Contamination],
                                             category: str) -> None:
-    assert judge(curves, contams).category == category
+    task = pair.split("/")[1]
+    if task in CHANCE_FROM:
+        curves = [dataclasses.replace(c, chance=real_chance(task, c.ks)) for c in curves]
+    assert judge(curves, contams).category == DEPARTS.get(pair, category)
 
 
 def test_contamination_thresholds_split_tables_1_7_and_10_as_the_paper_does() -> None:
@@ -204,3 +242,81 @@ def test_with_a_model_and_task_and_no_runs_both_probes_run_first(
     assert result.verdict.category == "green" and result.verdict.score == pytest.approx(1.0)
     assert result.payload["contaminated"] is False and len(result.payload["contam_runs"]) == 1
     assert Path(result.payload["passk_runs"][0], "samples.jsonl").exists()
+
+
+# A uniform random guesser on the real benchmarks: it must read gray.
+
+def answer_set(task: str, item: Problem) -> list[str] | None:
+    """Every answer a guesser can give to a real item, read from its text (None: open). Written
+    apart from the loaders' option counts, which the guesser test checks against it."""
+    text, gold = item.statement, item.gold
+    if task in ("kor-cf", "kor-logic"):
+        hint = re.search(r"\[\[([A-Z](?:/[A-Z])+)\]\]|\(((?:[A-Z], )+or [A-Z])\)", text)
+        if not re.fullmatch(r"\[\[[A-Z]+\]\]", gold):
+            return None
+        if hint:
+            return [f"[[{x}]]" for x in re.findall(r"[A-Z]", hint.group(hint.lastindex))]
+        listed = "".join(itertools.takewhile(lambda x: re.search(rf"(^|\s){x}[.:)]\s*\S", text, re.MULTILINE),
+                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        if "select all that apply" in text.lower():
+            return [f"[[{''.join(c)}]]" for r in range(1, len(listed) + 1) for c in itertools.combinations(listed, r)]
+        return [f"[[{x}]]" for x in listed] if len(listed) >= 2 else None
+    name = str(item.meta.get("task", item.meta.get("subset", ""))).removeprefix("bbeh_")
+    options = re.findall(r"^\(([A-Z])\)", text.split("Options:")[-1] if task == "bbh" else text, re.MULTILINE)
+    words = {"boolean_expressions": "True False", "causal_judgement": "Yes No", "formal_fallacies": "valid invalid",
+             "navigate": "Yes No", "sports_understanding": "yes no", "web_of_lies": "Yes No"}
+    if task == "bbh" and name in words:
+        return words[name].split()
+    if task == "bbh" or name in ("boolean_expressions", "disambiguation_qa", "geometric_shapes",
+                                 "movie_recommendation", "nycc", "shuffled_objects"):
+        return [f"({x})" for x in options] if re.fullmatch(r"\([A-Z]\)", gold) and options else None
+    products = {"boardgame_qa": (["proved", "disproved", "unknown"], 1, ""),
+                "causal_understanding": (["Yes", "No", "Ambiguous"], 1, ""),
+                "sarc_triples": (["0", "1"], 3, ","),
+                "web_of_lies": (["yes", "no"] + ["unknown"] * ("unknown" in text[-600:]), 3, ", ")}
+    if name in products:
+        values, times, joint = products[name]
+        return [joint.join(v) for v in itertools.product(values, repeat=times)]
+    if name == "zebra_puzzles":
+        return [str(i) for i in range(1, int(re.search(r"There are (\d+) people", text).group(1)) + 1)]
+    if name == "hyperbaton":  # any non-empty subset of the real options, or the last ("None of the above")
+        real = options[:-1]
+        return [options[-1]] + ["".join(c) for r in range(1, len(real) + 1) for c in itertools.combinations(real, r)]
+    return None
+
+
+def _sampled(task: str, per_group: int) -> list[Problem]:
+    """The first `per_group` items of every BBH subset or BBEH task (all of a KOR category)."""
+    seen: dict[str, int] = {}
+    kept = []
+    for item in real_problems(task):
+        group = item.id.split("/")[0] if task in ("bbh", "bbeh") else item.id
+        seen[group] = seen.get(group, 0) + 1
+        if seen[group] <= per_group:
+            kept.append(item)
+    return kept
+
+
+@pytest.mark.parametrize("task", CHANCE_FROM)
+def test_a_uniform_guesser_reads_gray_on_the_real_benchmarks(task: str) -> None:
+    items, n = _sampled(task, per_group=20), 64
+    verifier = TASKS[task].verifier
+    wrap = (lambda a: a) if task.startswith("kor") else (lambda a: f"<answer>{a}</answer>")
+    rng = np.random.default_rng(0)
+    correct = []
+    for item in items:
+        answers = answer_set(task, item)
+        assert (len(answers) if answers else None) == item.num_choices, item.id
+        if not answers:
+            correct.append(0)  # an open answer is not guessed
+            continue
+        verdicts = {a: verify_one(verifier, wrap(a), item).correct for a in set(answers)}
+        assert sum(verdicts.values()) == 1, item.id  # the gold is one of them, and only it
+        correct.append(sum(verdicts[answers[i]] for i in rng.integers(len(answers), size=n)))
+    curve = estimate([n] * len(items), correct, default_ks(n), num_choices=[p.num_choices for p in items])
+    verdict = judge([Curve(curve.ks, curve.values, curve.chance)], [])
+    assert verdict.category == "gray" and verdict.score < 0.1
+    # Blind to chance (as mta was whenever one item had an open answer), the same guesser looks
+    # aligned: S = 0.85 on BBH and 1.0 on KOR-CF read green.
+    blind = judge([Curve(curve.ks, curve.values, None)], [])
+    assert blind.score > 0.4 and (blind.category == "green") is (task in ("bbh", "kor-cf"))

@@ -78,7 +78,13 @@ def test_default_ks_are_powers_of_two_ending_at_n() -> None:
 def test_chance_level_of_a_binary_and_a_four_way_task() -> None:
     got = chance_pass_at_k([2, 4], [1, 2])
     assert got == pytest.approx([(0.5 + 0.25) / 2, (0.75 + (1 - 0.75**2)) / 2])
-    assert chance_pass_at_k([2, None], [1]) is None
+    # An open problem counts as chance 0 in the mean, instead of switching the level off.
+    assert chance_pass_at_k([2, None], [1, 2]) == pytest.approx([0.25, 0.375])
+    assert chance_pass_at_k([4, None, None, None], [64]) == pytest.approx([(1 - 0.75**64) / 4])
+    assert chance_pass_at_k([None, None], [1]) is None
+    assert chance_pass_at_k([1, None], [1]) == pytest.approx([0.5])  # one option: always right
+    with pytest.raises(BadInputError):
+        chance_pass_at_k([0, 2], [1])
 
 
 def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_more_problems() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mta_probe.verify import extract_answer, has_format
-from mta_probe.verify.answers import extract_bracketed, extract_choice, extract_code
+from mta_probe.verify.answers import extract_choice, extract_code
 
 MULTILINE = "<think>\nStep 1: 2+2.\nStep 2: so four.\n</think>\n<answer>\n4\n</answer>"
 
@@ -52,15 +52,6 @@ def test_has_format(completion: str, expected: bool) -> None:
 ])
 def test_extract_choice(completion: str, expected: str | None) -> None:
     assert extract_choice(completion, "ABCD") == expected
-
-
-@pytest.mark.parametrize(("completion", "expected"), [
-    ("first [[x]] then [[ 1, 2 ]]", "1, 2"),
-    ("<answer>[[7]]</answer> [[8]]", "7"),  # inside the answer block first
-    ("nothing bracketed", None),
-])
-def test_extract_bracketed(completion: str, expected: str | None) -> None:
-    assert extract_bracketed(completion) == expected
 
 
 def test_extract_code_prefers_block_defining_entry_point() -> None:

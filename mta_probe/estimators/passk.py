@@ -32,8 +32,9 @@ class PassAtK:
         ks: the k values, ascending.
         values: mean pass@k over problems, one per k.
         low, high: the 95% bootstrap interval over problems, one per k.
-        chance: pass@k of uniform guessing over the answer set, one per k, or None when the task
-            has no finite answer set (see `chance_pass_at_k`).
+        chance: pass@k of uniform guessing, one per k: the mean over problems of each one's chance
+            level, 0 for open problems; None when no problem has a finite answer set (see
+            `chance_pass_at_k`).
         num_problems: how many problems the mean is over.
     """
 
@@ -133,16 +134,31 @@ def bootstrap_interval(per_problem: np.ndarray, *, resamples: int = 1000, level:
 
 
 def chance_pass_at_k(num_choices: Sequence[int | None], ks: Sequence[int]) -> list[float] | None:
-    """Mean pass@k of uniform random guessing, `1 - (1 - 1/m)^k` per problem of m possible answers.
+    """Mean pass@k of uniform random guessing over the task: per problem `1 - (1 - 1/m)^k` for m
+    possible answers, and 0 for an open problem (m None: no finite answer set to guess from).
 
-    Returns None unless every problem has a finite answer set: a chance level over part of a task
-    would be compared against pass@k over all of it.
+    The mean is over every problem, as pass@k is, so on a task that mixes multiple-choice and
+    free-form items (BBH, BBEH, KOR-Logic) a guesser's expected pass@k equals this curve.
+
+    Returns:
+        One value per k, or None when no problem has a finite answer set (the chance level is 0).
+
+    Raises:
+        BadInputError: a count below 1.
+
+    Examples:
+        >>> chance_pass_at_k([2, None], [1, 2])
+        [0.25, 0.375]
     """
-    if not num_choices or any(m is None or m < 1 for m in num_choices):
+    if not num_choices or all(m is None for m in num_choices):
         return None
-    m = np.asarray(num_choices, dtype=np.float64)[:, None]
+    if any(m is not None and m < 1 for m in num_choices):
+        raise BadInputError("every num_choices must be at least 1 (or None for an open answer)")
+    finite = np.asarray([m if m is not None else 0 for m in num_choices], dtype=np.float64)[:, None]
     k = np.asarray(list(ks), dtype=np.float64)[None, :]
-    return (1.0 - (1.0 - 1.0 / m) ** k).mean(axis=0).tolist()
+    with np.errstate(divide="ignore"):
+        per_problem = np.where(finite > 0, 1.0 - (1.0 - 1.0 / finite) ** k, 0.0)
+    return per_problem.mean(axis=0).tolist()
 
 
 def estimate(num_samples: Sequence[int], num_correct: Sequence[int], ks: Sequence[int], *,

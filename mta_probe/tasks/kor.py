@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,13 @@ from mta_probe.tasks.problem import Problem
 from mta_probe.tasks.prompts import KOR_TEMPLATES
 
 KOR_CLONE_URL = "https://github.com/KOR-Bench/KOR-Bench"
+# How KOR states a finite answer set (read on the 250 items of each category): counterfactual
+# questions end "(A, B, C, or D)"; logic letter items give a format hint "[[A/B/C]]", or list
+# options "A. Yes B. No", or ask to "select all that apply" (any non-empty subset is an answer).
+CF_LETTERS = re.compile(r"\(((?:[A-Z], )+)or ([A-Z])\)")
+FORMAT_HINT = re.compile(r"\[\[([A-Z](?:/[A-Z])+)\]\]")
+OPTION_LABEL = re.compile(r"(?:^|\s)([A-Z])[.:)]\s*\S", re.MULTILINE)
+LETTER_GOLD = re.compile(r"\[\[[A-Z]+\]\]")
 
 
 def kor_data_root(options: TaskOptions) -> Path:
@@ -27,11 +35,35 @@ def kor_data_root(options: TaskOptions) -> Path:
     return root / "data" if (root / "data" / "operation").is_dir() else root
 
 
+def kor_num_choices(category: str, question: str, gold: str) -> int | None:
+    """Size of the answer set of a KOR item, for the chance level; None when it is open.
+
+    Counterfactual: the letters of "(A, B, C, or D)" (4 on all 250 items). Logic, when the gold is
+    letters: the letters of a "[[A/B/C]]" hint, else 2^m - 1 for "select all that apply" over m
+    options, else the options A, B, ... listed. Everything else (and logic rule 1's "a letter from
+    A to Z, or Z+n") is open.
+    """
+    if category == "counterfactual":
+        letters = CF_LETTERS.search(question)
+        return len(letters.group(1).split(", ")) if letters else None
+    if category != "logic" or not LETTER_GOLD.fullmatch(gold.strip()):
+        return None
+    hint = FORMAT_HINT.search(question)
+    if hint:
+        return len(hint.group(1).split("/"))
+    labels = set(OPTION_LABEL.findall(question))
+    options = next(i for i in range(27) if chr(ord("A") + i) not in labels)  # A, B, ... in a row
+    if options < 2:
+        return None
+    return 2 ** options - 1 if "select all that apply" in question.lower() else options
+
+
 def kor_problem(category: str, rule: dict[str, Any], sample: dict[str, Any]) -> Problem:
     """One KOR-Bench sample (idx, rule_id, question, answer) with its rule (idx, rule_content)."""
     prompt = KOR_TEMPLATES[category].format(rule=rule["rule_content"], question=sample["question"])
     return Problem(id=f"{category}/{sample['idx']}", prompt=prompt, statement=sample["question"],
                    gold=str(sample["answer"]),
+                   num_choices=kor_num_choices(category, sample["question"], str(sample["answer"])),
                    meta={"category": category, "rule_id": str(sample["rule_id"]),
                          "idx": str(sample["idx"])})
 

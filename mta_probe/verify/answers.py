@@ -8,8 +8,8 @@
 3. the rest of the line after the LAST "answer is" / "Answer:" (trailing period dropped);
 4. only when the caller asks (`numeric_fallback=True`): the last number in the text.
 
-Task-specific extractors sit beside it: `extract_bracketed` (KOR-Bench's `[[...]]`) and
-`extract_choice` (a multiple-choice letter). `has_format` is the paper's reward format check.
+Task-specific extractors sit beside it: `extract_choice` (a multiple-choice letter); KOR-Bench's
+`[[...]]` is read by `mta_probe.verify.kor.kor_answer`, as KOR reads it. `has_format` is the paper's reward format check.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 THINK_ANSWER_FORMAT = re.compile(r"^\s*<think>.*?</think>\s*<answer>.*?</answer>\s*$", re.DOTALL)
 ANSWER_PHRASE = re.compile(r"(?:answer\s+is|answer\s*:)\s*:?\s*(.*)", re.IGNORECASE)
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
-BRACKETED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 BOX_COMMANDS = ("\\boxed", "\\fbox")
 
 # Multiple-choice patterns, strongest first; each captures one capital letter.
@@ -111,25 +110,6 @@ def last_number(text: str) -> str | None:
     if not numbers:
         return None
     return numbers[-1].replace(",", "")
-
-
-def extract_bracketed(completion: str) -> str | None:
-    """KOR-Bench's answer: the contents of the last `[[...]]`.
-
-    Looks inside the first `<answer>` block when there is one, else in the whole text.
-
-    Args:
-        completion: the model's text.
-
-    Returns:
-        The stripped contents, or None when no `[[...]]` is present.
-    """
-    tagged = ANSWER_TAG.search(completion)
-    region = tagged.group(1) if tagged else completion
-    found = BRACKETED.findall(region)
-    if not found and tagged:
-        found = BRACKETED.findall(completion)
-    return found[-1].strip() if found else None
 
 
 def extract_choice(completion: str, letters: str = "ABCDEFGHIJ") -> str | None:
