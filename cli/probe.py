@@ -80,6 +80,7 @@ def passk(
     out: Annotated[Optional[Path], typer.Option(help="run directory (default under $MTA_HOME/runs)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="take the first N problems")] = None,
     chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="chat template or raw text (default: by model)")] = None,
+    stop: Annotated[list[str], typer.Option(help="stop string, repeatable, \\n for a newline (default: the continuation markers for raw prompts, none for chat; --stop '' for none)")] = [],
     data_dir: Annotated[Optional[Path], typer.Option(help="local clone for KOR-Bench / SynLogic data")] = None,
     gym_option: Annotated[list[str], typer.Option(help="reasoning-gym option KEY=VALUE, repeatable (size, seed, config)")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
@@ -98,7 +99,8 @@ def passk(
         ref = resolve_model(model) if from_samples is None else None
         sampling = SamplingSettings(temperature=temperature, top_p=top_p,
                                     max_tokens=max_tokens if max_tokens is not None else
-                                    (ref.default_max_tokens if ref else 8192))
+                                    (ref.default_max_tokens if ref else 8192),
+                                    stop=tuple(s.replace("\\n", "\n") for s in stop if s) if stop else None)
         engine = {"base_url": base_url} if base_url else {}
         if tensor_parallel != 1 or data_parallel != 1:
             engine.update(tensor_parallel_size=tensor_parallel, data_parallel_size=data_parallel)
