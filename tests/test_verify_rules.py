@@ -47,6 +47,11 @@ def test_a_restatement_at_the_start_is_not_a_continuation() -> None:
     assert verify_one("math", completion, POLAR).correct
 
 
+def test_an_indented_marker_is_not_a_continuation() -> None:
+    code = "def f():\n    \"\"\"\n    Q: what does f return?\n    \"\"\"\n    return 1\n"
+    assert answer_region(code, "Complete the following Python function.", "def f():") == code
+
+
 def test_problem_text_is_never_a_marker() -> None:
     # the prompt's first line is the statement itself: a model quoting it mid-solution goes on
     completion = f"Restating:\n{POLAR.statement}\n{SOLUTION}"

@@ -26,8 +26,8 @@ from mta_probe.tasks import CONTINUATION_MARKERS, Problem
 from mta_probe.verify.verdict import Verdict
 
 EMPTY_ANSWER = "empty answer"
-MARKER_LINE = re.compile(r"^[ \t]*(?:" + "|".join(re.escape(m) for m in CONTINUATION_MARKERS) + ")",
-                         re.MULTILINE)
+# At the very start of a line, as a base model writes them: an indented "Q:" is a docstring's
+MARKER_LINE = re.compile("^(?:" + "|".join(re.escape(m) for m in CONTINUATION_MARKERS) + ")", re.MULTILINE)
 TEMPLATE_LINE_MIN = 16  # shorter lines ("### Answer:") are too common to mark a continuation
 # What an answer may hold and still say nothing: spaces, math delimiters, LaTeX spacing, empty
 # braces, KOR's double brackets and the answer tags themselves.
