@@ -16,6 +16,7 @@ greedy decoding. The output is still a function of the call's arguments. Pass
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from mta_probe.errors import BadInputError
 from mta_probe.sampling.base import Completion, SamplingSettings, cut_at_stop
@@ -206,7 +207,7 @@ def count_new_tokens(row: list[int], eos_ids: list[int]) -> tuple[int, bool]:
     return len(row), False
 
 
-def min_tokens_holding(row: list[int], stop: tuple[str, ...], tokenizer) -> int:
+def min_tokens_holding(row: list[int], stop: tuple[str, ...], tokenizer: Any) -> int:
     """The fewest leading tokens of `row` whose text holds a stop string (binary search: holding
     one only grows with the prefix)."""
     low, high = 1, len(row)

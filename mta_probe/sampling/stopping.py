@@ -12,7 +12,12 @@ The sampler still cuts the returned text at the stop string (`base.cut_at_stop`)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from transformers import StoppingCriteria
+
+if TYPE_CHECKING:
+    import torch
 
 EXTRA_TOKENS = 4  # tokens that may decode to nothing (special tokens, a split UTF-8 character)
 
@@ -26,11 +31,11 @@ class StopOnText(StoppingCriteria):
         prompt_width: how many leading positions of every row are prompt (left-padded batch).
     """
 
-    def __init__(self, tokenizer, stop: tuple[str, ...], prompt_width: int) -> None:
+    def __init__(self, tokenizer: Any, stop: tuple[str, ...], prompt_width: int) -> None:
         self.tokenizer, self.stop, self.prompt_width = tokenizer, stop, prompt_width
         self.window = max(len(s) for s in stop) + EXTRA_TOKENS
 
-    def __call__(self, input_ids, scores, **kwargs):
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
         import torch
 
         new = input_ids[:, self.prompt_width:]

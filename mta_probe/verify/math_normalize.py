@@ -10,10 +10,11 @@ rewriting, in this order (`REWRITES`), and keeps LaTeX so that math-verify can p
 1. delimiters: surrounding `$...$`, `\\(...\\)`, `\\[...\\]`, `\\displaystyle`, a trailing period;
 2. an answer wrapped whole in `\\text{}` (or `\\textbf`, `\\textit`, `\\mathrm`, `\\mbox`) is unwrapped,
    and a lone option letter `(C)` is `C`;
-3. marks: `\\$`, `\\%`, `%`, `\\!`, LaTeX spaces (`\\ `, `\\,`, `\\;`, `\\quad`, `~`), `\\left`, `\\right`, degrees (`^\\circ`, `^{\\circ}`, `°`); `\\dfrac`
-   and `\\tfrac` are `\\frac`;
-4. "million", "billion", "trillion" are powers of 10; units: a trailing `\\text{ unit}` (Hendrycks: text after `\\text{ ` is a unit), or a trailing unit
-   word of PRM800K's list (degree, cm, meter, mile, second, ..., inch, yard; plural, squared);
+3. marks: `\\$`, `\\%`, `%`, `\\!`, LaTeX spaces (`\\ `, `\\,`, `\\;`, `\\quad`, `~`), `\\left`,
+   `\\right`, degrees (`^\\circ`, `^{\\circ}`, `°`); `\\dfrac` and `\\tfrac` are `\\frac`;
+4. "million", "billion", "trillion" are powers of 10; units go: a trailing `\\text{ unit}`
+   (Hendrycks: text after `\\text{ ` is a unit), or a trailing unit word of PRM800K's list
+   (degree, cm, meter, mile, second, ..., inch, yard; plural, squared);
 5. `x = 5` is `5` when the left side is one name of at most two characters;
 6. plain numbers: thousands separators (`10,\\!080`, `10{,}080`, `10,080`) when the whole answer is
    one number, `25.0` and `025` are `25`, `.5` is `0.5`;
