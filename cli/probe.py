@@ -80,6 +80,7 @@ def passk(
     out: Annotated[Optional[Path], typer.Option(help="run directory (default under $MTA_HOME/runs)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="take the first N problems")] = None,
     chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="chat template or raw text (default: by model)")] = None,
+    stop: Annotated[list[str], typer.Option(help="stop string, repeatable, \\n for a newline (default: the continuation markers for raw prompts, none for chat; --stop '' for none)")] = [],
     data_dir: Annotated[Optional[Path], typer.Option(help="local clone for KOR-Bench / SynLogic data")] = None,
     gym_option: Annotated[list[str], typer.Option(help="reasoning-gym option KEY=VALUE, repeatable (size, seed, config)")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
@@ -98,7 +99,8 @@ def passk(
         ref = resolve_model(model) if from_samples is None else None
         sampling = SamplingSettings(temperature=temperature, top_p=top_p,
                                     max_tokens=max_tokens if max_tokens is not None else
-                                    (ref.default_max_tokens if ref else 8192))
+                                    (ref.default_max_tokens if ref else 8192),
+                                    stop=tuple(s.replace("\\n", "\n") for s in stop if s) if stop else None)
         engine = {"base_url": base_url} if base_url else {}
         if tensor_parallel != 1 or data_parallel != 1:
             engine.update(tensor_parallel_size=tensor_parallel, data_parallel_size=data_parallel)
@@ -137,7 +139,7 @@ def contam(
     task: Annotated[str, typer.Option(help="a task name, gym:NAME, or a JSONL file")] = "humaneval",
     portions: Annotated[str, typer.Option(help="fractions of each statement's words shown")] = "0.4,0.6,0.8",
     chat: Annotated[bool, typer.Option("--chat/--raw", help="chat template (default raw, as Wu et al.)")] = False,
-    max_tokens: Annotated[int, typer.Option(help="cap on new tokens per completion")] = 512,
+    max_tokens: Annotated[Optional[int], typer.Option(help="cap on new tokens per completion (default: each remainder's own budget, never cut)")] = None,
     backend: Annotated[Optional[str], typer.Option(help="hf, vllm or openai")] = None,
     limit: Annotated[Optional[int], typer.Option(help="take the first N problems")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory (default under $MTA_HOME/runs)")] = None,
@@ -167,10 +169,10 @@ def contam(
         result = run_or_exit(lambda: probe_contamination(settings, progress=update, on_status=status))
     p = result.payload
     table = Table(title=f"contamination of {p['model']} on {p['task']} (ROUGE-L and exact match, %)")
-    for column in ("portion", "items", "ROUGE-L", "95% interval", "EM", "95% interval "):
+    for column in ("portion", "items", "shared, left out", "ROUGE-L", "95% interval", "EM", "95% interval "):
         table.add_column(column, justify="right")
     for portion, row in p["portions"].items():
-        table.add_row(portion, str(row["items"]), f"{100 * row['rouge_l']:.2f}",
+        table.add_row(portion, str(row["items"]), str(row["shared_left_out"]), f"{100 * row['rouge_l']:.2f}",
                       "[{:.1f}, {:.1f}]".format(*(100 * v for v in row["rouge_l_interval"])),
                       f"{100 * row['exact_match']:.2f}",
                       "[{:.1f}, {:.1f}]".format(*(100 * v for v in row["exact_match_interval"])))

@@ -94,7 +94,11 @@ def _per_problem_passk(run: Path, k: int) -> np.ndarray:
 
 
 def _per_problem_contam(run: Path, contam: Contamination) -> tuple[np.ndarray, np.ndarray]:
-    records = list(read_records(run / "contam.jsonl"))
+    from mta_probe.contam import own_records
+
+    # the items contam.json's means are over: remainders no other problem shares
+    shared_min = _read_json(run / "contam.json").get("shared_remainders", {}).get("min_problems", 2)
+    records = own_records(list(read_records(run / "contam.jsonl")), shared_min)
     em = [float(r["exact_match"]) for r in records if r["portion"] == max(contam.exact_match)]
     rouge = [r["rouge_l"] for r in records if r["portion"] == min(contam.rouge_l)]
     return np.asarray(em), np.asarray(rouge)
@@ -152,6 +156,9 @@ def probe_alignment(settings: AlignSettings) -> AlignResult:
     if not passk_runs:
         passk_runs, contam_runs = _run_probes(settings)
     loaded = [load_curve(run) for run in passk_runs]
+    # a run whose every remainder is shared boilerplate (KOR-cipher) measured nothing
+    unmeasured = [run for run in contam_runs if not _read_json(run / "contam.json").get("portions")]
+    contam_runs = tuple(run for run in contam_runs if run not in unmeasured)
     contams = [load_contamination(run) for run in contam_runs]
     models = {p["model"] for p, _ in loaded} | {p["model"] for p, _ in contams}
     if len(models) > 1:
@@ -166,7 +173,8 @@ def probe_alignment(settings: AlignSettings) -> AlignResult:
                "contamination_exact_match": verdict.contamination_em,
                "contamination_rouge_l": verdict.contamination_rouge, "stability": share,
                "rule": asdict(settings.rule), "rule_doc": "docs/alignment.md",
-               "passk_runs": [str(p) for p in passk_runs], "contam_runs": [str(p) for p in contam_runs]}
+               "passk_runs": [str(p) for p in passk_runs], "contam_runs": [str(p) for p in contam_runs],
+               "contam_runs_unmeasured": [str(p) for p in unmeasured]}
     out = settings.out or Path(passk_runs[0])
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,9 @@ class PassKSettings:
         n: samples per problem. The paper estimates pass@k up to k = 512 (Figure 10); 16 is what
             2 CPU cores sample in minutes on the embedded model.
         ks: the k values; None means powers of two up to n (Figure 2's axis).
-        sampling: temperature 1.0 and top-p 1.0 as in Section 3; max_tokens per completion.
+        sampling: temperature 1.0 and top-p 1.0 as in Section 3; max_tokens per completion;
+            stop strings (None: the continuation markers for raw prompts, none for chat; the
+            resolved list is what the run identity records).
         seed: the run seed; each problem samples with a seed derived from it and the problem id.
         backend: "hf", "vllm", "openai", ...; None picks vLLM with a GPU, else hf.
         chat: apply the chat template; None follows the model (instruct models yes, base no).
@@ -120,7 +122,7 @@ def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: s
             "task_source": task.source, "verifier": task.verifier, "n": s.n,
             "verify_timeout": s.verify_timeout, "engine_options": _jsonable(s.engine_options), "seed": s.seed,
             "backend": backend, "chat": s.chat, "limit": s.limit,
-            "sampling": asdict(s.sampling), "task_options": _jsonable(asdict(s.task_options))}
+            "sampling": _jsonable(asdict(s.sampling)), "task_options": _jsonable(asdict(s.task_options))}
 
 
 def _jsonable(value: Any) -> Any:
@@ -164,12 +166,14 @@ def probe_passk(settings: PassKSettings, *,
         MtaError: bad input, unknown model or task, a run directory holding another run, a
             backend that cannot run here.
     """
-    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model
+    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model, resolve_stop
 
     say = on_status or (lambda _msg: None)
     ks = check_ks(settings.ks or default_ks(max(settings.n, 1)), settings.n)
     check_verification(settings)
     ref = resolve_model(settings.model)
+    chat = ref.chat if settings.chat is None else settings.chat
+    settings = replace(settings, sampling=resolve_stop(settings.sampling, chat))
     task = load_scored_task(settings)
     backend = resolve_backend(settings.backend)
     check_engine_options(backend, settings.engine_options)

@@ -233,7 +233,7 @@ def test_with_a_model_and_task_and_no_runs_both_probes_run_first(
 
     monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: _Echo())
     task = tmp_path / "yes.jsonl"
-    task.write_text("".join(json.dumps({"question": f"Is {i} a number? Say yes or no.", "answer": "yes"}) + "\n"
+    task.write_text("".join(json.dumps({"question": f"Say yes or no: is {i} a number?", "answer": "yes"}) + "\n"
                             for i in range(6)))
     from mta_probe.tasks import TaskOptions
 

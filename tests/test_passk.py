@@ -194,3 +194,32 @@ def test_a_probe_killed_twice_ends_like_an_uninterrupted_one(tiny_llama_dir: Pat
     assert keyed(killed) == keyed(whole)
     a, b = (json.loads((run / "passk.json").read_text()) for run in (whole, killed))
     assert a["pass_at_k"] == b["pass_at_k"] and a["interval"] == b["interval"]
+
+
+@pytest.mark.parametrize(("chat", "stop", "expected"), [
+    (False, None, ["\nProblem:", "\nQuestion:", "\n### Question", "\nQ:"]),  # a base model's raw prompt
+    (True, None, []),  # a chat template ends the turn itself
+    (False, ("\n\n\n",), ["\n\n\n"]),  # the user's own
+])
+def test_stop_strings_follow_the_prompt_format_and_enter_the_identity(
+        fake_engine: Path, yes_task: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        chat: bool, stop: tuple[str, ...] | None, expected: list[str]) -> None:
+    seen: list[SamplingSettings] = []
+
+    class Recording(SeededFakeSampler):
+        def sample(self, prompts, n, settings, seed):
+            seen.append(settings)
+            return super().sample(prompts, n, settings, seed)
+
+    import mta_probe.sampling as sampling
+
+    monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: Recording())
+    out = tmp_path / "run"
+    probe_passk(settings_for(fake_engine, yes_task, out, chat=chat,
+                             sampling=SamplingSettings(max_tokens=8, stop=stop)))
+    assert {tuple(s.stop) for s in seen} == {tuple(expected)}
+    assert json.loads((out / "run.json").read_text())["sampling"]["stop"] == expected
+    assert json.loads((out / "passk.json").read_text())["sampling"]["stop"] == expected
+    with pytest.raises(RunMismatchError, match="stop"):  # another stop rule is another run
+        probe_passk(settings_for(fake_engine, yes_task, out, chat=chat,
+                                 sampling=SamplingSettings(max_tokens=8, stop=("\nEND",))))

@@ -67,6 +67,35 @@ def test_hf_returns_n_completions_with_exact_token_counts(tiny_sampler) -> None:
             assert 1 <= completion.tokens <= settings.max_tokens
 
 
+def test_hf_stops_at_a_stop_string_and_leaves_it_out(tiny_sampler) -> None:
+    free = tiny_sampler.sample(PROMPTS, 8, SamplingSettings(max_tokens=24), seed=3)
+    stopped = tiny_sampler.sample(PROMPTS, 8, SamplingSettings(max_tokens=24, stop=("plus",)), seed=3)
+    hits = 0
+    for free_row, stop_row in zip(free, stopped):
+        for whole, cut in zip(free_row, stop_row):
+            if "plus" not in whole.text:
+                assert cut == whole  # no stop string: nothing changes
+                continue
+            hits += 1
+            before = whole.text[: whole.text.index("plus")]
+            assert (cut.text, cut.finish_reason) == (before, "stop")
+            # the tokens up to and including the one that completed the stop string
+            assert cut.tokens == len(tiny_sampler.tokenizer(before, add_special_tokens=False).input_ids) + 1
+            assert cut.token_ids == whole.token_ids[: cut.tokens]
+    assert hits >= 3, "the tiny model should say 'plus' in several samples"
+
+
+def test_stop_defaults_by_prompt_format() -> None:
+    from mta_probe.sampling import resolve_stop
+
+    raw = resolve_stop(SamplingSettings(), chat=False).stop
+    assert raw == ("\nProblem:", "\nQuestion:", "\n### Question", "\nQ:")
+    assert resolve_stop(SamplingSettings(), chat=True).stop == ()
+    assert resolve_stop(SamplingSettings(stop=("X",)), chat=False).stop == ("X",)
+    with pytest.raises(BadInputError, match="stop strings"):
+        SamplingSettings(stop=("",))
+
+
 def test_hf_same_seed_same_texts_other_seed_other_texts(tiny_sampler) -> None:
     settings = SamplingSettings(max_tokens=12)
     first = tiny_sampler.sample(PROMPTS, 6, settings, seed=11)
@@ -223,6 +252,13 @@ def test_vllm_request_mapping(fake_vllm) -> None:
                       Completion("r1s2", 3, "length", (7, 7, 7))]
 
 
+def test_vllm_passes_stop_strings(fake_vllm) -> None:
+    sampler = open_sampler("vllm", ModelRef("m", "org/m", None, False, 64))
+    sampler.sample(["ab"], 2, SamplingSettings(max_tokens=9, stop=("\nProblem:", "\nQ:")), seed=0)
+    _, params = sampler.engine.llm.calls[0]
+    assert params[0].stop == ["\nProblem:", "\nQ:"]
+
+
 def test_vllm_greedy_and_raw(fake_vllm) -> None:
     sampler = open_sampler("vllm", ModelRef("m", "org/m", None, True, 64), chat=False)
     sampler.sample(["ab"], 1, SamplingSettings(temperature=0.7, greedy=True), seed=0)
@@ -295,6 +331,13 @@ def test_openai_maps_requests_and_choices(server_url: str, chat: bool) -> None:
     assert (body["messages"] if chat else body["prompt"]) == (
         [{"role": "user", "content": "p1"}] if chat else "p1"
     )
+
+
+def test_openai_sends_stop_strings(server_url: str) -> None:
+    sampler = open_sampler("openai", ModelRef("m", "org/m", None, False, 64), base_url=server_url)
+    sampler.sample(["p"], 1, SamplingSettings(max_tokens=7, stop=("\nProblem:",)), seed=0)
+    sampler.sample(["p"], 1, SamplingSettings(max_tokens=7), seed=0)
+    assert [body.get("stop") for _, body in CannedServer.bodies] == [["\nProblem:"], None]
 
 
 def test_openai_retries_then_succeeds(server_url: str) -> None:

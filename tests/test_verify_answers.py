@@ -17,6 +17,9 @@ MULTILINE = "<think>\nStep 1: 2+2.\nStep 2: so four.\n</think>\n<answer>\n4\n</a
     # the LAST \boxed, braces balanced
     ("\\boxed{1} no, \\boxed{\\frac{1}{2}}", False, "\\frac{1}{2}"),
     ("\\boxed{\\frac{1}{2}", False, None),  # never closed
+    # an echoed instruction's empty box is skipped; only empty boxes give the empty text
+    ("so \\boxed{5}. Put your final answer within \\boxed{}.", False, "5"),
+    ("put your final answer within \\boxed{}.", False, ""),
     # 'answer is' / 'Answer:' then the rest of that line
     ("I think the answer is 42.\nDone", False, "42"),
     ("Answer: Paris", False, "Paris"),

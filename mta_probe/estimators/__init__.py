@@ -14,7 +14,7 @@ from mta_probe.estimators.passk import (
     estimate,
     pass_at_k_matrix,
 )
-from mta_probe.estimators.rouge import exact_match, rouge_l
+from mta_probe.estimators.rouge import exact_match, rouge_l, rouge_tokens
 
 __all__ = [
     "PassAtK",
@@ -26,4 +26,5 @@ __all__ = [
     "exact_match",
     "pass_at_k_matrix",
     "rouge_l",
+    "rouge_tokens",
 ]

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.sampling.base import Completion, Sampler, SamplingSettings, problem_seed
+from mta_probe.sampling.base import Completion, Sampler, SamplingSettings, problem_seed, resolve_stop
 from mta_probe.sampling.models import ModelRef, prepare_model, resolve_model
 
 
@@ -135,4 +135,5 @@ __all__ = [
     "problem_seed",
     "resolve_backend",
     "resolve_model",
+    "resolve_stop",
 ]

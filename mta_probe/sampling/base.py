@@ -9,10 +9,11 @@ which is what makes a killed probe resume to the same numbers (same backend, sam
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from mta_probe.errors import BadInputError
+from mta_probe.tasks import CONTINUATION_MARKERS
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,19 @@ class SamplingSettings:
         max_tokens: new tokens per completion. The paper allows 8192 (Section 3); a CPU probe of
             the embedded model uses far fewer, so the CLI takes the model's own default.
         greedy: decode greedily (temperature and top_p ignored); used by the contamination probe.
+        stop: strings that end a completion, left out of its text (vLLM's and OpenAI's `stop`,
+            transformers' `stop_strings`). None means "by prompt format", resolved by
+            `resolve_stop` before a run records its identity: for raw prompts (a model without a
+            chat template) the continuation markers, one per line start ("\nProblem:",
+            "\nQuestion:", "\n### Question", "\nQ:"), as lm-eval stops base models; for chat
+            prompts none (the chat template's end-of-turn token stops them). () stops nowhere.
     """
 
     temperature: float = 1.0
     top_p: float = 1.0
     max_tokens: int = 8192
     greedy: bool = False
+    stop: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         # Engines disagree on what to do with these (some clamp, some raise deep inside);
@@ -41,6 +49,26 @@ class SamplingSettings:
             raise BadInputError(f"top-p must lie in (0, 1], got {self.top_p}")
         if self.max_tokens < 1:
             raise BadInputError(f"max-tokens must be at least 1, got {self.max_tokens}")
+        if self.stop is not None and not all(isinstance(s, str) and s for s in self.stop):
+            raise BadInputError(f"stop strings must be non-empty text, got {self.stop!r}")
+
+
+# Where a base model's next imagined exam item begins: a continuation marker at a line start.
+BASE_MODEL_STOP = tuple(f"\n{marker}" for marker in CONTINUATION_MARKERS)
+
+
+def resolve_stop(settings: SamplingSettings, chat: bool) -> SamplingSettings:
+    """`settings` with `stop` decided: as given, else BASE_MODEL_STOP for raw prompts, () for chat."""
+    if settings.stop is not None:
+        return settings
+    return replace(settings, stop=() if chat else BASE_MODEL_STOP)
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...] | None) -> tuple[str, bool]:
+    """`text` before the first stop string, and whether one was found (for engines that, like
+    transformers, keep the stop string in what they return)."""
+    found = [i for i in (text.find(s) for s in stop or ()) if i >= 0]
+    return (text[: min(found)], True) if found else (text, False)
 
 
 @dataclass(frozen=True)

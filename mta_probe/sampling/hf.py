@@ -16,9 +16,10 @@ greedy decoding. The output is still a function of the call's arguments. Pass
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling.base import Completion, SamplingSettings
+from mta_probe.sampling.base import Completion, SamplingSettings, cut_at_stop
 from mta_probe.sampling.models import ModelRef, prepare_model
 
 DEFAULT_MAX_BATCH = 16
@@ -158,6 +159,12 @@ class HFSampler:
             "top_p": settings.top_p,
             "top_k": 0,
         }
+        if settings.stop:  # a row stops on them but keeps them: _completion cuts them off
+            from transformers import StoppingCriteriaList
+
+            from mta_probe.sampling.stopping import StopOnText
+
+            options["stopping_criteria"] = StoppingCriteriaList([StopOnText(self.tokenizer, settings.stop, width)])
         # fork_rng keeps the caller's global torch RNG untouched by our seeding.
         with torch.random.fork_rng(devices=[] if self.device == "cpu" else None):
             torch.manual_seed(seed)
@@ -169,12 +176,14 @@ class HFSampler:
                     **options,
                 )
         new_tokens = output[:, width:].tolist()
-        return [self._completion(row) for row in new_tokens]
+        return [self._completion(row, settings.stop) for row in new_tokens]
 
-    def _completion(self, row: list[int]) -> Completion:
+    def _completion(self, row: list[int], stop: tuple[str, ...] | None = None) -> Completion:
         count, stopped = count_new_tokens(row, self.eos_ids)
-        text = self.tokenizer.decode(row[:count], skip_special_tokens=True)
-        return Completion(text=text, tokens=count, finish_reason="stop" if stopped else "length",
+        text, hit = cut_at_stop(self.tokenizer.decode(row[:count], skip_special_tokens=True), stop)
+        if hit:  # the tokens up to the one that completed the stop string, as vLLM counts them
+            count = min_tokens_holding(row[:count], stop, self.tokenizer)
+        return Completion(text=text, tokens=count, finish_reason="stop" if stopped or hit else "length",
                           token_ids=tuple(row[:count]))
 
 
@@ -196,6 +205,19 @@ def count_new_tokens(row: list[int], eos_ids: list[int]) -> tuple[int, bool]:
         if token in stops:
             return position + 1, True
     return len(row), False
+
+
+def min_tokens_holding(row: list[int], stop: tuple[str, ...], tokenizer: Any) -> int:
+    """The fewest leading tokens of `row` whose text holds a stop string (binary search: holding
+    one only grows with the prefix)."""
+    low, high = 1, len(row)
+    while low < high:
+        middle = (low + high) // 2
+        if cut_at_stop(tokenizer.decode(row[:middle], skip_special_tokens=True), stop)[1]:
+            high = middle
+        else:
+            low = middle + 1
+    return high
 
 
 def chunk_seed(seed: int, prompt_index: int, chunk_index: int) -> int:

@@ -96,6 +96,8 @@ class OpenAISampler:
             "top_p": 1.0 if greedy else settings.top_p,
             "max_tokens": settings.max_tokens,
         }
+        if settings.stop:  # OpenAI's own API takes at most four; BASE_MODEL_STOP has four
+            body["stop"] = list(settings.stop)
         if self.chat:
             body["messages"] = [{"role": "user", "content": prompt}]
             body["logprobs"] = True

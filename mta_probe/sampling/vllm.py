@@ -43,7 +43,7 @@ def sampling_params(vllm, n: int, settings: SamplingSettings, seed: int):
     Args:
         vllm: the imported vllm module.
         n: samples for this request.
-        settings: temperature, top_p, max_tokens, greedy (greedy = temperature 0).
+        settings: temperature, top_p, max_tokens, greedy (greedy = temperature 0), stop.
         seed: the request's seed.
 
     Returns:
@@ -56,6 +56,7 @@ def sampling_params(vllm, n: int, settings: SamplingSettings, seed: int):
         temperature=0.0 if greedy else settings.temperature,
         top_p=1.0 if greedy else settings.top_p,
         max_tokens=settings.max_tokens,
+        **({"stop": list(settings.stop)} if settings.stop else {}),  # left out of the text
     )
 
 

@@ -29,7 +29,7 @@ def kor_data_root(options: TaskOptions) -> Path:
            "or set MTA_KOR_BENCH=PATH/KOR-Bench")
     # A clone, or its data folder itself: both hold <category>/sample.jsonl at most one level down.
     root = local_data(options, "kor-bench", ("data/operation/sample.jsonl", "operation/sample.jsonl"),
-                      env_var="MTA_KOR_BENCH", how=how)
+                      env_var="MTA_KOR_BENCH", how=how, label="KOR-Bench data")
     if root is None:
         raise DataUnavailableError(f"KOR-Bench is read from a local clone: {how}")
     return root / "data" if (root / "data" / "operation").is_dir() else root

@@ -45,7 +45,7 @@ DATA_DIR_VARIABLE = "MTA_DATA_DIR"
 
 
 def local_data(options: TaskOptions, name: str, expected: str | tuple[str, ...], *,
-               env_var: str | None = None, how: str = "") -> Path | None:
+               env_var: str | None = None, how: str = "", label: str | None = None) -> Path | None:
     """The local folder of benchmark `name`, or None when none was given (the hub is used then).
 
     Candidates, in order: `options.data_dir` itself and its subfolder `name`; the same for the
@@ -58,6 +58,7 @@ def local_data(options: TaskOptions, name: str, expected: str | tuple[str, ...],
         expected: globs relative to the folder that its files match (`test.jsonl`, `*.json`).
         env_var: the benchmark's own variable (`MTA_KOR_BENCH`), if it has one.
         how: one sentence on how to get the files, added to the error.
+        label: what is missing, in messages (default `<name> files`).
 
     Raises:
         DataUnavailableError: a folder was given (option or variable) and none of the candidates
@@ -73,6 +74,6 @@ def local_data(options: TaskOptions, name: str, expected: str | tuple[str, ...],
             return folder
     if given or (shared is not None and (shared / name).exists()):
         where = ", ".join(str(c) for c in candidates)
-        raise DataUnavailableError(f"no {name} files ({' or '.join(patterns)}) under {where}"
+        raise DataUnavailableError(f"no {label or name + ' files'} ({' or '.join(patterns)}) under {where}"
                                    + (f": {how}" if how else ""))
     return None

@@ -108,3 +108,10 @@ KOR_TEMPLATES: dict[str, str] = {
         "### Puzzle Rule:\n\n{rule}\n\n### Question:\n{question}\n\n### Answer:\n"
     ),
 }
+
+# How a model without a chat template starts the next item of an imagined exam once it has
+# answered (lm-eval stops base models at the same kind of line: "Problem:" for minerva_math,
+# "Question:" for gsm8k; KOR's few-shot prompts start each item with "### Question:"). Each is
+# matched at the start of a line. Four, so that the OpenAI API (at most four stop strings) takes
+# them all as stop sequences.
+CONTINUATION_MARKERS = ("Problem:", "Question:", "### Question", "Q:")

@@ -4,7 +4,8 @@
 
 1. the text of the FIRST `<answer>...</answer>` (multi-line: the paper's regex lacked DOTALL,
    so any answer spanning lines scored 0, defect 4 in anchors.md);
-2. the contents of the LAST `\\boxed{...}` (braces balanced, so `\\boxed{\\frac{1}{2}}` works);
+2. the contents of the LAST non-empty `\\boxed{...}` (braces balanced, so `\\boxed{\\frac{1}{2}}`
+   works; an echoed instruction's empty `\\boxed{}` is skipped);
 3. the rest of the line after the LAST "answer is" / "Answer:" (trailing period dropped);
 4. only when the caller asks (`numeric_fallback=True`): the last number in the text.
 
@@ -64,18 +65,30 @@ def extract_answer(completion: str, *, numeric_fallback: bool = False) -> str | 
 
 
 def last_boxed(text: str) -> str | None:
-    """Contents of the last `\\boxed{...}` (or `\\fbox{...}`), braces balanced; None if absent.
+    """Contents of the last non-empty `\\boxed{...}` (or `\\fbox{...}`), braces balanced.
+
+    Empty boxes are skipped: a model that echoes the instruction "within \\boxed{}." after its
+    answer has still answered. When every box is empty, the empty text is returned.
 
     Args:
         text: where to look.
 
     Returns:
-        The text between the braces, or None (also when the box is never closed).
+        The text between the braces, or None (no box, or the last one never closed).
     """
-    start = max(text.rfind(command + "{") for command in BOX_COMMANDS)
-    if start < 0:
-        return None
-    opening = text.index("{", start)
+    end, empty = len(text), None
+    while (start := max(text.rfind(command + "{", 0, end) for command in BOX_COMMANDS)) >= 0:
+        contents = _braced(text, text.index("{", start))
+        if contents is None:  # a box left open ends the search, as before any empty box
+            return empty
+        if contents.strip():
+            return contents
+        empty, end = contents, start
+    return empty
+
+
+def _braced(text: str, opening: int) -> str | None:
+    """The text inside the brace at `opening` and its balanced partner; None if never closed."""
     depth = 0
     for position in range(opening, len(text)):
         if text[position] == "{":

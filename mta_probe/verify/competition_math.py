@@ -1,4 +1,22 @@
-"""Competition math: mathematical equivalence of the extracted answer and the gold, by math-verify."""
+"""Competition math: the extracted answer against the gold, with MATH's grading semantics.
+
+An answer is correct when, after both sides are rewritten as MATH's graders rewrite them
+(`mta_probe.verify.math_normalize.math_form`: `\\$`, units, `\\text{}`, degrees, thousands
+separators, `x = `, mixed numbers, ...), either
+
+1. the two forms are the same string (case and spacing aside): the string tests of MATH's
+   `grade_answer` and of Hendrycks' `is_equiv`; or
+2. math-verify finds them equivalent (`verify(gold, answer)`, gold first): the symbolic test,
+   done by math-verify instead of PRM800K's sympy call because it parses LaTeX (intervals,
+   matrices, sets, `\\pi`, `\\sqrt{}`) that sympy's text parser cannot.
+
+Why not math-verify on the raw text, or-ed with MATH's grader: raw math-verify both misses right
+answers (`\\$36` is no number to it) and accepts wrong ones (it reads `137 1/2` as 137 x 1/2, so
+it accepts 68.5), so mta never hands it text MATH's normalization has not seen. Two things
+math-verify drops and MATH keeps must agree when the answer writes them: a base subscript
+(`52_9` is not `52_8`) and the power of a unit (`864 \\text{ inches}^3` is not an area).
+`bench/math_grader.py` measures the agreement with PRM800K's `grade_answer` (docs/verifiers.md).
+"""
 
 from __future__ import annotations
 
@@ -7,34 +25,42 @@ from typing import Any
 
 from mta_probe.tasks import Problem
 from mta_probe.verify.answers import extract_answer
-from mta_probe.verify.text import normalize_answer
+from mta_probe.verify.math_normalize import math_form, text_key, unread_marks
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 MATH_VERIFY_TIMEOUT = 5  # math-verify's own SIGALRM budget, per parse and per verify
 
 
 def verify_math(completion: str, problem: Problem, *, lenient: bool = False) -> Verdict:
-    """Mathematical equivalence by math-verify (gold first), else normalized string equality."""
+    """MATH-normalized string equality, else math-verify equivalence of the normalized forms."""
     answer = extract_answer(completion, numeric_fallback=lenient)
     if answer is None:
         return Verdict(False, None, NO_ANSWER)
+    return Verdict(math_equivalent(answer, problem.gold), answer)
+
+
+def math_equivalent(answer: str, gold: str) -> bool:
+    """Whether `answer` states `gold`, by the two tests of the module docstring."""
+    ours, theirs = math_form(answer), math_form(gold)
+    written, expected = unread_marks(answer), unread_marks(gold)
+    if not text_key(ours) or any(mine and mine != want for mine, want in zip(written, expected)):
+        return False
+    if text_key(ours) == text_key(theirs):
+        return True
     from math_verify import verify  # sympy-heavy: imported on first use
 
-    gold, predicted = _math_parse(problem.gold), _math_parse(answer)
+    parsed_gold, parsed_answer = _math_parse(theirs), _math_parse(ours)
     seconds = MATH_VERIFY_TIMEOUT if _in_main_thread() else None
-    if gold and predicted and verify(gold, predicted, timeout_seconds=seconds):
-        return Verdict(True, answer)
-    return Verdict(normalize_answer(answer) == normalize_answer(problem.gold), answer)
+    return bool(parsed_gold and parsed_answer
+                and verify(parsed_gold, parsed_answer, timeout_seconds=seconds))
 
 
-def _math_parse(text: str) -> list[Any]:
-    """math-verify's parse, with the text put in `$...$` when it carries no delimiters."""
+def _math_parse(form: str) -> list[Any]:
+    """math-verify's parse of a `math_form` (which has lost its `$`), put back in `$...$`."""
     from math_verify import parse
 
     seconds = MATH_VERIFY_TIMEOUT if _in_main_thread() else None
-    delimited = any(mark in text for mark in ("$", "\\(", "\\[", "\\boxed"))
-    parsed = parse(text if delimited else f"${text}$", parsing_timeout=seconds)
-    return parsed or parse(text, parsing_timeout=seconds)
+    return parse(f"${form}$", parsing_timeout=seconds) or parse(form, parsing_timeout=seconds)
 
 
 def _in_main_thread() -> bool:

@@ -29,6 +29,7 @@ from types import TracebackType
 
 from mta_probe.errors import BadInputError, MtaError
 from mta_probe.tasks import Problem
+from mta_probe.verify.rules import judge
 from mta_probe.verify.verdict import Verdict
 
 Table = dict[str, Callable[[str, Problem], Verdict]]
@@ -232,7 +233,7 @@ def _death(process: BaseProcess) -> str:
 
 def score_safely(function: Callable[[str, Problem], Verdict], text: str,
                  problem: Problem) -> Verdict:
-    """Run one verifier; an exception becomes a 'crashed: ...' verdict instead of escaping.
+    """Run one verifier through `rules.judge`; an exception becomes a 'crashed: ...' verdict.
 
     Args:
         function: the verifier.
@@ -243,7 +244,7 @@ def score_safely(function: Callable[[str, Problem], Verdict], text: str,
         The verifier's Verdict, or Verdict(False, None, "crashed: Type: message").
     """
     try:
-        return function(text, problem)
+        return judge(function, text, problem)
     except Exception as error:  # noqa: BLE001 - any verifier bug must cost one item, not the run
         return Verdict(False, None, f"crashed: {type(error).__name__}: {str(error)[:200]}")
 

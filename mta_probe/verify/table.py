@@ -22,6 +22,7 @@ from mta_probe.verify.coding import verify_code, verify_code_io
 from mta_probe.verify.competition_math import verify_math, verify_math_lenient
 from mta_probe.verify.gym import verify_gym, verify_gym_lenient
 from mta_probe.verify.kor import verify_kor
+from mta_probe.verify.rules import judge
 from mta_probe.verify.text import verify_choice, verify_exact, verify_normalized
 from mta_probe.verify.verdict import Verdict
 
@@ -44,7 +45,8 @@ assert tuple(VERIFIERS) == VERIFIER_NAMES, "mta_probe.tasks.options.VERIFIER_NAM
 
 
 def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
-    """Score one completion in this process (no hard timeout; see VerifierPool for that).
+    """Score one completion in this process (no hard timeout; see VerifierPool for that), under
+    the rules of `mta_probe.verify.rules` (the answer to this problem only; never an empty one).
 
     Args:
         verifier: a key of VERIFIERS.
@@ -59,4 +61,4 @@ def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
     """
     if verifier not in VERIFIERS:
         raise BadInputError(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
-    return VERIFIERS[verifier](completion, problem)
+    return judge(VERIFIERS[verifier], completion, problem)
