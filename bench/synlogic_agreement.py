@@ -6,8 +6,8 @@ For every task type with a generator in the clone (bench/synlogic_items.py): gen
 until `--per-task` of them are valid, i.e. SynLogic's own verifier accepts the item's reference
 solution written the way its prompt asks for it (the verifier is the class the clone's
 task2verifier.py maps the task to, called directly in this process on the clone's untouched code;
-SynLogic filters its data the same way). On the valid items, mta scores through VerifierPool
-("synlogic", `<think>..</think><answer>\n{solution}\n</answer>`):
+SynLogic's calcudoko_verifier.py filters generated data the same way). On the valid items, mta
+scores through VerifierPool ("synlogic", `<think>..</think><answer>\n{solution}\n</answer>`):
 
 - reference: the item's solution; done when mta accepts all of them, per task;
 - swapped: the next item's solution for each item (a wrong answer of the right form), scored by
@@ -40,7 +40,7 @@ from mta_probe.verify import VerifierPool  # noqa: E402
 
 # task2verifier.py has no game_of_24 key: it names that verifier's rows "mathador".
 OFFICIAL_KEY = {"game_of_24": "mathador"}
-COLUMNS = ("task", "generated", "valid", "reference: mta", "swapped: SynLogic", "swapped: mta",
+COLUMNS = ("task", "valid / generated", "scored", "reference: mta", "swapped: SynLogic", "swapped: mta",
            "empty: SynLogic", "empty: mta", "verdicts differing")
 
 
@@ -62,9 +62,10 @@ def official(verifier: Any, data_class: Any, item: str, answer: str) -> bool:
 
 
 def valid_items(task: str, clone: Path, classes: dict[str, Any], count: int, seed: int,
-                words: list[str] | None) -> tuple[list[Any], int]:
+                words: list[str] | None) -> tuple[list[Any], int, int]:
     """`count` generated items whose stored solution SynLogic's verifier accepts (as SynLogic
-    filters its data), and how many were generated to find them (at most 50 x count)."""
+    filters its data); how many items were generated to find them (at most 50 batches of
+    `count`; a generator may return fewer than asked) and how many of those were valid."""
     from base.data import Data
 
     verifier = classes[OFFICIAL_KEY.get(task, task)]()
@@ -78,7 +79,7 @@ def valid_items(task: str, clone: Path, classes: dict[str, Any], count: int, see
                                               synlogic_items.RENDER[task](d))]
         if len(kept) >= count or not items:
             break
-    return kept[:count], generated
+    return kept[:count], generated, len(kept)
 
 
 def completion(answer: str) -> str:
@@ -107,7 +108,7 @@ def measure(task: str, items: list[Any], clone: Path, classes: dict[str, Any],
               + [official(verifier, Data, s, a) for s, a in zip(stored, swapped)]
               + [official(verifier, Data, s, "") for s in stored])
     reasons = sorted({v.reason for v in verdicts[:n] if not v.correct and v.reason})
-    return {"valid": n, "reference: mta": sum(mta[:n]),
+    return {"scored": n, "reference: mta": sum(mta[:n]),
             "swapped: SynLogic": sum(theirs[n:2 * n]), "swapped: mta": sum(mta[n:2 * n]),
             "empty: SynLogic": sum(theirs[2 * n:]), "empty: mta": sum(mta[2 * n:]),
             "verdicts differing": sum(a != b for a, b in zip(mta, theirs)), "mta reasons": reasons}
@@ -133,13 +134,14 @@ def main() -> None:
         for task in tasks:
             start = time.monotonic()
             try:
-                items, generated = valid_items(task, clone, classes, args.per_task, args.seed, words)
+                items, generated, valid = valid_items(task, clone, classes, args.per_task, args.seed,
+                                                      words)
             except Exception as error:  # noqa: BLE001 - a generator that cannot run here
                 rows.append({"task": task, "generator failed": f"{type(error).__name__}: {error}"})
                 print(f"{task}: generator failed: {type(error).__name__}: {error}", file=sys.stderr)
                 continue
             try:
-                rows.append({"task": task, "generated": generated,
+                rows.append({"task": task, "valid / generated": f"{valid} / {generated}",
                              **measure(task, items, clone, classes, pool)})
             except Exception as error:  # noqa: BLE001 - e.g. a solution this bench cannot write
                 rows.append({"task": task, "generator failed": f"scoring: {type(error).__name__}: {error}"})
