@@ -62,15 +62,19 @@ def test_synlogic_without_a_clone_says_how_to_get_one(tmp_path: Path, no_clone):
     with pytest.raises(DataUnavailableError, match=r"git clone https://github.com/MiniMax-AI/SynLogic.*"
                                                    r"MTA_SYNLOGIC_CLONE"):
         load_task("synlogic")
-    with pytest.raises(DataUnavailableError, match="is not a SynLogic clone"):
-        load_task("synlogic", options=TaskOptions(synlogic_clone=tmp_path))
 
 
-def test_synlogic_clone_from_the_options_or_the_data_folders(monkeypatch: pytest.MonkeyPatch,
-                                                             tmp_path: Path, no_clone):
+def test_synlogic_clone_that_is_not_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_clone):
+    monkeypatch.setenv("MTA_SYNLOGIC_CLONE", str(tmp_path))
+    with pytest.raises(DataUnavailableError, match="MTA_SYNLOGIC_CLONE=.* is not a SynLogic clone"):
+        load_task("synlogic")
+
+
+def test_synlogic_clone_from_the_variable_or_the_data_folders(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path, no_clone):
     given, shared = _fake_clone(tmp_path / "given"), _fake_clone(tmp_path / "shared" / "synlogic")
-    assert synlogic.synlogic_clone(TaskOptions(synlogic_clone=given)) == given.resolve()
     assert synlogic.synlogic_clone(TaskOptions(data_dir=given)) == given.resolve()
+    assert synlogic.synlogic_clone(TaskOptions(data_dir=tmp_path / "shared")) == shared.resolve()
     monkeypatch.setenv("MTA_DATA_DIR", str(tmp_path / "shared"))
     assert synlogic.synlogic_clone(TaskOptions()) == shared.resolve()
     monkeypatch.setenv("MTA_SYNLOGIC_CLONE", str(given))  # the variable wins over the data folder
@@ -83,5 +87,6 @@ def test_loaded_problems_carry_the_clone(monkeypatch: pytest.MonkeyPatch, tmp_pa
     row = {"data_source": "sudoku", "prompt": [{"role": "user", "content": "q"}],
            "extra_info": {"game_data_str": json.dumps(game)}}
     fake_hub(monkeypatch, rows={("MiniMaxAI/SynLogic", "easy"): [row]})
-    problem = load_task("synlogic", options=TaskOptions(synlogic_clone=clone)).problems[0]
+    monkeypatch.setenv("MTA_SYNLOGIC_CLONE", str(clone))
+    problem = load_task("synlogic").problems[0]
     assert problem.meta["synlogic_clone"] == str(clone.resolve())

@@ -25,15 +25,11 @@ class TaskOptions:
         gym: generator options for `gym:NAME`: size (default 50), seed (default 0) and any field
             of that dataset's config, as text; parsed to the field's declared type.
         verifier: the verifier of a user JSONL file (a key of VERIFIERS); ignored for named tasks.
-        synlogic_clone: a clone of github.com/MiniMax-AI/SynLogic, whose per-task verifiers score
-            SynLogic; else env MTA_SYNLOGIC_CLONE, else data_dir or $MTA_DATA_DIR/synlogic when
-            that folder is such a clone.
     """
 
     data_dir: Path | None = None
     gym: dict[str, str] = field(default_factory=dict)
     verifier: str | None = None
-    synlogic_clone: Path | None = None
 
 
 def env_path(name: str) -> Path | None:

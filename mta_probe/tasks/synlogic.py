@@ -25,8 +25,7 @@ SYNLOGIC_CLONE_VARIABLE = "MTA_SYNLOGIC_CLONE"
 # What makes a folder a SynLogic clone: the classes every task's verifier imports.
 CLONE_MARKERS = ("base/data.py", "base/verifier.py")
 CLONE_HOW = (f"SynLogic is scored by its own per-task verifiers, read from a clone of its GitHub "
-             f"repository: git clone {SYNLOGIC_GITHUB}, then set {SYNLOGIC_CLONE_VARIABLE}=PATH "
-             f"(API: TaskOptions(synlogic_clone=PATH))")
+             f"repository: git clone {SYNLOGIC_GITHUB}, then set {SYNLOGIC_CLONE_VARIABLE}=PATH")
 DATA_HOW = (f"git clone https://huggingface.co/datasets/{SYNLOGIC_HUB_ID} (with git lfs), then "
             "pass --data-dir PATH, or set MTA_SYNLOGIC=PATH")
 
@@ -39,18 +38,19 @@ def is_synlogic_clone(folder: Path) -> bool:
 def synlogic_clone(options: TaskOptions) -> Path:
     """The SynLogic clone whose verifiers score this run.
 
-    In order: `options.synlogic_clone`, `$MTA_SYNLOGIC_CLONE` (either must be a clone), then the
-    first of `options.data_dir`, its `synlogic` subfolder and `$MTA_DATA_DIR/synlogic` that is one.
+    `$MTA_SYNLOGIC_CLONE` (which must be a clone), else the first of `options.data_dir`, its
+    `synlogic` subfolder and `$MTA_DATA_DIR/synlogic` that is one. (A variable, not a TaskOptions
+    field: the clone does not change what a run is, so it stays out of run identities.)
 
     Raises:
         DataUnavailableError: no clone; the line says how to get one.
     """
-    for given in (options.synlogic_clone, env_path(SYNLOGIC_CLONE_VARIABLE)):
-        if given is not None:
-            if not is_synlogic_clone(Path(given)):
-                raise DataUnavailableError(f"{given} is not a SynLogic clone (no "
-                                           f"{' or '.join(CLONE_MARKERS)}): {CLONE_HOW}")
-            return Path(given).resolve()
+    given = env_path(SYNLOGIC_CLONE_VARIABLE)
+    if given is not None:
+        if not is_synlogic_clone(given):
+            raise DataUnavailableError(f"{SYNLOGIC_CLONE_VARIABLE}={given} is not a SynLogic clone "
+                                       f"(no {' or '.join(CLONE_MARKERS)}): {CLONE_HOW}")
+        return given.resolve()
     shared = env_path(DATA_DIR_VARIABLE)
     data_dir = options.data_dir
     for folder in (data_dir, data_dir / "synlogic" if data_dir else None,
