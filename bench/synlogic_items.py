@@ -95,12 +95,19 @@ def generate(clone: Path, task: str, count: int, seed: int = 0,
         return _futoshiki(count)
     if task == "wordscapes":
         return _wordscapes(count)
+    if task not in GAMES:
+        raise LookupError(f"no generator for {task} in the clone" if task in NO_GENERATOR
+                          else f"unknown SynLogic task type {task!r}")
     script, init, options = GAMES[task]
     module = importlib.import_module(f"games.tasks.{task}.scripts.{script}")
     game_class = next(value for value in vars(module).values() if isinstance(value, type)
                       and value.__module__ == module.__name__ and hasattr(value, "generate"))
-    if words is not None and hasattr(game_class, "load_words"):
-        game_class.load_words = lambda self: list(words)  # the snapshot lacks words_alpha.txt
+    if hasattr(game_class, "load_words"):
+        if words is not None:  # the snapshot lacks words_alpha.txt
+            game_class.load_words = lambda self: list(words)
+        elif not (Path(module.__file__).parent / "words_alpha.txt").is_file():
+            raise FileNotFoundError(f"the {task} generator reads words_alpha.txt beside its script, "
+                                    "missing in this clone (give a word list with --words)")
     game = game_class(**init)
     module.game = game  # word_sorting's generate() reads the module-level `game` its __main__ sets
     return list(game.generate(count, **options))[:count]

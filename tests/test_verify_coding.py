@@ -127,6 +127,10 @@ def test_code_io_streams_are_the_tests_own() -> None:
     tests = [{"input": "a b\nc\n", "output": "a b\nc\n3"}, {"input": "d\n", "output": "d\n1"}]
     verdict, _ = _timed(code, tests=tests)
     assert verdict.correct, verdict.reason
+    # A program that replaces sys.stdin still reads the next test's input.
+    rewrap = "import io\nsys.stdin = io.TextIOWrapper(sys.stdin.buffer)\nprint(len(sys.stdin.read().split()))"
+    verdict, _ = _timed(rewrap, tests=[{"input": "a b\nc\n", "output": "3"}, {"input": "d\n", "output": "1"}])
+    assert verdict.correct, verdict.reason
 
 
 def test_code_io_takes_the_last_fenced_block_and_refuses_none() -> None:

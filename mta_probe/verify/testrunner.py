@@ -182,6 +182,7 @@ def run_stdio(function: Callable[[], Any], test_input: str, stdin: Stream, stdou
     """Call a wrapped stdin program with `test_input` as stdin; its stdout as text."""
     stdin.reset(test_input)
     stdout.reset("")
+    sys.stdin, sys.stdout = stdin, stdout  # type: ignore[assignment]  # the last test may have replaced them
     try:
         function()
     except SystemExit:  # LiveCodeBench lets a program exit early
