@@ -7,13 +7,14 @@ import collections
 import json
 import pickle
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hubstub import fake_hub
 
 from mta_probe.errors import DataUnavailableError
-from mta_probe.tasks import coding, load_task
+from mta_probe.tasks import TaskOptions, coding, load_task
 
 
 def _lcb_row(date: str, private: str, **extra: Any) -> dict[str, Any]:
@@ -67,3 +68,37 @@ def test_livecodebench_window(date: str, inside: bool, monkeypatch: pytest.Monke
     assert coding.in_livecodebench_window({"contest_date": date}) is inside
     fake_hub(monkeypatch, rows={("lighteval/code_generation_lite", "release_v5"): [_lcb_row(date, "")]})
     assert len(load_task("livecodebench").problems) == int(inside)
+
+
+def test_livecodebench_rows_carry_livecodebench_limits():
+    p = coding.livecodebench_problem(_lcb_row("2024-09-14T00:00:00", ""))
+    assert (p.meta["timeout"], p.meta["verify_timeout"]) == (6.0, (6 + 1) * 1 + 5 + 5)
+
+
+@pytest.mark.parametrize("layout", ["livecodebench-jsonl", "lighteval-parquet"])
+def test_livecodebench_reads_a_local_copy(layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The two hub layouts: livecodebench/code_generation_lite (test.jsonl .. test5.jsonl) and
+    # lighteval/code_generation_lite (release_v5/test-*.parquet); rows outside the window are dropped.
+    rows = [_lcb_row("2024-09-14T00:00:00", "", question_id="in"),
+            _lcb_row("2023-05-01T00:00:00", "", question_id="old"),
+            _lcb_row("2025-01-20T00:00:00", "", question_id="late")]
+    if layout == "livecodebench-jsonl":
+        (tmp_path / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")
+        (tmp_path / "test5.jsonl").write_text(json.dumps(rows[2]) + "\n")
+        (tmp_path / "test6.jsonl").write_text(json.dumps(_lcb_row("2025-01-21", "", question_id="v6")))
+    else:
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        (tmp_path / "release_v5").mkdir()
+        for shard, part in enumerate((rows[:2], rows[2:])):
+            pq.write_table(pa.Table.from_pylist(part),
+                           tmp_path / "release_v5" / f"test-0000{shard}-of-00002.parquet")
+    calls = fake_hub(monkeypatch, rows={})
+    task = load_task("livecodebench", options=TaskOptions(data_dir=tmp_path))
+    assert [p.id for p in task.problems] == ["in", "late"] and calls == []
+    assert task.problems[0].meta["tests"] == [{"input": "1 2\n", "output": "3\n"}]
+
+
+def test_livecodebench_local_copy_must_hold_the_files(tmp_path: Path):
+    with pytest.raises(DataUnavailableError, match="code_generation_lite"):
+        load_task("livecodebench", options=TaskOptions(data_dir=tmp_path))

@@ -17,7 +17,7 @@ from mta_probe.tasks.gym import gym_names, load_gym
 
 @pytest.mark.parametrize("name", list(TASKS))
 def test_every_task_loads_or_is_unavailable_offline(name: str, monkeypatch: pytest.MonkeyPatch):
-    for var in ("MTA_KOR_BENCH", "MTA_SYNLOGIC"):
+    for var in ("MTA_KOR_BENCH", "MTA_SYNLOGIC", "MTA_SYNLOGIC_CLONE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     fake_hub(monkeypatch, error=ConnectionError("Couldn't reach 'huggingface.co'\nretrying"))

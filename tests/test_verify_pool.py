@@ -27,6 +27,8 @@ def misbehave(completion: str, problem: Problem) -> Verdict:
         raise ValueError("broken verifier")
     if completion == "pid":
         return Verdict(False, str(os.getpid()))
+    if completion == "nap":
+        time.sleep(1.5)
     if completion == "sandbox-sleep":  # a worker killed while its sandboxed child runs
         run_program("import time\ntime.sleep(60)\n", timeout=60.0)
     return Verdict(completion == problem.gold, completion)
@@ -39,9 +41,12 @@ def _problem(gold: str) -> Problem:
     return Problem(id=gold, prompt="p", statement="s", gold=gold)
 
 
+PATIENT = Problem(id="p", prompt="p", statement="s", gold="nap", meta={"verify_timeout": 5.0})
+
+
 def test_timeouts_and_crashes_cost_one_item_each() -> None:
     plan = ["1", "sleep", "2", "segfault", "x", "raise", "3", "sleep", "4", "5"]
-    items = [(text, _problem(text if text != "x" else "y")) for text in plan]
+    items = [(text, _problem(text if text != "x" else "y")) for text in plan] + [("nap", PATIENT)]
     with VerifierPool(workers=2, timeout=1.0, table=TABLE) as pool:
         start = time.monotonic()
         verdicts = pool.verify("misbehave", items)
@@ -49,14 +54,21 @@ def test_timeouts_and_crashes_cost_one_item_each() -> None:
         again = pool.verify("misbehave", [("7", _problem("7")), ("8", _problem("9"))])
     assert [verdict.reason for verdict in verdicts] == [
         None, "timeout after 1.0s", None, "crashed: worker killed by SIGSEGV", None,
-        "crashed: ValueError: broken verifier", None, "timeout after 1.0s", None, None,
+        "crashed: ValueError: broken verifier", None, "timeout after 1.0s", None, None, None,
     ]
-    assert [verdict.correct for verdict in verdicts] == [
-        True, False, True, False, False, False, True, False, True, True,
+    assert [verdict.correct for verdict in verdicts] == [  # the nap outlasts 1 s, within its 5 s
+        True, False, True, False, False, False, True, False, True, True, True,
     ]
     assert verdicts[4] == Verdict(False, "x")
-    assert elapsed < 5.0  # two 1 s timeouts on two workers, not two 60 s sleeps
+    assert elapsed < 6.0  # two 1 s timeouts and a 1.5 s nap on two workers, not two 60 s sleeps
     assert again == [Verdict(True, "7"), Verdict(False, "8")]  # replacements work
+
+
+def test_a_problem_may_ask_for_a_longer_budget() -> None:
+    # LiveCodeBench rows set meta["verify_timeout"]: the run of all their tests may take longer
+    # (the pool honours it in test_timeouts_and_crashes_cost_one_item_each).
+    pool = VerifierPool(workers=0, timeout=1.0, table=TABLE)
+    assert (pool.budget(PATIENT), pool.budget(_problem("nap"))) == (5.0, 1.0)
 
 
 def test_power_tower_times_out_and_the_rest_score_fast() -> None:

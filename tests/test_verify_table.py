@@ -11,7 +11,7 @@ from mta_probe.verify import VERIFIERS, verify_one
 
 def test_table_has_exactly_the_documented_keys() -> None:
     assert list(VERIFIERS) == ["math", "math-lenient", "exact", "normalized", "choice", "kor", "gym",
-                               "gym-lenient", "code", "code-io", "bbh", "bbeh"]
+                               "gym-lenient", "code", "code-io", "bbh", "bbeh", "synlogic"]
 
 
 def test_unknown_verifier_lists_names() -> None:

@@ -83,7 +83,7 @@ TASKS: dict[str, Task] = {
     "kor-puzzle": _kor("puzzle", "puzzle"),
     "kor-logic": _kor("logic", "logic"),
     "synlogic": Task("synlogic", "SynLogic-Easy validation, synthetic logic puzzles",
-                     "MiniMaxAI/SynLogic (easy, validation)", "exact", synlogic.load_synlogic),
+                     "MiniMaxAI/SynLogic (easy, validation)", "synlogic", synlogic.load_synlogic),
     "bbh": Task("bbh", "BIG-Bench Hard, 27 subsets concatenated", "suzgunmirac/BIG-Bench-Hard "
                 "bbh/*.json (local), else lukaemon/bbh (27 configs, test)", "bbh", bigbench.load_bbh),
     "bbeh": Task("bbeh", "BIG-Bench Extra Hard, 23 tasks", "google-deepmind/bbeh "

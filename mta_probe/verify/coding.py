@@ -1,33 +1,22 @@
-"""Code: HumanEval's check function, and LiveCodeBench's input/output tests, run in the sandbox."""
+"""Code: HumanEval's check function, and LiveCodeBench's tests run by its harness's rules, in the sandbox."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
+from pathlib import Path
 
 from mta_probe.tasks import Problem
-from mta_probe.verify.answers import ANSWER_TAG, defines, extract_code
-from mta_probe.verify.sandbox import run_program
+from mta_probe.verify import testrunner
+from mta_probe.verify.answers import ANSWER_TAG, CODE_LANGUAGES, FENCED_BLOCK, defines, extract_code
+from mta_probe.verify.sandbox import SandboxResult, run_program
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 CODE_TIMEOUT = 3.0  # seconds per program run; HumanEval's checks take milliseconds
-# LiveCodeBench prepends these to every candidate program; models rely on them.
-CODE_IO_HEADER = (
-    "from typing import *\nfrom collections import *\nfrom itertools import *\n"
-    "from functools import *\nfrom heapq import *\nfrom bisect import *\n"
-    "import collections, heapq, itertools, functools, bisect, math, re, string, sys\n"
-    "sys.setrecursionlimit(10**6)\n"
-)
-CALL_HARNESS = """
-import json as _json, sys as _sys
-_args = [_json.loads(_line) for _line in _sys.stdin.read().splitlines() if _line.strip()]
-_cls = globals().get("Solution")
-_fn = globals().get({name!r})
-if _cls is not None and hasattr(_cls, {name!r}):
-    _fn = getattr(_cls(), {name!r})
-print(_json.dumps(_fn(*_args)))
-"""
+# Seconds per LiveCodeBench test: its runner's --timeout default (lcb_runner/runner/parser.py).
+LCB_TEST_TIMEOUT = 6.0
 
 
 def verify_code(completion: str, problem: Problem) -> Verdict:
@@ -77,31 +66,58 @@ def _preamble(prompt: str, entry_point: str) -> str:
 
 
 def verify_code_io(completion: str, problem: Problem) -> Verdict:
-    """LiveCodeBench: every stdin/stdout case (or call case with meta["fn_name"]) passes."""
+    """LiveCodeBench: every test of meta["tests"] passes, all run in one sandboxed process.
+
+    The program is the last fenced block of the completion (LiveCodeBench's extraction), inside
+    the first `<answer>` block when there is one. `mta_probe.verify.testrunner` runs its tests
+    in order with a per-test timeout (meta["timeout"], default LCB_TEST_TIMEOUT) and stops at
+    the first failure; the whole run gets LiveCodeBench's global budget on top,
+    (timeout + 1) x tests + 5 seconds, for loops the per-test alarm cannot interrupt.
+    """
     tagged = ANSWER_TAG.search(completion)
-    text = tagged.group(1) if tagged else completion
-    code = extract_code(text)
-    if code is None:
+    code = last_code_block(tagged.group(1) if tagged else completion)
+    if code is None or not code.strip():
         return Verdict(False, None, NO_ANSWER)
-    name = problem.meta.get("fn_name")
-    source = CODE_IO_HEADER + code + (CALL_HARNESS.format(name=name) if name else "")
-    timeout = float(problem.meta.get("timeout", CODE_TIMEOUT))
-    for number, case in enumerate(problem.meta["tests"]):
-        keep = 2 * len(case["output"].encode()) + 1024  # the whole output when it can match
-        result = run_program(source, timeout=timeout, stdin=case["input"], tail_bytes=keep)
-        if not result.ok:
-            return Verdict(False, code, f"test {number}: {result.reason}")
-        if not _same_output(result.stdout_tail, case["output"], call=bool(name)):
-            return Verdict(False, code, f"test {number}: wrong output")
-    return Verdict(True, code)
+    tests = problem.meta["tests"]
+    timeout = float(problem.meta.get("timeout", LCB_TEST_TIMEOUT))
+    nonce = secrets.token_hex(16)
+    spec = {"code": code, "fn_name": problem.meta.get("fn_name"), "tests": tests,
+            "timeout": timeout, "nonce": nonce}
+    result = run_program(_runner_source(), timeout=(timeout + 1) * len(tests) + 5,
+                         stdin=json.dumps(spec))
+    return _verdict(result, nonce, code, timeout)
 
 
-def _same_output(actual: str, expected: str, *, call: bool) -> bool:
-    """Call cases compare JSON values; stdin cases compare right-stripped non-empty lines."""
-    if call:
-        try:
-            return json.loads(actual) == json.loads(expected)
-        except json.JSONDecodeError:
-            return actual.strip() == expected.strip()
-    lines = [line.rstrip() for line in actual.strip().splitlines()]
-    return lines == [line.rstrip() for line in expected.strip().splitlines()]
+def _verdict(result: SandboxResult, nonce: str, code: str, timeout: float) -> Verdict:
+    """Read the test runner's last report line (see mta_probe.verify.testrunner)."""
+    reports = [json.loads(line[len(nonce) + 1:]) for line in result.stdout_tail.splitlines()
+               if line.startswith(nonce + " ")]
+    last = reports[-1] if reports else {}
+    if "passed" in last and result.ok:
+        return Verdict(True, code)
+    if "failed" in last:
+        where = "" if last["failed"] is None else f"test {last['failed']}: "
+        return Verdict(False, code, f"{where}{last['reason']}")
+    if "test" in last:  # killed while running this test: its CPU limit, or the global budget
+        reason = result.reason or "no result"
+        if reason.startswith("timeout"):
+            reason = f"timeout after {timeout}s"
+        return Verdict(False, code, f"test {last['test']}: {reason}")
+    return Verdict(False, code, f"loading the program: {result.reason or 'no result'}")
+
+
+@functools.lru_cache(maxsize=1)
+def _runner_source() -> str:
+    return Path(testrunner.__file__).read_text(encoding="utf-8")
+
+
+def last_code_block(text: str) -> str | None:
+    """LiveCodeBench's extraction: the last fenced block (python or untagged); a final block left
+    open (the completion hit its token limit) counts too."""
+    blocks = [code for language, code in FENCED_BLOCK.findall(text)
+              if language.lower() in CODE_LANGUAGES]
+    if text.count("```") % 2 == 1:
+        language, _, code = text[text.rfind("```") + 3:].partition("\n")
+        if language.strip().lower() in CODE_LANGUAGES:
+            blocks.append(code)
+    return blocks[-1] if blocks else None

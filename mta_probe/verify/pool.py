@@ -65,7 +65,8 @@ class VerifierPool:
     Args:
         workers: number of worker processes (default: os.cpu_count()); 0 scores in-process,
             sequentially, with no timeout protection (tests, debugging).
-        timeout: seconds one item may take before its worker is killed and replaced.
+        timeout: seconds one item may take before its worker is killed and replaced (more for
+            an item whose problem sets meta["verify_timeout"]: see `budget`).
         table: verifier name -> top-level function (default mta_probe.verify.VERIFIERS);
             must be picklable by reference, i.e. defined at the top of an importable module.
         memory_mb: soft address-space limit of each worker (a runaway parse then raises
@@ -143,7 +144,7 @@ class VerifierPool:
         self.start()
         verdicts: list[Verdict | None] = [None] * len(items)
         pending = deque(range(len(items)))
-        busy: dict[int, tuple[int, float]] = {}  # slot -> (item index, deadline)
+        busy: dict[int, tuple[int, float, float]] = {}  # slot -> (item index, deadline, seconds)
         while pending or busy:
             self._dispatch(verifier, items, pending, busy)
             if busy:
@@ -151,7 +152,7 @@ class VerifierPool:
         return [verdict for verdict in verdicts if verdict is not None]
 
     def _dispatch(self, verifier: str, items: Sequence[tuple[str, Problem]],
-                  pending: deque[int], busy: dict[int, tuple[int, float]]) -> None:
+                  pending: deque[int], busy: dict[int, tuple[int, float, float]]) -> None:
         """Hand the next pending items to idle workers."""
         for slot in range(len(self._slots)):
             if slot in busy or not pending:
@@ -164,14 +165,21 @@ class VerifierPool:
                 pending.appendleft(index)
                 self._replace(slot)
                 continue
-            busy[slot] = (index, time.monotonic() + self.timeout)
+            seconds = self.budget(problem)
+            busy[slot] = (index, time.monotonic() + seconds, seconds)
 
-    def _collect(self, verdicts: list[Verdict | None], busy: dict[int, tuple[int, float]]) -> None:
+    def budget(self, problem: Problem) -> float:
+        """Seconds one item may take: the pool's timeout, or more when its problem asks for it in
+        meta["verify_timeout"] (LiveCodeBench: its global budget for a problem's many tests)."""
+        return max(self.timeout, float(problem.meta.get("verify_timeout", 0.0)))
+
+    def _collect(self, verdicts: list[Verdict | None],
+                 busy: dict[int, tuple[int, float, float]]) -> None:
         """Wait for the first answer or deadline; record answers, timeouts and crashes."""
-        earliest = min(deadline for _, deadline in busy.values())
+        earliest = min(deadline for _, deadline, _ in busy.values())
         ready = wait([self._slots[slot][1] for slot in busy], max(0.0, earliest - time.monotonic()))
         now = time.monotonic()
-        for slot, (index, deadline) in list(busy.items()):
+        for slot, (index, deadline, seconds) in list(busy.items()):
             process, conn = self._slots[slot]
             if conn in ready:
                 try:
@@ -180,7 +188,7 @@ class VerifierPool:
                     verdicts[index] = Verdict(False, None, f"crashed: {_death(process)}")
                     self._replace(slot)
             elif now >= deadline:
-                verdicts[index] = Verdict(False, None, f"timeout after {self.timeout}s")
+                verdicts[index] = Verdict(False, None, f"timeout after {seconds}s")
                 self._replace(slot)
             else:
                 continue

@@ -23,6 +23,7 @@ from mta_probe.verify.competition_math import verify_math, verify_math_lenient
 from mta_probe.verify.gym import verify_gym, verify_gym_lenient
 from mta_probe.verify.kor import verify_kor
 from mta_probe.verify.rules import judge
+from mta_probe.verify.synlogic import verify_synlogic
 from mta_probe.verify.text import verify_choice, verify_exact, verify_normalized
 from mta_probe.verify.verdict import Verdict
 
@@ -39,6 +40,7 @@ VERIFIERS: dict[str, Callable[[str, Problem], Verdict]] = {
     "code-io": verify_code_io,
     "bbh": verify_bbh,
     "bbeh": verify_bbeh,
+    "synlogic": verify_synlogic,
 }
 # The task layer refuses names outside VERIFIER_NAMES; the two lists must be one.
 assert tuple(VERIFIERS) == VERIFIER_NAMES, "mta_probe.tasks.options.VERIFIER_NAMES is out of date"
