@@ -54,6 +54,8 @@ from mta_probe.verify import Verdict
 
 SAMPLES_FILE = "samples.jsonl"
 FAILURES_FILE = "failures.jsonl"  # generations that ended abnormally: never scored, drawn again
+# Engine options that place work without changing it: left out of run.json's identity.
+PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch"})
 PASSK_FILE = "passk.json"
 PLOT_FILE = "passk.png"
 
@@ -130,9 +132,12 @@ def load_scored_task(s: PassKSettings) -> LoadedTask:
 
 def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: str,
               backend: str) -> dict[str, Any]:
+    # Where replicas run does not change what a problem draws (its seed travels with it), so a
+    # run started on 8 GPUs may resume on 4.
+    engine = {k: v for k, v in s.engine_options.items() if k not in PLACEMENT_OPTIONS}
     return {"kind": "passk", "model": model_name, "model_path": model_path, "task": task.name,
             "task_source": task.source, "verifier": task.verifier, "n": s.n,
-            "verify_timeout": s.verify_timeout, "engine_options": _jsonable(s.engine_options), "seed": s.seed,
+            "verify_timeout": s.verify_timeout, "engine_options": _jsonable(engine), "seed": s.seed,
             "seed_scheme": SEED_SCHEME,
             "backend": backend, "chat": s.chat, "limit": s.limit,
             "sampling": asdict(s.sampling), "task_options": _jsonable(asdict(s.task_options))}

@@ -201,6 +201,19 @@ def test_greedy_decoding_forces_one_sample_and_says_so(fake_engine: Path, yes_ta
     assert json.loads((tmp_path / "run" / "run.json").read_text())["n"] == 1
 
 
+def test_a_run_may_resume_on_another_number_of_replicas() -> None:
+    from mta_probe.passk import _identity
+    from mta_probe.tasks import load_task
+
+    task = load_task("arith-quick", limit=2)
+    wide = PassKSettings(backend="vllm", engine_options={"data_parallel_size": 8, "tensor_parallel_size": 2,
+                                                         "ray_address": "auto"})
+    narrow = PassKSettings(backend="vllm", engine_options={"data_parallel_size": 4, "tensor_parallel_size": 2})
+    assert _identity(wide, task, "m", "m", "vllm") == _identity(narrow, task, "m", "m", "vllm")
+    other_tp = PassKSettings(backend="vllm", engine_options={"data_parallel_size": 4, "tensor_parallel_size": 1})
+    assert _identity(other_tp, task, "m", "m", "vllm") != _identity(narrow, task, "m", "m", "vllm")
+
+
 # A real probe process on the tiny random Llama, killed with SIGKILL mid-run and started again.
 
 def _probe_command(model: Path, task: Path, out: Path) -> list[str]:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling import Completion, SamplingSettings, check_seed_streams, draw, is_greedy, problem_seed
+from mta_probe.sampling import (
+    Completion,
+    SamplingSettings,
+    check_seed_streams,
+    draw,
+    is_greedy,
+    problem_seed,
+)
 from mta_probe.sampling.base import SEED_STRIDE, prompt_seeds
 from mta_probe.sampling.protocol import finish_reason
 from mta_probe.tasks import load_task
@@ -28,7 +37,7 @@ def test_no_two_problems_of_a_real_task_share_a_sample_stream(task: str) -> None
         children = {s + i for s in seeds for i in range(0, n, 997)} | {s + n - 1 for s in seeds}
         assert len(children) == len(seeds) * (len(range(0, n, 997)) + 1)  # no child seed twice
         ordered = sorted(seeds)
-        assert min(b - a for a, b in zip(ordered, ordered[1:])) >= n
+        assert min(b - a for a, b in pairwise(ordered)) >= n
 
 
 def test_overlapping_streams_and_too_large_n_are_refused() -> None:

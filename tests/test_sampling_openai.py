@@ -26,7 +26,7 @@ class VLLMServe(BaseHTTPRequestHandler):
     planned: dict[int, list[str]] = {}
     lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with VLLMServe.lock:
             VLLMServe.bodies.append((self.path, body))
@@ -136,7 +136,7 @@ def test_the_client_retries_server_errors_then_succeeds(server_url: str) -> None
 def test_retries_exhausted_is_one_backend_error(server_url: str) -> None:
     VLLMServe.failures = 5
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url, retries=1)
-    with pytest.raises(BackendError, match=r"/v1/completions: InternalServerError"):
+    with pytest.raises(BackendError, match=r"/v1/completions refused the request: HTTP 503"):
         sampler.sample(["p"], 1, SamplingSettings(), seed=0)
     assert len(VLLMServe.bodies) == 2
 
@@ -144,5 +144,5 @@ def test_retries_exhausted_is_one_backend_error(server_url: str) -> None:
 def test_unreachable_server_is_a_backend_error() -> None:
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url="http://127.0.0.1:9/v1",
                            retries=0, timeout=2)
-    with pytest.raises(BackendError, match=r"http://127.0.0.1:9/v1/completions: APIConnectionError"):
+    with pytest.raises(BackendError, match=r"cannot reach http://127.0.0.1:9/v1/completions after 1 attempts"):
         sampler.sample(["p"], 1, SamplingSettings(), seed=0)

@@ -76,7 +76,7 @@ class OpenAISampler:
         self.base_url = base_url.rstrip("/")
         self.served_name = served_name or model.path
         self.concurrency = concurrency
-        self.errors = (openai.APIError,)
+        self.openai, self.attempts = openai, retries + 1
         self.client = openai.OpenAI(base_url=self.base_url, timeout=timeout, max_retries=retries,
                                     api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY")
 
@@ -129,7 +129,12 @@ class OpenAISampler:
         route = f"{self.base_url}/{'chat/' if self.chat else ''}completions"
         try:
             reply = create(**self.request(prompt, n, settings, seed))
-        except self.errors as error:
+        except self.openai.APIConnectionError as error:  # timeouts included
+            raise BackendError(f"cannot reach {route} after {self.attempts} attempts: {error}") from error
+        except self.openai.APIStatusError as error:
+            detail = str(error).splitlines()[0][:300]
+            raise BackendError(f"{route} refused the request: HTTP {error.status_code}: {detail}") from error
+        except self.openai.APIError as error:  # an answer the client cannot read
             raise BackendError(f"{route}: {type(error).__name__}: {str(error).splitlines()[0][:300]}") from error
         choices = sorted(reply.choices, key=lambda c: c.index)
         if len(choices) != n:
