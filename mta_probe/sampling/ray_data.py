@@ -62,6 +62,7 @@ def check_fit(gpus_per_node: list[float], tensor_parallel: int, data_parallel: i
 def connect(address: str | None) -> None:
     """Join the Ray cluster at `address` (None: RAY_ADDRESS, else a new local cluster)."""
     import ray
+    import ray.data
 
     global _joined
     if not ray.is_initialized():
@@ -73,6 +74,9 @@ def connect(address: str | None) -> None:
             raise BackendError(f"cannot join the Ray cluster at {address or 'RAY_ADDRESS/local'}: "
                                f"{str(error).splitlines()[0]}") from error
         _joined = True
+    # The probe draws its own progress; Ray Data's bars and start banner would garble it.
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars, context.print_on_execution_start = False, False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
@@ -130,6 +134,7 @@ class RayReplicas:
             BackendError: a replica failed for good (its error's last line).
         """
         import ray
+        import ray.data
 
         engine_fields(settings, n, None)  # greedy with n > 1 and the like fail here, not remotely
         if not prompts:
