@@ -86,8 +86,10 @@ def passk(
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
     from_samples: Annotated[Optional[Path], typer.Option(help="score completions from this JSONL instead of sampling")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="server URL for --backend openai")] = None,
-    tensor_parallel: Annotated[int, typer.Option(help="GPUs per vLLM engine")] = 1,
-    data_parallel: Annotated[int, typer.Option(help="vLLM engines (one per GPU group)")] = 1,
+    tensor_parallel: Annotated[int, typer.Option(help="GPUs per vLLM engine (on one node)")] = 1,
+    data_parallel: Annotated[int, typer.Option(help="vLLM engines, run on Ray Data when > 1")] = 1,
+    nodes: Annotated[Optional[int], typer.Option(help="with --data-parallel: GPU nodes the Ray cluster must have")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="a running Ray cluster for the vLLM replicas (default: RAY_ADDRESS, else local)")] = None,
     lenient: Annotated[bool, typer.Option(help="math/gym: take the last number when no answer is marked")] = False,
     verify_workers: Annotated[int, typer.Option(help="verifier processes")] = 2,
     verify_timeout: Annotated[float, typer.Option(help="seconds per verification before it is killed")] = 10.0,
@@ -104,6 +106,8 @@ def passk(
         engine = {"base_url": base_url} if base_url else {}
         if tensor_parallel != 1 or data_parallel != 1:
             engine.update(tensor_parallel_size=tensor_parallel, data_parallel_size=data_parallel)
+        engine.update({key: value for key, value in (("nodes", nodes), ("ray_address", ray_address))
+                       if value is not None})
         return PassKSettings(model=model, task=task, n=n, ks=parse_ks(k), sampling=sampling, seed=seed,
                              backend=backend, chat=chat, limit=limit, out=out,
                              task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option),

@@ -5,18 +5,25 @@ Phases of `probe_passk`, in order:
 2. load the task and resolve the model;
 3. open the run directory (or check that it holds this very run) and read what it already holds;
 4. for every problem still missing samples: sample its n completions with a seed derived from the
-   run seed and the problem id alone, verify them in killable worker processes while the next
-   problem samples, append the missing records;
+   run seed and the problem id alone (`draw`: in order from one engine, as they finish from
+   data-parallel replicas), verify them in killable worker processes while sampling goes on,
+   append the missing records;
 5. estimate pass@k with bootstrap intervals from the records and write `passk.json`, `passk.png`.
 
 Because a problem's completions depend only on (prompt, n, settings, its seed), a run that is
 killed and started again regenerates exactly what it lost and appends only those records: it
 ends with the same pass@k as an uninterrupted run on the same backend and machine.
+
+A generation that failed (finish reason abort, error, repetition, ...: the engine already drew
+it again) is never scored: it goes to `failures.jsonl`, stays missing from `samples.jsonl`,
+and the next run of the same command draws it again. Greedy decoding draws one completion
+per problem: n is forced to 1, and the probe says so.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -35,11 +42,20 @@ from mta_probe.runs import (
     write_json_atomic,
 )
 from mta_probe.runs.summary import passk_payload, summarize_samples
-from mta_probe.sampling import Completion, SamplingSettings, problem_seed
+from mta_probe.sampling import (
+    SEED_SCHEME,
+    Completion,
+    SamplingSettings,
+    is_greedy,
+    problem_seed,
+)
 from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
 from mta_probe.verify import Verdict
 
 SAMPLES_FILE = "samples.jsonl"
+FAILURES_FILE = "failures.jsonl"  # generations that ended abnormally: never scored, drawn again
+# Engine options that place work without changing it: left out of run.json's identity.
+PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch"})
 PASSK_FILE = "passk.json"
 PLOT_FILE = "passk.png"
 
@@ -118,9 +134,13 @@ def load_scored_task(s: PassKSettings) -> LoadedTask:
 
 def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: str,
               backend: str) -> dict[str, Any]:
+    # Where replicas run does not change what a problem draws (its seed travels with it), so a
+    # run started on 8 GPUs may resume on 4.
+    engine = {k: v for k, v in s.engine_options.items() if k not in PLACEMENT_OPTIONS}
     return {"kind": "passk", "model": model_name, "model_path": model_path, "task": task.name,
             "task_source": task.source, "verifier": task.verifier, "n": s.n,
-            "verify_timeout": s.verify_timeout, "engine_options": _jsonable(s.engine_options), "seed": s.seed,
+            "verify_timeout": s.verify_timeout, "engine_options": _jsonable(engine), "seed": s.seed,
+            "seed_scheme": SEED_SCHEME,
             "backend": backend, "chat": s.chat, "limit": s.limit,
             "sampling": _jsonable(asdict(s.sampling)), "task_options": _jsonable(asdict(s.task_options))}
 
@@ -133,12 +153,26 @@ def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def _records_for(problem: Problem, completions: list[Completion], verdicts: list[Verdict],
-                 missing: set[int], seed: int) -> list[dict[str, Any]]:
+def _records_for(problem: Problem, scored: list[tuple[int, Completion]], verdicts: list[Verdict],
+                 seed: int) -> list[dict[str, Any]]:
     return [{"problem_id": problem.id, "sample_index": i, "completion": c.text,
              "answer": v.answer, "correct": bool(v.correct), "tokens": c.tokens,
              "finish_reason": c.finish_reason, "reason": v.reason, "seed": seed}
-            for i, (c, v) in enumerate(zip(completions, verdicts)) if i in missing]
+            for (i, c), v in zip(scored, verdicts)]
+
+
+def _failures_for(problem: Problem, failed: list[tuple[int, Completion]], seed: int) -> list[dict[str, Any]]:
+    return [{"problem_id": problem.id, "sample_index": i, "finish_reason": c.finish_reason,
+             "tokens": c.tokens, "completion": c.text, "seed": seed, "at": time.time()} for i, c in failed]
+
+
+def forced_n(s: PassKSettings, say: Callable[[str], None]) -> PassKSettings:
+    """The settings with n = 1 when decoding is greedy (every sample would be the same, and
+    vLLM refuses n > 1 at temperature 0), saying so."""
+    if not is_greedy(s.sampling) or s.n == 1:
+        return s
+    say(f"greedy decoding gives one completion per problem: n forced from {s.n} to 1")
+    return replace(s, n=1)
 
 
 def sampled_indices(path: Path) -> dict[str, set[int]]:
@@ -169,6 +203,7 @@ def probe_passk(settings: PassKSettings, *,
     from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model, resolve_stop
 
     say = on_status or (lambda _msg: None)
+    settings = forced_n(settings, say)
     ks = check_ks(settings.ks or default_ks(max(settings.n, 1)), settings.n)
     check_verification(settings)
     ref = resolve_model(settings.model)
@@ -192,7 +227,7 @@ def _sample_missing(s: PassKSettings, task: LoadedTask, ref: Any, backend: str,
                     have: dict[str, set[int]], writer: RecordWriter,
                     progress: Callable[[ProbeProgress], None] | None,
                     say: Callable[[str], None]) -> None:
-    from mta_probe.sampling import open_sampler, prepare_model
+    from mta_probe.sampling import check_seed_streams, draw, open_sampler, prepare_model
     from mta_probe.verify import VerifierPool
 
     todo = [p for p in task.problems if len(have.get(p.id, set())) < s.n]
@@ -200,37 +235,57 @@ def _sample_missing(s: PassKSettings, task: LoadedTask, ref: Any, backend: str,
     done = total - s.n * len(todo) + sum(len(have.get(p.id, set())) for p in todo)
     if not todo:
         return
+    seeds = [problem_seed(s.seed, p.id) for p in todo]
+    check_seed_streams(seeds, s.n)
     prepare_model(ref, on_status=say)
     sampler = open_sampler(backend, ref, chat=s.chat, **s.engine_options)
     start, tokens, resumed = time.monotonic(), 0, done
     if progress:
         progress(ProbeProgress(done, total, 0, 0.0, resumed))
-    pending: Future[Any] | None = None
+    # Verification runs on one thread, in arrival order, while sampling goes on; at most one
+    # call's worth of problems waits for it, so a kill loses little and memory stays bounded.
+    backlog = max(1, getattr(sampler, "prompts_per_call", 1))
+    pending: deque[Future[Any]] = deque()
     try:
         with VerifierPool(workers=s.verify_workers, timeout=s.verify_timeout) as pool, \
+                RecordWriter(writer.path.with_name(FAILURES_FILE)) as failures, \
                 ThreadPoolExecutor(max_workers=1) as verifier_thread:
-            def verify_and_write(p: Problem, comps: list[Completion], missing: set[int], seed: int) -> None:
-                verdicts = pool.verify(task.verifier, [(c.text, p) for c in comps])
-                writer.append(_records_for(p, comps, verdicts, missing, seed))
+            def verify_and_write(p: Problem, scored: list[tuple[int, Completion]],
+                                 failed: list[tuple[int, Completion]], seed: int) -> None:
+                verdicts = pool.verify(task.verifier, [(c.text, p) for _, c in scored])
+                writer.append(_records_for(p, scored, verdicts, seed))
+                failures.append(_failures_for(p, failed, seed))
 
-            step = max(1, getattr(sampler, "prompts_per_call", 1))
-            for first in range(0, len(todo), step):
-                group = todo[first:first + step]
-                seeds = [problem_seed(s.seed, p.id) for p in group]
-                outputs = sampler.sample([p.prompt for p in group], s.n, s.sampling, seeds)
-                if pending is not None:
-                    pending.result()  # verification lags one call behind sampling, no more
-                work = [(p, comps, set(range(s.n)) - have.get(p.id, set()), seed)
-                        for p, comps, seed in zip(group, outputs, seeds)]
-                pending = verifier_thread.submit(lambda w=work: [verify_and_write(*item) for item in w])
-                done += sum(len(missing) for _, _, missing, _ in work)
-                tokens += sum(comps[i].tokens for _, comps, missing, _ in work for i in missing)
+            for index, comps in draw(sampler, [p.prompt for p in todo], s.n, s.sampling, seeds):
+                p = todo[index]
+                missing = [(i, c) for i, c in enumerate(comps) if i not in have.get(p.id, set())]
+                scored, failed = [m for m in missing if m[1].scored], [m for m in missing if not m[1].scored]
+                pending.append(verifier_thread.submit(verify_and_write, p, scored, failed, seeds[index]))
+                while len(pending) > backlog:
+                    pending.popleft().result()
+                done += len(missing)
+                tokens += sum(c.tokens for _, c in missing)
                 if progress:
                     progress(ProbeProgress(done, total, tokens, time.monotonic() - start, resumed))
-            if pending is not None:
-                pending.result()
+            while pending:
+                pending.popleft().result()
     finally:
         sampler.close()
+
+
+def failed_generations(out: Path, scored: dict[str, dict[int, bool]]) -> Counter:
+    """Finish reasons of the failed generations in `failures.jsonl` that no scored sample
+    replaced since (a later run drew them again)."""
+    reasons: dict[tuple[str, int], str] = {}
+    for r in read_records(out / FAILURES_FILE):
+        key = (r["problem_id"], int(r["sample_index"]))
+        if key[1] not in scored.get(key[0], {}):
+            reasons[key] = r["finish_reason"]
+    return Counter(reasons.values())
+
+
+def _counts(counter: Counter) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in sorted(counter.items()))
 
 
 def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,
@@ -241,14 +296,20 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
     summary = summarize_samples(read_records(out / SAMPLES_FILE), {p.id for p in task.problems})
     counts_n = [len(summary.correct[p.id]) for p in task.problems]
     counts_c = [sum(summary.correct[p.id].values()) for p in task.problems]
+    failed = failed_generations(out, summary.correct)
     if min(counts_n) < max(ks):
         short = sum(1 for n in counts_n if n < max(ks))
-        raise BadInputError(f"{short} problems have fewer than k={max(ks)} samples in {out}")
+        why = (f"; {sum(failed.values())} generations failed ({_counts(failed)}, see {FAILURES_FILE}): "
+               "run the same command again to draw them again") if failed else ""
+        raise BadInputError(f"{short} problems have fewer than k={max(ks)} samples in {out}{why}")
     curve = estimate(counts_n, counts_c, ks, num_choices=[p.num_choices for p in task.problems],
                      seed=s.seed)
     payload = passk_payload(curve, summary, model=model_name, task=task, n=s.n, seed=s.seed,
                             backend=backend, chat=s.chat, limit=s.limit,
                             sampling=asdict(s.sampling), versions=package_versions())
+    # Problems that kept >= k of their n samples are estimated from what they kept (each
+    # problem's estimator is unbiased for its own n); the failures are reported, not hidden.
+    payload["failed_generations"] = dict(failed)
     write_json_atomic(out / PASSK_FILE, payload)
     plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})")
     return PassKResult(run_dir=out, curve=curve, payload=payload)

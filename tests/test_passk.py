@@ -150,6 +150,70 @@ def test_the_chance_level_is_reported_for_a_finite_answer_set(fake_engine: Path,
     assert payload["chance_pass_at_k"] == pytest.approx({"1": 0.5, "2": 0.75, "4": 0.9375})
 
 
+class FlakyEngine(SeededFakeSampler):
+    """SeededFakeSampler whose sample 2 of every problem fails (abort, then error) in the first run."""
+
+    failing = True
+
+    def sample(self, prompts, n, settings, seed):
+        out = super().sample(prompts, n, settings, seed)
+        if FlakyEngine.failing:
+            for completions in out:
+                completions[2] = Completion("<answer>no</answer> cut", 3, "abort")
+                completions[5] = Completion("<answer>no</answer> cut", 3, "error")
+        return out
+
+
+def test_failed_generations_are_never_scored_and_the_next_run_draws_them(monkeypatch: pytest.MonkeyPatch,
+                                                                        tiny_llama_dir: Path, yes_task: Path,
+                                                                        tmp_path: Path) -> None:
+    import mta_probe.sampling as sampling
+
+    monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: FlakyEngine())
+    FlakyEngine.failing = True
+    s = settings_for(tiny_llama_dir, yes_task, tmp_path / "run")
+    with pytest.raises(BadInputError, match=r"24 generations failed \(abort: 12, error: 12, see failures.jsonl\)"):
+        probe_passk(s)  # 6 of 8 samples per problem: k = 8 cannot be estimated
+    records = list(read_records(tmp_path / "run" / "samples.jsonl"))
+    assert len(records) == 12 * 6 and {r["sample_index"] for r in records} == {0, 1, 3, 4, 6, 7}
+    failures = list(read_records(tmp_path / "run" / "failures.jsonl"))
+    assert sorted({(f["sample_index"], f["finish_reason"]) for f in failures}) == [(2, "abort"), (5, "error")]
+
+    # with k <= 6 the same samples give a curve, and the failures are reported
+    partial = probe_passk(settings_for(tiny_llama_dir, yes_task, tmp_path / "run", ks=(1, 2, 4)))
+    assert partial.payload["failed_generations"] == {"abort": 12, "error": 12}
+
+    FlakyEngine.failing = False
+    result = probe_passk(s)
+    assert len(list(read_records(tmp_path / "run" / "samples.jsonl"))) == 12 * 8
+    assert result.payload["failed_generations"] == {}
+    whole = probe_passk(settings_for(tiny_llama_dir, yes_task, tmp_path / "clean"))
+    assert result.payload["pass_at_k"] == whole.payload["pass_at_k"]
+
+
+def test_greedy_decoding_forces_one_sample_and_says_so(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    said: list[str] = []
+    s = settings_for(fake_engine, yes_task, tmp_path / "run", sampling=SamplingSettings(max_tokens=8, greedy=True))
+    result = probe_passk(s, on_status=said.append)
+    assert said == ["greedy decoding gives one completion per problem: n forced from 8 to 1"]
+    assert result.payload["n"] == 1 and list(result.payload["pass_at_k"]) == ["1"]
+    assert len(list(read_records(tmp_path / "run" / "samples.jsonl"))) == 12
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["n"] == 1
+
+
+def test_a_run_may_resume_on_another_number_of_replicas() -> None:
+    from mta_probe.passk import _identity
+    from mta_probe.tasks import load_task
+
+    task = load_task("arith-quick", limit=2)
+    wide = PassKSettings(backend="vllm", engine_options={"data_parallel_size": 8, "tensor_parallel_size": 2,
+                                                         "ray_address": "auto"})
+    narrow = PassKSettings(backend="vllm", engine_options={"data_parallel_size": 4, "tensor_parallel_size": 2})
+    assert _identity(wide, task, "m", "m", "vllm") == _identity(narrow, task, "m", "m", "vllm")
+    other_tp = PassKSettings(backend="vllm", engine_options={"data_parallel_size": 4, "tensor_parallel_size": 1})
+    assert _identity(other_tp, task, "m", "m", "vllm") != _identity(narrow, task, "m", "m", "vllm")
+
+
 # A real probe process on the tiny random Llama, killed with SIGKILL mid-run and started again.
 
 def _probe_command(model: Path, task: Path, out: Path) -> list[str]:

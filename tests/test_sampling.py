@@ -1,26 +1,17 @@
-"""Sampling backends: the hf sampler on a tiny random Llama, the vLLM request mapping on a
-stand-in module, the OpenAI client against a local HTTP server, and backend selection."""
+"""Sampling backends: the hf sampler on a tiny random Llama, and backend selection (vLLM:
+test_sampling_vllm.py, OpenAI: test_sampling_openai.py, Ray Data: test_sampling_ray_data.py)."""
 
 from __future__ import annotations
 
-import importlib.machinery
 import importlib.util
-import json
-import sys
-import threading
-import types
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BadInputError
 from mta_probe.sampling import (
     BACKENDS,
-    Completion,
-    ModelRef,
     SamplingSettings,
-    default_backend,
     open_sampler,
     resolve_model,
 )
@@ -183,176 +174,6 @@ def test_backend_table_and_unknown_name(tiny_llama_dir: Path) -> None:
     assert set(BACKENDS) == {"hf", "vllm", "openai"}
     with pytest.raises(BadInputError, match="hf, vllm, openai"):
         open_sampler("tensorrt", resolve_model(str(tiny_llama_dir)))
-
-
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed")
-def test_missing_vllm_names_the_extra(tiny_llama_dir: Path) -> None:
-    assert default_backend() == "hf"
-    with pytest.raises(BackendError, match=r"pip install 'mta\[vllm\]'"):
-        open_sampler("vllm", resolve_model(str(tiny_llama_dir)))
-
-
-# --- vLLM request mapping, on a stand-in module ------------------------------------------
-
-
-class FakeLLM:
-    """Records what VLLMSampler asks of `vllm.LLM`; answers n outputs per request."""
-
-    def __init__(self, model: str, **options) -> None:
-        self.model, self.options, self.calls = model, options, []
-
-    def get_tokenizer(self):
-        return FakeTokenizer()
-
-    def generate(self, requests, params, use_tqdm=True):
-        self.calls.append((requests, params))
-        return [
-            types.SimpleNamespace(outputs=[
-                types.SimpleNamespace(text=f"r{r}s{s}", token_ids=[7] * (s + 1),
-                                      finish_reason="stop" if s % 2 else "length")
-                for s in range(p.n)
-            ])
-            for r, p in enumerate(params)
-        ]
-
-
-class FakeTokenizer:
-    def apply_chat_template(self, messages, add_generation_prompt, tokenize):
-        assert add_generation_prompt and not tokenize
-        return f"<u>{messages[0]['content']}</u><a>"
-
-    def encode(self, text: str, add_special_tokens: bool) -> list[int]:
-        return [ord(ch) for ch in text] + ([0] if add_special_tokens else [])
-
-
-@pytest.fixture
-def fake_vllm(monkeypatch: pytest.MonkeyPatch):
-    module = types.ModuleType("vllm")
-    module.__spec__ = importlib.machinery.ModuleSpec("vllm", None)
-    module.LLM = FakeLLM
-    module.SamplingParams = lambda **kw: types.SimpleNamespace(**kw)
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    return module
-
-
-def test_vllm_request_mapping(fake_vllm) -> None:
-    ref = ModelRef("m", "org/m", None, True, 64)
-    sampler = open_sampler("vllm", ref, tensor_parallel_size=2, seed=5)
-    llm = sampler.engine.llm
-    assert (llm.model, llm.options["tensor_parallel_size"], llm.options["seed"]) == ("org/m", 2, 5)
-    assert llm.options["enable_prefix_caching"] is True
-    out = sampler.sample(["ab", "c"], 3, SamplingSettings(temperature=0.7, max_tokens=9), seed=10)
-    requests, params = llm.calls[0]
-    assert requests[1] == {"prompt_token_ids": [ord(ch) for ch in "<u>c</u><a>"]}
-    assert [vars(p) for p in params] == [
-        {"n": 3, "seed": 10, "temperature": 0.7, "top_p": 1.0, "max_tokens": 9},
-        {"n": 3, "seed": 11, "temperature": 0.7, "top_p": 1.0, "max_tokens": 9},
-    ]
-    assert out[1] == [Completion("r1s0", 1, "length", (7,)), Completion("r1s1", 2, "stop", (7, 7)),
-                      Completion("r1s2", 3, "length", (7, 7, 7))]
-
-
-def test_vllm_passes_stop_strings(fake_vllm) -> None:
-    sampler = open_sampler("vllm", ModelRef("m", "org/m", None, False, 64))
-    sampler.sample(["ab"], 2, SamplingSettings(max_tokens=9, stop=("\nProblem:", "\nQ:")), seed=0)
-    _, params = sampler.engine.llm.calls[0]
-    assert params[0].stop == ["\nProblem:", "\nQ:"]
-
-
-def test_vllm_greedy_and_raw(fake_vllm) -> None:
-    sampler = open_sampler("vllm", ModelRef("m", "org/m", None, True, 64), chat=False)
-    sampler.sample(["ab"], 1, SamplingSettings(temperature=0.7, greedy=True), seed=0)
-    requests, params = sampler.engine.llm.calls[0]
-    assert requests == [{"prompt_token_ids": [97, 98, 0]}]
-    assert (params[0].temperature, params[0].top_p) == (0.0, 1.0)
-
-
-# --- OpenAI-compatible server ------------------------------------------------------------
-
-
-class CannedServer(BaseHTTPRequestHandler):
-    """Answers like vLLM's OpenAI server; fails the first `failures` requests with 503."""
-
-    bodies: list[tuple[str, dict]] = []
-    failures = 0
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        CannedServer.bodies.append((self.path, body))
-        if CannedServer.failures > 0:
-            CannedServer.failures -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        chat = self.path.endswith("/chat/completions")
-        choices = []
-        for i in reversed(range(body["n"])):  # out of order: the client must sort by index
-            tokens = ["x"] * (i + 2)
-            choice = {"index": i, "finish_reason": "length" if i == 0 else "stop"}
-            if chat:
-                choice |= {"message": {"content": f"c{i}"}, "logprobs": {"content": tokens}}
-            else:
-                choice |= {"text": f"t{i}", "logprobs": {"tokens": tokens}}
-            choices.append(choice)
-        payload = json.dumps({"choices": choices, "usage": {"completion_tokens": 99}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def server_url():
-    CannedServer.bodies, CannedServer.failures = [], 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CannedServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.mark.parametrize("chat", [False, True])
-def test_openai_maps_requests_and_choices(server_url: str, chat: bool) -> None:
-    ref = ModelRef("m", "org/m", None, chat, 64)
-    sampler = open_sampler("openai", ref, base_url=server_url, backoff=0.01)
-    out = sampler.sample(["p0", "p1"], 3, SamplingSettings(max_tokens=7), seed=20)
-    prefix = "c" if chat else "t"
-    assert out[0] == [Completion(f"{prefix}0", 2, "length"), Completion(f"{prefix}1", 3, "stop"),
-                      Completion(f"{prefix}2", 4, "stop")]
-    paths = {path for path, _ in CannedServer.bodies}
-    assert paths == {"/v1/chat/completions" if chat else "/v1/completions"}
-    body = next(b for _, b in CannedServer.bodies if b["seed"] == 21)
-    assert (body["model"], body["n"], body["max_tokens"], body["temperature"]) == ("org/m", 3, 7, 1.0)
-    assert (body["messages"] if chat else body["prompt"]) == (
-        [{"role": "user", "content": "p1"}] if chat else "p1"
-    )
-
-
-def test_openai_sends_stop_strings(server_url: str) -> None:
-    sampler = open_sampler("openai", ModelRef("m", "org/m", None, False, 64), base_url=server_url)
-    sampler.sample(["p"], 1, SamplingSettings(max_tokens=7, stop=("\nProblem:",)), seed=0)
-    sampler.sample(["p"], 1, SamplingSettings(max_tokens=7), seed=0)
-    assert [body.get("stop") for _, body in CannedServer.bodies] == [["\nProblem:"], None]
-
-
-def test_openai_retries_then_succeeds(server_url: str) -> None:
-    CannedServer.failures = 2
-    sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url,
-                           retries=2, backoff=0.01)
-    assert len(sampler.sample(["p"], 2, SamplingSettings(), seed=0)[0]) == 2
-    assert len(CannedServer.bodies) == 3
-
-
-def test_openai_unreachable_is_a_backend_error() -> None:
-    sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8),
-                           base_url="http://127.0.0.1:9/v1", retries=1, backoff=0.01, timeout=2)
-    with pytest.raises(BackendError, match="cannot reach http://127.0.0.1:9/v1/completions after 2"):
-        sampler.sample(["p"], 1, SamplingSettings(), seed=0)
 
 
 # --- the real embedded model -------------------------------------------------------------

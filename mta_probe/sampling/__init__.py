@@ -2,7 +2,9 @@
 
 The verbs: `resolve_model` turns a name into a ModelRef (never contacting the hub) and
 `prepare_model` converts a GGUF once; `open_sampler` builds a backend by name (BACKENDS) and its
-`sample` returns n completions per prompt; `problem_seed` is a problem's seed within a run.
+`sample` returns n completions per prompt; `draw` yields them prompt by prompt as they are ready
+(out of order from data-parallel replicas); `problem_seed` is a problem's seed within a run and
+`check_seed_streams` proves a run's seed streams disjoint.
 Each backend module imports its engine (torch, vllm) lazily, so importing this package is
 cheap and a missing engine is reported when it is asked for, naming the extra to install.
 """
@@ -13,7 +15,17 @@ import inspect
 from collections.abc import Callable
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.sampling.base import Completion, Sampler, SamplingSettings, problem_seed, resolve_stop
+from mta_probe.sampling.base import (
+    SEED_SCHEME,
+    Completion,
+    Sampler,
+    SamplingSettings,
+    check_seed_streams,
+    draw,
+    is_greedy,
+    problem_seed,
+    resolve_stop,
+)
 from mta_probe.sampling.models import ModelRef, prepare_model, resolve_model
 
 
@@ -46,7 +58,7 @@ BACKENDS: dict[str, Callable[[], type]] = {
 REQUIREMENTS: dict[str, tuple[str, str]] = {
     "hf": ("transformers", "pip install mta"),
     "vllm": ("vllm", "pip install 'mta[vllm]'"),
-    "openai": ("urllib", "(standard library)"),
+    "openai": ("openai", "pip install 'mta[openai]'"),
 }
 
 
@@ -61,7 +73,7 @@ def open_sampler(
         model: the resolved model (`mta_probe.sampling.models.resolve_model`).
         chat: render prompts through the chat template; None takes `model.chat`.
         **engine_options: passed to the backend's constructor (`max_batch`, `device`,
-            `tensor_parallel_size`, `base_url`, ...).
+            `tensor_parallel_size`, `data_parallel_size`, `base_url`, ...).
 
     Returns:
         A ready `Sampler`.
@@ -92,16 +104,23 @@ def resolve_backend(backend: str | None) -> str:
 
 
 def check_engine_options(backend: str, options: dict) -> None:
-    """Refuse options the backend does not take (`--base-url` on hf, say) before a run starts.
+    """Refuse options the backend does not take (`--base-url` on hf, say), and a layout the
+    machine cannot hold (vLLM's tensor x data parallel against the GPUs Ray sees), before a run
+    starts.
 
     Raises:
         BadInputError: naming the options and the backend.
+        BackendError: the parallel layout does not fit (one line naming what Ray sees).
     """
-    accepted = set(inspect.signature(BACKENDS[backend]()).parameters) - {"self", "model", "chat"}
+    sampler = BACKENDS[backend]()
+    accepted = set(inspect.signature(sampler).parameters) - {"self", "model", "chat"}
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise BadInputError(f"the {backend} backend takes no {', '.join(unknown)} "
                             f"(it takes {', '.join(sorted(accepted))})")
+    preflight = getattr(sampler, "preflight", None)
+    if preflight is not None:
+        preflight(**options)
 
 
 def default_backend() -> str:
@@ -124,12 +143,16 @@ def _importable(module: str) -> bool:
 
 __all__ = [
     "BACKENDS",
+    "SEED_SCHEME",
     "Completion",
     "ModelRef",
     "Sampler",
     "SamplingSettings",
     "check_engine_options",
+    "check_seed_streams",
     "default_backend",
+    "draw",
+    "is_greedy",
     "open_sampler",
     "prepare_model",
     "problem_seed",

@@ -4,16 +4,32 @@ A backend is built once per model (`chat=True` renders each prompt as one user t
 model's chat template; `chat=False` feeds the text raw) and returns `n` completions per prompt. Each call of `sample` is one
 *work unit*: its output depends only on (prompts, n, settings, seed), never on what ran before,
 which is what makes a killed probe resume to the same numbers (same backend, same machine).
+
+Seeds: vLLM draws child i of an n-sample request from `seed + i`, so two problems whose seeds
+lie closer than n share samples. `problem_seed` therefore hands out multiples of `SEED_STRIDE`
+(>= any n vLLM accepts): the streams [seed, seed + n) of different problems never meet.
 """
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Protocol
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import CONTINUATION_MARKERS
+
+# Spacing of per-problem seeds: 2^16 > 16384, vLLM's largest n (VLLM_MAX_N_SEQUENCES default).
+SEED_STRIDE = 1 << 16
+# 47 hash bits x the stride stay below 2^63: vLLM (and its OpenAI server) take int64 seeds.
+SEED_SLOT_BITS = 47
+# Recorded in run.json: a run directory sampled under other seeds is never resumed with these.
+SEED_SCHEME = "blake2b-47bit-slot x 2^16"
+# Finish reasons whose completions are scored; any other (abort, error, repetition, ...) is a
+# failed generation: retried or recorded as a failure, never counted as a wrong answer.
+SCORED_FINISH_REASONS = frozenset({"stop", "length"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,9 @@ class Completion:
     Attributes:
         text: the decoded new text, special tokens removed.
         tokens: number of new tokens generated (EOS included when it was generated).
-        finish_reason: "stop" (EOS or stop string) or "length" (hit max_tokens).
+        finish_reason: "stop" (EOS or stop string) or "length" (hit max_tokens) are scored;
+            an engine may also report "abort", "error", "repetition", ... (a failed generation,
+            see SCORED_FINISH_REASONS).
         token_ids: the new token ids, when the engine exposes them (hf, vLLM); the local RL
             trainer scores exactly these, since re-tokenizing the text need not give them back.
     """
@@ -88,11 +106,21 @@ class Completion:
     finish_reason: str
     token_ids: tuple[int, ...] = ()
 
+    @property
+    def scored(self) -> bool:
+        """True when the generation ended normally (EOS, stop string or max_tokens)."""
+        return self.finish_reason in SCORED_FINISH_REASONS
+
+
+def is_greedy(settings: SamplingSettings) -> bool:
+    """Greedy decoding: asked for, or a temperature vLLM treats as zero (below 1e-5)."""
+    return settings.greedy or settings.temperature < 1e-5
+
 
 def prompt_seeds(seed: int | list[int], count: int) -> list[int]:
-    """One seed per prompt: the list as given, or `seed + i` for prompt i of the call."""
+    """One seed per prompt: the list as given, or `seed + i * SEED_STRIDE` for prompt i."""
     if isinstance(seed, int):
-        return [seed + i for i in range(count)]
+        return [seed + i * SEED_STRIDE for i in range(count)]
     if len(seed) != count:
         raise ValueError(f"{len(seed)} seeds for {count} prompts")
     return list(seed)
@@ -103,7 +131,8 @@ class Sampler(Protocol):
 
     `prompts_per_call` is how many prompts a caller should hand over at once: 1 for an engine
     that batches a prompt's n samples itself (hf), hundreds for one that schedules requests
-    (vLLM, a server).
+    (vLLM, a server). A sampler may also offer `stream(prompts, n, settings, seeds)` yielding
+    (prompt index, completions) as each prompt finishes, in any order; `draw` prefers it.
     """
 
     name: str
@@ -123,5 +152,42 @@ class Sampler(Protocol):
 
 
 def problem_seed(run_seed: int, problem_id: str) -> int:
-    """A seed that depends on the run seed and the problem alone, not on order or batching."""
-    return zlib.crc32(f"{run_seed}:{problem_id}".encode()) & 0x7FFFFFFF
+    """A seed that depends on the run seed and the problem alone, not on order or batching.
+
+    It is a multiple of SEED_STRIDE, so the n child streams seed, seed + 1, ... of one problem
+    stay clear of every other problem's (see `check_seed_streams`).
+    """
+    digest = hashlib.blake2b(f"{run_seed}:{problem_id}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") >> (64 - SEED_SLOT_BITS)) * SEED_STRIDE
+
+
+def check_seed_streams(seeds: list[int], n: int) -> None:
+    """Refuse seeds whose n-sample streams [seed, seed + n) would overlap.
+
+    Raises:
+        BadInputError: n exceeds SEED_STRIDE, or two problems drew the same slot (a 47-bit hash
+            collision: about 4e-7 for 10,000 problems; another run seed avoids it).
+    """
+    if n > SEED_STRIDE:
+        raise BadInputError(f"n={n} exceeds {SEED_STRIDE} samples per problem, the seed spacing")
+    ordered = sorted(seeds)
+    for low, high in pairwise(ordered):
+        if high - low < n:
+            raise BadInputError(f"two problems' seed streams overlap ({low}, {high}); use another --seed")
+
+
+def draw(sampler: Sampler, prompts: list[str], n: int, settings: SamplingSettings,
+         seeds: list[int]) -> Iterator[tuple[int, list[Completion]]]:
+    """(prompt index, its n completions) as they are ready.
+
+    A sampler with a `stream` method (data-parallel replicas finish out of order) yields in its
+    own order; any other gets `prompts_per_call` prompts per `sample` call, in order.
+    """
+    stream = getattr(sampler, "stream", None)
+    if stream is not None:
+        yield from stream(prompts, n, settings, seeds)
+        return
+    step = max(1, getattr(sampler, "prompts_per_call", 1))
+    for first in range(0, len(prompts), step):
+        outputs = sampler.sample(prompts[first:first + step], n, settings, seeds[first:first + step])
+        yield from enumerate(outputs, start=first)

@@ -1,30 +1,50 @@
 """Sampling from any OpenAI-compatible server (vLLM serve, SGLang, llama.cpp server, TGI).
 
-Uses only the standard library (`urllib`), so the `openai` package is not needed. One request
-per prompt: `/v1/completions` with the raw prompt, or `/v1/chat/completions` with the prompt
-as one user turn when `chat`; `n` asks the server for all samples of a prompt at once and
-request i of a call carries `seed + i`. Servers that honour `seed` (vLLM does) repeat their
-output; servers that ignore it do not, and mta cannot tell.
+Built on the `openai` client library (`pip install 'mta[openai]'`): one client per sampler, so
+connections are pooled and reused; its own retries (connection errors, 408, 409, 429, 5xx, with
+exponential back-off that honours the server's retry-after) and timeouts. One request per
+prompt: `/v1/completions` with the raw prompt, or `/v1/chat/completions` with the prompt as one
+user turn when `chat`; `n` asks for all samples of a prompt at once.
 
-Token counts come from the per-token logprobs the request asks for (one entry per generated
-token). A server that returns no logprobs gets its `usage.completion_tokens` split evenly
-over the n choices: an approximation, exact only when n == 1.
+Every sampling field is sent (`protocol.engine_fields`): OpenAI's own fields as arguments, the
+others (top_k, min_p, repetition_penalty, ...) in `extra_body`, where vLLM and SGLang read them.
+Left out, `vllm serve` would fill them from the model's generation_config.json. A server that
+ignores `seed` does not repeat its output, and mta cannot tell; vLLM's server repeats only in
+batch-invariant mode (`VLLM_BATCH_INVARIANT=1`).
+
+Token counts come from the returned token ids (vLLM's `return_token_ids`), else from the
+per-token logprobs the request asks for, else `usage.completion_tokens / n` (exact only for
+n == 1). Finish reasons pass through; "abort" and "error" samples are drawn again as one-sample
+requests seeded seed + i (vLLM seeds child i so), anything but stop/length is never scored.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
 from mta_probe.sampling.models import ModelRef
+from mta_probe.sampling.protocol import (
+    NON_OPENAI_FIELDS,
+    engine_fields,
+    finish_reason,
+    retry_failed,
+)
 
-RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
+# Rounds of redrawing aborted or errored samples before they are recorded as failures.
+RETRY_ROUNDS = 2
+
+
+def import_openai():
+    """Import the openai client library, or raise BackendError naming the extra."""
+    try:
+        import openai
+    except ImportError as error:
+        raise BackendError(f"the openai backend needs the openai client: pip install 'mta[openai]' ({error})") from error
+    return openai
 
 
 class OpenAISampler:
@@ -36,118 +56,100 @@ class OpenAISampler:
         chat: use `/chat/completions`; None takes `model.chat`.
         base_url: the server's API root, e.g. "http://localhost:8000/v1".
         served_name: the name the server knows the model by.
-        api_key: bearer token; None reads OPENAI_API_KEY (and sends none when unset).
+        api_key: bearer token; None reads OPENAI_API_KEY ("EMPTY" when unset: vLLM needs none).
         timeout: seconds per HTTP request.
-        retries: extra attempts after a connection error or a 408/429/5xx answer.
-        backoff: seconds before the first retry, doubled after each.
+        retries: the client's extra attempts after a connection error or a 408/409/429/5xx.
         concurrency: requests in flight at once (the server batches them).
     """
 
     name = "openai"
     prompts_per_call = 64  # the server batches concurrent requests
 
-    def __init__(
-        self,
-        model: ModelRef,
-        chat: bool | None = None,
-        *,
-        base_url: str = "http://localhost:8000/v1",
-        served_name: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 600.0,
-        retries: int = 3,
-        backoff: float = 1.0,
-        concurrency: int = 8,
-    ) -> None:
-        if concurrency < 1 or retries < 0:
-            raise BadInputError("concurrency must be >= 1 and retries >= 0")
+    def __init__(self, model: ModelRef, chat: bool | None = None, *,
+                 base_url: str = "http://localhost:8000/v1", served_name: str | None = None,
+                 api_key: str | None = None, timeout: float = 600.0, retries: int = 3,
+                 concurrency: int = 8) -> None:
+        if concurrency < 1 or retries < 0 or not timeout > 0:
+            raise BadInputError("concurrency must be >= 1, retries >= 0 and timeout > 0")
+        openai = import_openai()
         self.chat = model.chat if chat is None else chat
         self.base_url = base_url.rstrip("/")
         self.served_name = served_name or model.path
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.concurrency = concurrency
+        self.openai, self.attempts = openai, retries + 1
+        self.client = openai.OpenAI(base_url=self.base_url, timeout=timeout, max_retries=retries,
+                                    api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY")
 
-    def sample(
-        self, prompts: list[str], n: int, settings: SamplingSettings, seed: int | list[int]
-    ) -> list[list[Completion]]:
-        """Return n completions for each prompt (request i is seeded with seed + i, or seed[i]).
+    def sample(self, prompts: list[str], n: int, settings: SamplingSettings,
+               seed: int | list[int]) -> list[list[Completion]]:
+        """Return n completions for each prompt (prompt i is seeded with seed[i], or with
+        seed + i * SEED_STRIDE for an int).
 
         Raises:
-            BackendError: the server is unreachable after the retries, or refuses a request.
+            BadInputError: greedy decoding with n > 1.
+            BackendError: the server is unreachable after the client's retries, or refuses.
         """
         if n < 1:
             raise BadInputError(f"n must be >= 1, got {n}")
-        jobs = list(zip(prompts, [n] * len(prompts), [settings] * len(prompts), prompt_seeds(seed, len(prompts))))
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(lambda job: self._one(*job), jobs))
+        engine_fields(settings, n, None)  # refuse greedy with n > 1 before any request
+        seeds = prompt_seeds(seed, len(prompts))
+        results = self._requests([(p, n, s) for p, s in zip(prompts, seeds)], settings)
+
+        def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
+            return [c[0] for c in self._requests([(prompts[p], 1, seeds[p] + i) for p, i in failed], settings)]
+
+        return retry_failed(results, redraw, RETRY_ROUNDS)
 
     def close(self) -> None:
-        """Nothing to free: each request opens and closes its own connection."""
+        """Close the client's connection pool."""
+        self.client.close()
 
-    def request_body(self, prompt: str, n: int, settings: SamplingSettings, seed: int) -> dict:
-        """The JSON body of one request (public so tests and users can see what is sent)."""
-        greedy = settings.greedy or settings.temperature <= 0
-        body: dict = {
-            "model": self.served_name,
-            "n": n,
-            "seed": seed,
-            "temperature": 0.0 if greedy else settings.temperature,
-            "top_p": 1.0 if greedy else settings.top_p,
-            "max_tokens": settings.max_tokens,
-        }
-        if settings.stop:  # OpenAI's own API takes at most four; BASE_MODEL_STOP has four
-            body["stop"] = list(settings.stop)
+    def request(self, prompt: str, n: int, settings: SamplingSettings, seed: int) -> dict[str, Any]:
+        """The keyword arguments of one client call (public so tests and users see what is sent)."""
+        fields = engine_fields(settings, n, seed)
+        extra = {name: fields.pop(name) for name in NON_OPENAI_FIELDS}
+        extra["return_token_ids"] = True  # vLLM's extension; other servers ignore it
+        kwargs: dict[str, Any] = {"model": self.served_name, **fields, "extra_body": extra}
         if self.chat:
-            body["messages"] = [{"role": "user", "content": prompt}]
-            body["logprobs"] = True
+            kwargs["messages"] = [{"role": "user", "content": prompt}]
+            kwargs["logprobs"] = True
+            # OpenAI renamed max_tokens for chat; vLLM reads either, older servers the first.
+            kwargs["max_completion_tokens"] = fields["max_tokens"]
         else:
-            body["prompt"] = prompt
-            body["logprobs"] = 0
-        return body
+            kwargs["prompt"] = prompt
+            kwargs["logprobs"] = 0
+        return kwargs
 
-    def _one(self, prompt: str, n: int, settings: SamplingSettings, seed: int) -> list[Completion]:
-        route = "/chat/completions" if self.chat else "/completions"
-        reply = self._post(route, self.request_body(prompt, n, settings, seed))
-        choices = sorted(reply.get("choices", []), key=lambda c: c.get("index", 0))
+    def _requests(self, jobs: list[tuple[str, int, int]], settings: SamplingSettings) -> list[list[Completion]]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(lambda job: self._one(*job, settings), jobs))
+
+    def _one(self, prompt: str, n: int, seed: int, settings: SamplingSettings) -> list[Completion]:
+        create = self.client.chat.completions.create if self.chat else self.client.completions.create
+        route = f"{self.base_url}/{'chat/' if self.chat else ''}completions"
+        try:
+            reply = create(**self.request(prompt, n, settings, seed))
+        except self.openai.APIConnectionError as error:  # timeouts included
+            raise BackendError(f"cannot reach {route} after {self.attempts} attempts: {error}") from error
+        except self.openai.APIStatusError as error:
+            detail = str(error).splitlines()[0][:300]
+            raise BackendError(f"{route} refused the request: HTTP {error.status_code}: {detail}") from error
+        except self.openai.APIError as error:  # an answer the client cannot read
+            raise BackendError(f"{route}: {type(error).__name__}: {str(error).splitlines()[0][:300]}") from error
+        choices = sorted(reply.choices, key=lambda c: c.index)
         if len(choices) != n:
-            raise BackendError(f"{self.base_url}{route} returned {len(choices)} choices, asked {n}")
-        usage = (reply.get("usage") or {}).get("completion_tokens", 0)
+            raise BackendError(f"{route} returned {len(choices)} choices, asked {n}")
+        usage = reply.usage.completion_tokens if reply.usage else 0
         return [self._completion(choice, usage // n) for choice in choices]
 
-    def _completion(self, choice: dict, tokens_if_unknown: int) -> Completion:
+    def _completion(self, choice: Any, tokens_if_unknown: int) -> Completion:
         if self.chat:
-            text = (choice.get("message") or {}).get("content") or ""
-            logprobs = (choice.get("logprobs") or {}).get("content")
+            text = (choice.message.content if choice.message else None) or ""
+            per_token = choice.logprobs.content if choice.logprobs else None
         else:
-            text = choice.get("text") or ""
-            logprobs = (choice.get("logprobs") or {}).get("tokens")
-        tokens = len(logprobs) if logprobs is not None else tokens_if_unknown
-        reason = "length" if choice.get("finish_reason") == "length" else "stop"
-        return Completion(text=text, tokens=tokens, finish_reason=reason)
-
-    def _post(self, route: str, body: dict) -> dict:
-        url = f"{self.base_url}{route}"
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        data = json.dumps(body).encode()
-        delay, failure = self.backoff, ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(delay)
-                delay *= 2
-            request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                detail = error.read().decode(errors="replace")[:500]
-                failure = f"HTTP {error.code}: {detail}"
-                if error.code not in RETRYABLE_STATUS:
-                    raise BackendError(f"{url} refused the request: {failure}") from error
-            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-                failure = str(getattr(error, "reason", error))
-            except ValueError as error:
-                raise BackendError(f"{url} answered with something other than JSON") from error
-        raise BackendError(f"cannot reach {url} after {self.retries + 1} attempts: {failure}")
+            text = choice.text or ""
+            per_token = choice.logprobs.tokens if choice.logprobs else None
+        token_ids = tuple(getattr(choice, "token_ids", None) or ())
+        tokens = len(token_ids) or (len(per_token) if per_token is not None else tokens_if_unknown)
+        return Completion(text=text, tokens=tokens, finish_reason=finish_reason(choice.finish_reason),
+                          token_ids=token_ids)

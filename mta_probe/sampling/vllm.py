@@ -1,31 +1,37 @@
 """Sampling with vLLM: one request per prompt, fanned out to n samples by `SamplingParams.n`.
 
-Written against vLLM's documented offline API (`LLM`, `SamplingParams`, `LLM.generate`
-returning `RequestOutput`s whose `.outputs[i]` carry `text`, `token_ids`, `finish_reason`).
-vLLM cannot be installed on the CPU machines mta is developed on, so this module is tested
-with a stand-in `vllm` module that records the requests; it has not run on a GPU here.
+Written against vLLM's offline API (`LLM`, `SamplingParams`, `LLM.generate` returning
+`RequestOutput`s whose `.outputs[i]` carry `text`, `token_ids`, `finish_reason`), read in the
+0.11, 0.24 and 0.33 sources. vLLM cannot run on the CPU machines mta is developed on; the tests
+use a stand-in `vllm` (tests/standins/vllm) that validates and seeds as vLLM does, and
+bench/gpu_check.sh runs the real one where a GPU is present.
 
 Multi-GPU:
-  * tensor parallel: `tensor_parallel_size` GPUs inside one engine (for models that do not
-    fit on one GPU).
-  * data parallel: `data_parallel_size` independent engines, one per group of
-    `tensor_parallel_size` GPUs, each in its own spawned process whose CUDA_VISIBLE_DEVICES
-    names only its GPUs, as lm-eval and lighteval do (they use Ray actors; a process per
-    replica needs no Ray). Prompts are split into contiguous shards, one per replica. Each
-    request carries its own seed, so a prompt's samples do not depend on its replica.
+  * tensor parallel: `tensor_parallel_size` GPUs inside one engine;
+  * data parallel (`data_parallel_size` > 1, or a Ray address): one engine per replica on Ray
+    Data (`mta_probe.sampling.ray_data`), checked against the GPUs Ray sees before any engine
+    starts.
 
-Seeds: request i of a call gets `seed + i`; vLLM then draws the n samples of that request
-from that seed. Results repeat on the same GPU type, vLLM version and engine settings.
+Seeds: request i of a call carries its problem's seed; vLLM draws child j from seed + j. Per-
+request seeds make a problem's samples independent of batching, at a price: vLLM samples
+seeded rows one at a time (`random_sample` in v1/sample/ops/topk_topp_sampler.py) and leaves
+FlashInfer's sampler. `request_seeds=False` drops them: faster, but a resumed run then redraws
+what it lost from other random numbers. Even seeded, vLLM repeats its output only on the same
+hardware and version, with `VLLM_ENABLE_V1_MULTIPROCESSING=0` (offline) or
+`VLLM_BATCH_INVARIANT=1` (docs.vllm.ai, "Reproducibility").
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+from typing import Any
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
 from mta_probe.sampling.models import ModelRef, prepare_model
+from mta_probe.sampling.protocol import engine_fields, finish_reason, retry_failed
+
+# Rounds of redrawing aborted or errored samples before they are recorded as failures.
+RETRY_ROUNDS = 2
 
 
 def import_vllm():
@@ -37,82 +43,79 @@ def import_vllm():
     return vllm
 
 
-def sampling_params(vllm, n: int, settings: SamplingSettings, seed: int):
-    """The `SamplingParams` of one request: n samples under `settings`, seeded.
-
-    Args:
-        vllm: the imported vllm module.
-        n: samples for this request.
-        settings: temperature, top_p, max_tokens, greedy (greedy = temperature 0), stop.
-        seed: the request's seed.
-
-    Returns:
-        A `vllm.SamplingParams`.
-    """
-    greedy = settings.greedy or settings.temperature <= 0
-    return vllm.SamplingParams(
-        n=n,
-        seed=seed,
-        temperature=0.0 if greedy else settings.temperature,
-        top_p=1.0 if greedy else settings.top_p,
-        max_tokens=settings.max_tokens,
-        **({"stop": list(settings.stop)} if settings.stop else {}),  # left out of the text
-    )
+def sampling_params(vllm, n: int, settings: SamplingSettings, seed: int | None):
+    """The `SamplingParams` of one request: every field explicit (see `protocol.engine_fields`)."""
+    return vllm.SamplingParams(**engine_fields(settings, n, seed))
 
 
 def to_completions(request_output) -> list[Completion]:
-    """Map one vLLM `RequestOutput` to mta's completions.
+    """Map one vLLM `RequestOutput` to mta's completions, in sample order.
 
-    vLLM counts the EOS in `token_ids` when it stopped on it, and reports "stop" for EOS or a
-    stop string, "length" at max_tokens, as `Completion` expects.
+    vLLM counts the EOS in `token_ids` when it stopped on it; its finish reason passes through
+    (stop, length, abort, error, repetition): only stop and length are scored downstream.
     """
-    return [
-        Completion(text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "length",
-                   token_ids=tuple(o.token_ids))
-        for o in request_output.outputs
-    ]
+    outputs = sorted(request_output.outputs, key=lambda o: o.index)
+    return [Completion(text=o.text, tokens=len(o.token_ids), finish_reason=finish_reason(o.finish_reason),
+                       token_ids=tuple(o.token_ids))
+            for o in outputs]
 
 
 class VLLMEngine:
-    """One vLLM engine in this process: renders prompts and runs requests."""
+    """One vLLM engine in this process: renders prompts, runs requests, redraws failures."""
 
-    def __init__(self, checkpoint: str, chat: bool, **llm_options) -> None:
+    def __init__(self, checkpoint: str, chat: bool, request_seeds: bool = True, **llm_options: Any) -> None:
         self.vllm = import_vllm()
         self.llm = self.vllm.LLM(model=checkpoint, enable_prefix_caching=True, **llm_options)
         self.chat = chat
+        self.request_seeds = request_seeds
 
-    def render(self, prompt: str) -> str:
-        if not self.chat:
-            return prompt
-        return self.llm.get_tokenizer().apply_chat_template(
-            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
-        )
-
-    def run(
-        self, prompts: list[str], n: int, settings: SamplingSettings, seeds: list[int]
-    ) -> list[list[Completion]]:
-        params = [sampling_params(self.vllm, n, settings, s) for s in seeds]
-        # The chat template already holds any BOS; tokenized prompts avoid a second one.
+    def encode(self, prompt: str) -> list[int]:
+        """Token ids of the rendered prompt; the chat template already holds any BOS."""
         tokenizer = self.llm.get_tokenizer()
-        requests = [
-            {"prompt_token_ids": tokenizer.encode(self.render(p), add_special_tokens=not self.chat)}
-            for p in prompts
-        ]
+        if not self.chat:
+            return tokenizer.encode(prompt, add_special_tokens=True)
+        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+                                             add_generation_prompt=True, tokenize=False)
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    def run(self, prompts: list[str], n: int, settings: SamplingSettings,
+            seeds: list[int]) -> list[list[Completion]]:
+        """n completions per prompt; aborted or errored samples are drawn again (n = 1, seed + j)."""
+        requests = [{"prompt_token_ids": self.encode(p)} for p in prompts]
+        own = [s if self.request_seeds else None for s in seeds]
+        results = self._generate(requests, [sampling_params(self.vllm, n, settings, s) for s in own])
+
+        def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
+            # Child j of a request seeded s is drawn from s + j, so a one-sample request seeded
+            # s + j repeats exactly the stream the failed child had.
+            params = [sampling_params(self.vllm, 1, settings, None if own[p] is None else own[p] + j)
+                      for p, j in failed]
+            return [c[0] for c in self._generate([requests[p] for p, _ in failed], params)]
+
+        return retry_failed(results, redraw, RETRY_ROUNDS)
+
+    def _generate(self, requests: list[dict], params: list) -> list[list[Completion]]:
         outputs = self.llm.generate(requests, params, use_tqdm=False)
         return [to_completions(output) for output in outputs]
 
 
 class VLLMSampler:
-    """vLLM backend, on one engine or `data_parallel_size` engines in worker processes.
+    """vLLM backend: one engine in this process, or `data_parallel_size` replicas on Ray.
 
     Args:
         model: the resolved model; a GGUF is converted once by `prepare_model`.
         chat: render prompts through the chat template; None takes `model.chat`.
-        tensor_parallel_size: GPUs per engine.
-        data_parallel_size: engines (replicas); needs tensor x data GPUs.
+        tensor_parallel_size: GPUs per engine (on one node).
+        data_parallel_size: engines; more than 1 runs them on Ray Data.
+        nodes: when given, the Ray cluster must have at least this many nodes with GPUs.
+        ray_address: a running Ray cluster ("auto", "ray://host:10001", ...); None reads
+            RAY_ADDRESS or starts a local cluster. Given with one replica, that replica runs
+            on the cluster too.
         gpu_memory_utilization: share of each GPU's memory vLLM may take.
         max_model_len: context length cap; None takes the model's.
         seed: engine seed (requests carry their own).
+        request_seeds: seed each request from its problem (reproducible, slower; module doc).
+        problems_per_batch: problems per replica call on Ray (n samples each).
         on_status: receives the one-line conversion notice of `prepare_model`.
     """
 
@@ -121,110 +124,64 @@ class VLLMSampler:
     # most one call (64 problems), not a whole benchmark.
     prompts_per_call = 64
 
-    def __init__(
-        self,
-        model: ModelRef,
-        chat: bool | None = None,
-        *,
-        tensor_parallel_size: int = 1,
-        data_parallel_size: int = 1,
-        gpu_memory_utilization: float = 0.9,
-        max_model_len: int | None = None,
-        seed: int = 0,
-        on_status=None,
-    ) -> None:
-        if tensor_parallel_size < 1 or data_parallel_size < 1:
-            raise BadInputError("tensor_parallel_size and data_parallel_size must be >= 1")
-        import_vllm()
+    def __init__(self, model: ModelRef, chat: bool | None = None, *, tensor_parallel_size: int = 1,
+                 data_parallel_size: int = 1, nodes: int | None = None, ray_address: str | None = None,
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, seed: int = 0,
+                 request_seeds: bool = True, problems_per_batch: int = 4, on_status=None) -> None:
+        VLLMSampler.preflight(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
+                              nodes=nodes, ray_address=ray_address, problems_per_batch=problems_per_batch)
         self.chat = model.chat if chat is None else chat
         options = {"tensor_parallel_size": tensor_parallel_size, "seed": seed,
                    "gpu_memory_utilization": gpu_memory_utilization}
         if max_model_len is not None:
             options["max_model_len"] = max_model_len
-        checkpoint = prepare_model(model, on_status)
-        if data_parallel_size == 1:
-            self.engine: VLLMEngine | None = VLLMEngine(checkpoint, self.chat, **options)
-            self.replicas: list[Replica] = []
-        else:
-            self.engine = None
-            self.replicas = [
-                Replica(rank, tensor_parallel_size, checkpoint, self.chat, options)
-                for rank in range(data_parallel_size)
-            ]
+        self.engine: VLLMEngine | None = None
+        self.replicas = None
+        if data_parallel_size == 1 and ray_address is None:
+            import_vllm()
+            self.engine = VLLMEngine(prepare_model(model, on_status), self.chat, request_seeds, **options)
+            return
+        from mta_probe.sampling.ray_data import RayReplicas
 
-    def sample(
-        self, prompts: list[str], n: int, settings: SamplingSettings, seed: int | list[int]
-    ) -> list[list[Completion]]:
-        """Return n completions for each prompt (request i is seeded with seed + i, or seed[i])."""
+        self.replicas = RayReplicas(prepare_model(model, on_status), self.chat, options,
+                                    replicas=data_parallel_size, request_seeds=request_seeds,
+                                    problems_per_batch=problems_per_batch, ray_address=ray_address)
+        # Replicas finish out of order: `draw` takes this stream; one engine is driven by `sample`.
+        self.stream = self.replicas.stream
+
+    @staticmethod
+    def preflight(**options: Any) -> None:
+        """Check the parallel layout before a run directory is written or an engine loads.
+
+        Raises:
+            BadInputError: sizes below 1.
+            BackendError: tensor x data parallel does not fit the GPUs Ray sees (one line).
+        """
+        tp, dp = options.get("tensor_parallel_size", 1), options.get("data_parallel_size", 1)
+        nodes, batch = options.get("nodes"), options.get("problems_per_batch", 1)
+        if tp < 1 or dp < 1 or batch < 1 or (nodes is not None and nodes < 1):
+            raise BadInputError("tensor-parallel, data-parallel, nodes and problems_per_batch must be >= 1")
+        if dp > 1 or options.get("ray_address") is not None:
+            from mta_probe.sampling.ray_data import check_cluster
+
+            check_cluster(tp, dp, nodes, options.get("ray_address"))
+        elif nodes not in (None, 1):
+            raise BadInputError(f"--nodes {nodes} needs --data-parallel > 1 (one replica runs on one node)")
+
+    def sample(self, prompts: list[str], n: int, settings: SamplingSettings,
+               seed: int | list[int]) -> list[list[Completion]]:
+        """Return n completions for each prompt (prompt i is seeded with seed[i], or with
+        seed + i * SEED_STRIDE for an int)."""
         if n < 1:
             raise BadInputError(f"n must be >= 1, got {n}")
         seeds = prompt_seeds(seed, len(prompts))
         if self.engine is not None:
             return self.engine.run(prompts, n, settings, seeds)
-        shards = shard(len(prompts), len(self.replicas))
-        for replica, (start, stop) in zip(self.replicas, shards):
-            replica.send(prompts[start:stop], n, settings, seeds[start:stop])
-        results: list[list[Completion]] = []
-        for replica in self.replicas:
-            results += replica.receive()
-        return results
+        results: dict[int, list[Completion]] = dict(self.replicas.stream(prompts, n, settings, seeds))
+        return [results[i] for i in range(len(prompts))]
 
     def close(self) -> None:
-        """Stop the worker processes and drop the engine."""
-        for replica in self.replicas:
-            replica.stop()
-        self.replicas, self.engine = [], None
-
-
-def shard(count: int, parts: int) -> list[tuple[int, int]]:
-    """Split range(count) into `parts` contiguous (start, stop) slices, sizes differing by <= 1."""
-    size, extra = divmod(count, parts)
-    bounds, start = [], 0
-    for part in range(parts):
-        stop = start + size + (1 if part < extra else 0)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
-
-
-class Replica:
-    """A vLLM engine in a spawned process that sees only its own GPUs."""
-
-    def __init__(self, rank: int, gpus: int, checkpoint: str, chat: bool, options: dict) -> None:
-        devices = ",".join(str(d) for d in range(rank * gpus, (rank + 1) * gpus))
-        context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
-        self.pipe, child = context.Pipe()
-        self.process = context.Process(
-            target=_serve, args=(child, devices, checkpoint, chat, options), daemon=True
-        )
-        self.process.start()
-
-    def send(self, prompts: list[str], n: int, settings: SamplingSettings, seeds: list[int]) -> None:
-        self.pipe.send((prompts, n, settings, seeds))
-
-    def receive(self) -> list[list[Completion]]:
-        try:
-            reply = self.pipe.recv()
-        except EOFError as error:
-            raise BackendError("a vLLM replica process died (see its log above)") from error
-        if isinstance(reply, str):
-            raise BackendError(f"a vLLM replica failed: {reply}")
-        return reply
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.pipe.send(None)
-            self.process.join(timeout=60)
-        if self.process.is_alive():
-            self.process.kill()
-
-
-def _serve(pipe, devices: str, checkpoint: str, chat: bool, options: dict) -> None:
-    # Runs in the child: the device mask must be set before vllm (and CUDA) are imported.
-    os.environ["CUDA_VISIBLE_DEVICES"] = devices
-    engine = VLLMEngine(checkpoint, chat, **options)
-    while (request := pipe.recv()) is not None:
-        try:
-            pipe.send(engine.run(*request))
-        except Exception as error:  # reported to the parent, which raises BackendError
-            pipe.send(f"{type(error).__name__}: {error}")
+        """Drop the engine, or disconnect from Ray (stopping a cluster mta started)."""
+        if self.replicas is not None:
+            self.replicas.close()
+        self.replicas, self.engine = None, None

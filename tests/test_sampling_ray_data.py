@@ -1,0 +1,180 @@
+"""Data-parallel vLLM on Ray Data: the layout check, the replica stage, why not ray.data.llm's
+stage, and two replicas through the real Ray (a local CPU cluster declaring two GPUs), killed
+mid-run and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from enginestub import STANDINS, standin_vllm  # noqa: F401 (fixture)
+
+from mta_probe.errors import BackendError
+from mta_probe.runs import read_records
+from mta_probe.sampling import SamplingSettings, problem_seed
+from mta_probe.sampling.ray_data import EngineStage, check_fit
+from mta_probe.tasks import TaskOptions, load_task
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(("gpus", "tp", "dp", "nodes"), [
+    ([8], 1, 8, None), ([8], 2, 4, None), ([8, 8], 4, 4, 2), ([4, 0, 4], 2, 4, 2), ([3], 1, 3, 1)])
+def test_layouts_that_fit(gpus: list[float], tp: int, dp: int, nodes: int | None) -> None:
+    check_fit(gpus, tp, dp, nodes)
+
+
+@pytest.mark.parametrize(("gpus", "tp", "dp", "nodes", "message"), [
+    ([8], 1, 9, None, "--data-parallel 9 x --tensor-parallel 1 needs 9 groups of 1 GPU(s) on one node each; "
+                      "Ray sees 1 node(s) with GPUs (8): 8 group(s)"),
+    ([3, 3], 2, 3, None, "needs 3 groups of 2 GPU(s) on one node each; Ray sees 2 node(s) with GPUs (3, 3): 2 group"),
+    ([8], 1, 2, 2, "--nodes 2 asked, but Ray sees 1 node(s) with GPUs (8)"),
+    ([0], 1, 2, None, "Ray sees 0 node(s) with GPUs (none): 0 group(s)"),
+])
+def test_layouts_that_do_not_fit_are_one_line(gpus: list[float], tp: int, dp: int, nodes: int | None,
+                                              message: str) -> None:
+    with pytest.raises(BackendError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+        check_fit(gpus, tp, dp, nodes)
+    assert "\n" not in str(error.value)
+
+
+def test_a_replica_stage_answers_a_batch_like_one_engine(standin_vllm, tiny_llama_dir: Path) -> None:
+    from mta_probe.sampling.vllm import VLLMEngine
+
+    settings = SamplingSettings(max_tokens=6)
+    stage = EngineStage(str(tiny_llama_dir), False, {"tensor_parallel_size": 1}, True, 3, settings)
+    batch = {"index": np.array([7, 2]), "prompt": np.array(["a b", "c"], dtype=object), "seed": np.array([65536, 0])}
+    out = stage(batch)
+    assert out["index"].tolist() == [7, 2]
+    got = [pickle.loads(blob) for blob in out["completions"]]
+    want = VLLMEngine(str(tiny_llama_dir), False).run(["a b", "c"], 3, settings, [65536, 0])
+    assert got == want and [len(c) for c in got] == [3, 3]
+
+
+def test_ray_llm_stage_keeps_one_sample_and_no_finish_reason(standin_vllm) -> None:
+    """Why mta does not use ray.data.llm's vLLM stage: n samples in, one out, and an aborted
+    sample comes back as an ordinary row. If Ray fixes this, this test fails: revisit."""
+    stage = pytest.importorskip("ray.llm._internal.batch.stages.vllm_engine_stage")
+    from vllm.outputs import CompletionOutput, RequestOutput
+
+    outputs = [CompletionOutput(0, "cut sho", [5, 6], finish_reason="abort"),
+               CompletionOutput(1, "second", [7, 2], finish_reason="stop"),
+               CompletionOutput(2, "third", [8, 2], finish_reason="stop")]
+    row = stage.vLLMOutputData.from_vllm_engine_output(RequestOutput("0", "p", [1, 2], None, outputs, True))
+    dumped = row.model_dump()
+    assert (dumped["generated_text"], dumped["generated_tokens"]) == ("cut sho", [5, 6])
+    assert "finish_reason" not in json.dumps(sorted(dumped))
+    assert "second" not in json.dumps(dumped, default=str)
+
+
+# --- the real Ray ------------------------------------------------------------------------
+
+CLUSTER = """
+import sys, ray
+ray.init(num_cpus=4, num_gpus=2, include_dashboard=False, object_store_memory=100_000_000,
+         _temp_dir=sys.argv[1], logging_level="ERROR")
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()
+ray.shutdown()
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A local Ray cluster (4 CPUs, 2 declared GPUs) in a helper process whose workers import
+    this checkout and the stand-in vLLM; stopped by pid, never by `ray stop`."""
+    pytest.importorskip("ray.data")
+    log = tmp_path_factory.mktemp("engines") / "engines.jsonl"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(STANDINS), os.environ.get("PYTHONPATH", "")]),
+           "STANDIN_VLLM_LOG": str(log), "STANDIN_VLLM_DELAY": "0.3", "RAY_USAGE_STATS_ENABLED": "0",
+           "RAY_AUTH_MODE": "disabled"}  # a private test cluster: no token in ~/.ray
+    temp = tempfile.mkdtemp(prefix="mta-ray-", dir="/tmp")  # Ray's socket paths must stay short
+    helper = subprocess.Popen([sys.executable, "-c", CLUSTER, temp], env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        address = helper.stdout.readline().strip()
+        assert address, "the Ray cluster did not start"
+        yield {"address": address, "env": env, "log": log}
+    finally:
+        helper.stdin.close()  # the helper shuts Ray down; then its process group goes
+        for sig, grace in ((None, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 0)):
+            try:
+                if sig is not None:
+                    os.killpg(helper.pid, sig)
+                helper.wait(timeout=grace)
+                break
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                continue
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _command(model: Path, task: Path, out: Path, address: str, replicas: int = 2) -> list[str]:
+    return [sys.executable, "-m", "cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
+            "--verifier", "normalized", "-n", "4", "--max-tokens", "8", "--backend", "vllm", "--raw",
+            "--data-parallel", str(replicas), "--ray-address", address, "--out", str(out), "--verify-workers", "1"]
+
+
+def _killed_when(command: list[str], env: dict, ready: Callable[[], bool]) -> None:
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready():
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the probe finished before it could be killed"
+
+
+@pytest.mark.slow
+def test_two_replicas_killed_and_resumed_give_every_sample_once(ray_cluster: dict, standin_vllm, tiny_llama_dir: Path,
+                                                                tmp_path: Path) -> None:
+    from mta_probe.sampling.vllm import VLLMEngine
+
+    task = tmp_path / "yes.jsonl"
+    task.write_text("".join(json.dumps({"id": f"q{i}", "question": f"Is {i} a number?", "answer": "yes"}) + "\n"
+                            for i in range(200)))
+    out, env = tmp_path / "run", ray_cluster["env"]
+
+    refused = subprocess.run(_command(tiny_llama_dir, task, tmp_path / "three", ray_cluster["address"], 3),
+                             cwd=REPO, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "needs 3 groups of 1 GPU(s)" in refused.stdout + refused.stderr
+    assert not (tmp_path / "three").exists()  # refused before anything starts
+
+    def both_replicas_wrote() -> bool:  # both engines up, and some problems on disk
+        log, samples = ray_cluster["log"], out / "samples.jsonl"
+        engines = log.read_text().count("\n") if log.exists() else 0
+        return engines >= 2 and samples.exists() and samples.read_bytes().count(b"\n") >= 40
+
+    _killed_when(_command(tiny_llama_dir, task, out, ray_cluster["address"]), env, both_replicas_wrote)
+    kept = len(list(read_records(out / "samples.jsonl")))
+    assert 40 <= kept < 800
+    engines = [json.loads(line) for line in ray_cluster["log"].read_text().splitlines()]
+    assert {e["cuda_visible_devices"] for e in engines} == {"0", "1"}  # one engine per GPU
+    assert len({e["pid"] for e in engines}) == 2 and all(e["core_pid"] for e in engines)
+    subprocess.run(_command(tiny_llama_dir, task, out, ray_cluster["address"]), cwd=REPO, env=env, check=True,
+                   capture_output=True)
+
+    records = list(read_records(out / "samples.jsonl"))
+    keys = [(r["problem_id"], r["sample_index"]) for r in records]
+    assert len(keys) == len(set(keys)) == 200 * 4  # every (problem, index) exactly once
+    engine = VLLMEngine(str(tiny_llama_dir), False)  # what one engine in this process draws
+    prompts = {p.id: p.prompt for p in load_task(str(task), options=TaskOptions(verifier="normalized")).problems}
+    settings = SamplingSettings(max_tokens=8)
+    for r in records[::37]:
+        want = engine.run([prompts[r["problem_id"]]], 4, settings, [problem_seed(0, r["problem_id"])])
+        assert r["completion"] == want[0][r["sample_index"]].text
+    payload = json.loads((out / "passk.json").read_text())
+    assert payload["num_samples"] == 800 and payload["failed_generations"] == {}
