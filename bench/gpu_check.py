@@ -148,7 +148,7 @@ def vllm_checks(args: argparse.Namespace) -> dict[str, Any]:
 
     from mta_probe.sampling import SamplingSettings, prepare_model, resolve_model
     from mta_probe.sampling.protocol import engine_fields
-    from mta_probe.sampling.vllm import VLLMEngine
+    from mta_probe.sampling.vllm_engine import VLLMEngine
 
     result: dict[str, Any] = {"vllm": getattr(vllm, "__version__", "?"), "standin": args.standin,
                               "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0")}

@@ -50,7 +50,7 @@ def test_layouts_that_do_not_fit_are_one_line(gpus: list[float], tp: int, dp: in
 
 
 def test_a_replica_stage_answers_a_batch_like_one_engine(standin_vllm, tiny_llama_dir: Path) -> None:
-    from mta_probe.sampling.vllm import VLLMEngine
+    from mta_probe.sampling.vllm_engine import VLLMEngine
 
     settings = SamplingSettings(max_tokens=6)
     stage = EngineStage(str(tiny_llama_dir), False, {"tensor_parallel_size": 1}, True, 3, settings)
@@ -141,7 +141,7 @@ def _killed_when(command: list[str], env: dict, ready: Callable[[], bool]) -> No
 @pytest.mark.slow
 def test_two_replicas_killed_and_resumed_give_every_sample_once(ray_cluster: dict, standin_vllm, tiny_llama_dir: Path,
                                                                 tmp_path: Path) -> None:
-    from mta_probe.sampling.vllm import VLLMEngine
+    from mta_probe.sampling.vllm_engine import VLLMEngine
 
     task = tmp_path / "yes.jsonl"
     task.write_text("".join(json.dumps({"id": f"q{i}", "question": f"Is {i} a number?", "answer": "yes"}) + "\n"

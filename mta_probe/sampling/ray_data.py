@@ -98,7 +98,7 @@ class EngineStage:
 
     def __init__(self, checkpoint: str, chat: bool, options: dict[str, Any], request_seeds: bool,
                  n: int, settings: SamplingSettings) -> None:
-        from mta_probe.sampling.vllm import VLLMEngine
+        from mta_probe.sampling.vllm_engine import VLLMEngine
 
         self.engine = VLLMEngine(checkpoint, chat, request_seeds, **options)
         self.n, self.settings = n, settings
