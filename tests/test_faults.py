@@ -169,6 +169,15 @@ def test_a_full_disk_stops_the_run_cleanly_and_it_resumes(zygote: Zygote, tiny_l
     assert done[: len(kept)] == kept and sorted(done) == sorted(set(done)) and len(done) == 2 * PROBLEMS
 
 
+def test_a_full_disk_while_a_report_is_written_is_one_line(zygote: Zygote, env: dict, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    # The correlation figure is tens of kilobytes; 20,000 bytes stops it half-way.
+    ended = zygote.run(["report", "correlation", "--out", str(out)], env, tmp_path / "err", fsize=20_000)
+    assert "File too large" in one_line(ended)
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]  # no half-written file left
+    assert zygote.run(["report", "correlation", "--out", str(out)], env, tmp_path / "err").code == 0
+
+
 # --- Ctrl-C ----------------------------------------------------------------------------------------
 
 def interrupt(zygote: Zygote, args: list[str], env: dict, stderr: Path, *, fault: str,
