@@ -90,6 +90,8 @@ def passk(
     data_parallel: Annotated[int, typer.Option(help="vLLM engines, run on Ray Data when > 1")] = 1,
     nodes: Annotated[Optional[int], typer.Option(help="with --data-parallel: GPU nodes the Ray cluster must have")] = None,
     ray_address: Annotated[Optional[str], typer.Option(help="a running Ray cluster for the vLLM replicas (default: RAY_ADDRESS, else local)")] = None,
+    gpu_memory_utilization: Annotated[Optional[float], typer.Option(help="vLLM: share of each GPU's memory it may take (default 0.9)")] = None,
+    max_model_len: Annotated[Optional[int], typer.Option(help="vLLM: context length cap (default: the model's)")] = None,
     lenient: Annotated[bool, typer.Option(help="math/gym: take the last number when no answer is marked")] = False,
     verify_workers: Annotated[int, typer.Option(help="verifier processes")] = 2,
     verify_timeout: Annotated[float, typer.Option(help="seconds per verification before it is killed")] = 10.0,
@@ -106,7 +108,9 @@ def passk(
         engine = {"base_url": base_url} if base_url else {}
         if tensor_parallel != 1 or data_parallel != 1:
             engine.update(tensor_parallel_size=tensor_parallel, data_parallel_size=data_parallel)
-        engine.update({key: value for key, value in (("nodes", nodes), ("ray_address", ray_address))
+        engine.update({key: value for key, value in (("nodes", nodes), ("ray_address", ray_address),
+                                                     ("gpu_memory_utilization", gpu_memory_utilization),
+                                                     ("max_model_len", max_model_len))
                        if value is not None})
         return PassKSettings(model=model, task=task, n=n, ks=parse_ks(k), sampling=sampling, seed=seed,
                              backend=backend, chat=chat, limit=limit, out=out,

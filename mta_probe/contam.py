@@ -168,7 +168,9 @@ def probe_contamination(settings: ContamSettings, *,
     todo = [item for item in items if (item[0].id, item[1]) not in done]
     with writer:
         if todo:
-            counter = remainder_counter(prepare_model(ref, on_status=say), local_only=backend == "openai")
+            # A server's model is never fetched here: its tokenizer is used only if already cached.
+            checkpoint = ref.path if backend == "openai" else prepare_model(ref, on_status=say)
+            counter = remainder_counter(checkpoint, local_only=backend == "openai")
             sampler = open_sampler(backend, ref, chat=settings.chat, **settings.engine_options)
             try:
                 _complete(sampler, counter, todo, settings, writer, len(items), progress)

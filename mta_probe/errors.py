@@ -38,3 +38,7 @@ class ModelUnavailableError(MtaError):
 
 class DiskFullError(MtaError):
     """A write failed for lack of space (or a file-size limit); what was written before is kept."""
+
+
+class GpuMemoryError(MtaError):
+    """The GPU ran out of memory loading or running an engine; the message names what helps."""

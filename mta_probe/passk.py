@@ -54,8 +54,11 @@ from mta_probe.verify import Verdict
 
 SAMPLES_FILE = "samples.jsonl"
 FAILURES_FILE = "failures.jsonl"  # generations that ended abnormally: never scored, drawn again
-# Engine options that place work without changing it: left out of run.json's identity.
-PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch"})
+# Engine options that place work or bound memory without changing what is drawn: left out of
+# run.json's identity, so a run that ran out of memory resumes with a smaller setting. (A
+# max_model_len too small for a prompt fails that request; it never changes a completion.)
+PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch",
+                               "gpu_memory_utilization", "max_model_len"})
 PASSK_FILE = "passk.json"
 PLOT_FILE = "passk.png"
 
@@ -237,7 +240,8 @@ def _sample_missing(s: PassKSettings, task: LoadedTask, ref: Any, backend: str,
         return
     seeds = [problem_seed(s.seed, p.id) for p in todo]
     check_seed_streams(seeds, s.n)
-    prepare_model(ref, on_status=say)
+    if backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
+        prepare_model(ref, on_status=say)
     sampler = open_sampler(backend, ref, chat=s.chat, **s.engine_options)
     start, tokens, resumed = time.monotonic(), 0, done
     if progress:

@@ -19,6 +19,36 @@ def _slow_engine() -> None:
     HFSampler.sample = slow
 
 
+def _cuda_oom_on_third_call() -> None:
+    """The hf backend's third sampling call raises CUDA's out-of-memory error (two problems in)."""
+    import torch
+
+    from mta_probe.sampling.hf import HFSampler
+
+    original, calls = HFSampler.sample, []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.15 GiB "
+                                              "total capacity; 77.90 GiB already allocated)")
+        return original(self, *args, **kwargs)
+
+    HFSampler.sample = failing
+
+
+def _cuda_oom_on_load() -> None:
+    """Loading the model on the hf backend raises CUDA's out-of-memory error."""
+    import torch
+
+    from mta_probe.sampling.hf import HFSampler
+
+    def failing(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 14.00 GiB")
+
+    HFSampler.__init__ = failing
+
+
 def _slow_report() -> None:
     """Reading run directories for a report takes 5 s: a report long enough to interrupt."""
     import mta_report.reports as reports
@@ -34,5 +64,7 @@ def _slow_report() -> None:
 
 FAULTS: dict[str, Callable[[], None]] = {
     "slow-engine": _slow_engine,
+    "cuda-oom-sampling": _cuda_oom_on_third_call,
+    "cuda-oom-loading": _cuda_oom_on_load,
     "slow-report": _slow_report,
 }

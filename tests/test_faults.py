@@ -11,11 +11,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import time
 from pathlib import Path
 
 import pytest
 from hubserver import StandInHub
+from openaiserver import VLLMServe, serve
 from zygote import Ended, Zygote
 
 PROBLEMS = 6
@@ -176,6 +178,65 @@ def test_a_full_disk_while_a_report_is_written_is_one_line(zygote: Zygote, env: 
     assert "File too large" in one_line(ended)
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]  # no half-written file left
     assert zygote.run(["report", "correlation", "--out", str(out)], env, tmp_path / "err").code == 0
+
+
+# --- the GPU ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fault, phase", [("cuda-oom-loading", "loading the model"), ("cuda-oom-sampling", "sampling")])
+def test_a_gpu_out_of_memory_names_what_helps_and_the_run_resumes(zygote: Zygote, tiny_llama_dir: Path, task: Path,
+                                                                  env: dict, tmp_path: Path, fault: str,
+                                                                  phase: str) -> None:
+    run = tmp_path / "run"
+    args = passk(tiny_llama_dir, task, run, "--limit", "4")
+    line = one_line(zygote.run(args, env, tmp_path / "err", fault=fault))
+    assert f"the GPU ran out of memory while {phase} (CUDA out of memory." in line
+    assert "fewer new tokens (--max-tokens)" in line and "resumes" in line
+    kept = records(run / "samples.jsonl")
+    assert len(kept) == (0 if phase.startswith("loading") else 4)  # two problems were verified first
+    assert zygote.run(args, env, tmp_path / "err").code == 0
+    assert sorted(records(run / "samples.jsonl")) == [(f"{i}", j) for i in range(1, 5) for j in (0, 1)]
+
+
+# --- an OpenAI-compatible server ------------------------------------------------------------------
+
+def served(url: str, task: Path, out: Path) -> list[str]:
+    return ["probe", "passk", "--model", "org/served", "--backend", "openai", "--base-url", url, "--task", str(task),
+            "--verifier", "normalized", "-n", "2", "--max-tokens", "6", "--verify-workers", "1", "--out", str(out)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_server_that_goes_away_mid_run_keeps_what_was_verified(zygote: Zygote, task: Path, env: dict,
+                                                                  tmp_path: Path) -> None:
+    port, run = _free_port(), tmp_path / "run"
+    with serve(port) as url:
+        VLLMServe.delay = 0.3
+        pid = zygote.start(served(url, task, run), env, stderr=tmp_path / "err")
+        while not ((run / "samples.jsonl").exists() and (run / "samples.jsonl").read_bytes().count(b"\n") >= 4):
+            time.sleep(0.05)
+    # the server is gone: refused connections from here on
+    line = one_line(Ended(zygote.ended(), (tmp_path / "err").read_text()))
+    assert f"cannot reach {url}" in line and pid
+    kept = records(run / "samples.jsonl")
+    assert 4 <= len(kept) < 2 * PROBLEMS
+    with serve(port):  # the server is back: the same command continues
+        assert zygote.run(served(url, task, run), env, tmp_path / "err").code == 0
+    done = records(run / "samples.jsonl")
+    assert done[: len(kept)] == kept and len(done) == len(set(done)) == 2 * PROBLEMS
+
+
+@pytest.mark.parametrize("fault, words", [("failures", "refused the request: HTTP 503"),
+                                          ("garbled", "answered with a body that is not JSON")])
+def test_a_failing_server_is_one_line(zygote: Zygote, task: Path, env: dict, tmp_path: Path, fault: str,
+                                      words: str) -> None:
+    with serve() as url:
+        setattr(VLLMServe, fault, 10**6 if fault == "failures" else True)
+        ended = zygote.run(served(url, task, tmp_path / "run"), env, tmp_path / "err")
+    assert words in one_line(ended)
 
 
 # --- Ctrl-C ----------------------------------------------------------------------------------------

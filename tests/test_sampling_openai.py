@@ -3,12 +3,10 @@ and records every request body."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openaiserver import VLLMServe, serve
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.sampling import Completion, ModelRef, SamplingSettings, open_sampler
@@ -17,65 +15,10 @@ from mta_probe.sampling.base import SEED_STRIDE
 pytest.importorskip("openai")
 
 
-class VLLMServe(BaseHTTPRequestHandler):
-    """Answers like vLLM's OpenAI server; `failures` 503s first, `planned` maps a seed to the
-    finish reasons of its successive requests (vLLM passes abort and repetition through)."""
-
-    bodies: list[tuple[str, dict]] = []
-    failures = 0
-    planned: dict[int, list[str]] = {}
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with VLLMServe.lock:
-            VLLMServe.bodies.append((self.path, body))
-            fail = VLLMServe.failures > 0
-            VLLMServe.failures -= fail
-        if fail:
-            return self._send(503, {"error": {"message": "busy"}}, {"retry-after-ms": "5"})
-        chat = self.path.endswith("/chat/completions")
-        choices = []
-        for i in reversed(range(body["n"])):  # out of order: the client must sort by index
-            child = body["seed"] + i  # vLLM draws child i from seed + i
-            with VLLMServe.lock:
-                planned = VLLMServe.planned.get(child, [])
-                reason = planned.pop(0) if planned else ("length" if child % 3 == 0 else "stop")
-            tokens = child % 4 + 1
-            choice = {"index": i, "finish_reason": reason, "token_ids": list(range(tokens))}
-            if chat:
-                choice |= {"message": {"role": "assistant", "content": f"c{child}"},
-                           "logprobs": {"content": [{"token": "x", "logprob": 0.0, "top_logprobs": []}] * tokens}}
-            else:
-                choice |= {"text": f"t{child}", "logprobs": {"tokens": ["x"] * tokens, "token_logprobs": [0.0] * tokens,
-                                                             "text_offset": [0] * tokens, "top_logprobs": None}}
-            choices.append(choice)
-        obj = "chat.completion" if chat else "text_completion"
-        return self._send(200, {"id": "x", "object": obj, "created": 0, "model": body["model"], "choices": choices,
-                                "usage": {"prompt_tokens": 1, "completion_tokens": 99, "total_tokens": 100}})
-
-    def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        for key, value in {"Content-Type": "application/json", "Content-Length": str(len(data)),
-                           **(headers or {})}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def server_url() -> Iterator[str]:
-    VLLMServe.bodies, VLLMServe.failures, VLLMServe.planned = [], 0, {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), VLLMServe)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with serve() as url:
+        yield url
 
 
 # Every field a server would otherwise fill from its own defaults or generation_config.json.

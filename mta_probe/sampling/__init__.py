@@ -26,6 +26,7 @@ from mta_probe.sampling.base import (
     problem_seed,
     resolve_stop,
 )
+from mta_probe.sampling.memory import GuardedSampler, guard
 from mta_probe.sampling.models import ModelRef, prepare_model, resolve_model
 
 
@@ -81,6 +82,8 @@ def open_sampler(
     Raises:
         BadInputError: the backend name is unknown.
         BackendError: the backend's package is missing (the message names the extra).
+        GpuMemoryError: the GPU ran out of memory loading the model (the sampler's `sample`
+            raises it too, when sampling runs out).
     """
     name = backend or default_backend()
     if name not in BACKENDS:
@@ -88,7 +91,9 @@ def open_sampler(
     module, extra = REQUIREMENTS[name]
     if not _importable(module):
         raise BackendError(f"the {name} backend needs the {module} package: {extra}")
-    return BACKENDS[name]()(model, chat, **engine_options)
+    with guard(name, "loading the model"):
+        sampler = BACKENDS[name]()(model, chat, **engine_options)
+    return GuardedSampler(sampler, name)
 
 
 def resolve_backend(backend: str | None) -> str:

@@ -21,7 +21,8 @@ requests seeded seed + i (vLLM seeds child i so), anything but stop/length is ne
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from mta_probe.errors import BackendError, BadInputError
@@ -100,6 +101,35 @@ class OpenAISampler:
 
         return retry_failed(results, redraw, RETRY_ROUNDS)
 
+    def stream(self, prompts: list[str], n: int, settings: SamplingSettings,
+               seeds: list[int]) -> Iterator[tuple[int, list[Completion]]]:
+        """(prompt index, its n completions) as each prompt's request finishes, so that a server
+        that goes away mid-call costs only the prompts still in flight: the others are already
+        verified and on disk. Same requests, seeds and redraws as `sample`.
+
+        Raises:
+            BadInputError, BackendError: as `sample`, at the first prompt that fails.
+        """
+        if n < 1:
+            raise BadInputError(f"n must be >= 1, got {n}")
+        engine_fields(settings, n, None)
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            futures = {pool.submit(self._drawn, prompt, n, seed, settings): i
+                       for i, (prompt, seed) in enumerate(zip(prompts, seeds))}
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+    def _drawn(self, prompt: str, n: int, seed: int, settings: SamplingSettings) -> list[Completion]:
+        """One prompt's n completions, its aborted or errored samples drawn again (seed + i)."""
+        def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
+            return [self._one(prompt, 1, seed + i, settings)[0] for _, i in failed]
+
+        return retry_failed([self._one(prompt, n, seed, settings)], redraw, RETRY_ROUNDS)[0]
+
     def close(self) -> None:
         """Close the client's connection pool."""
         self.client.close()
@@ -136,6 +166,8 @@ class OpenAISampler:
             raise BackendError(f"{route} refused the request: HTTP {error.status_code}: {detail}") from error
         except self.openai.APIError as error:  # an answer the client cannot read
             raise BackendError(f"{route}: {type(error).__name__}: {str(error).splitlines()[0][:300]}") from error
+        except ValueError as error:  # the client parses a 200 body as JSON and lets that error out
+            raise BackendError(f"{route} answered with a body that is not JSON ({error})") from error
         choices = sorted(reply.choices, key=lambda c: c.index)
         if len(choices) != n:
             raise BackendError(f"{route} returned {len(choices)} choices, asked {n}")
