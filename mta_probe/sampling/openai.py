@@ -35,10 +35,6 @@ from mta_probe.sampling.protocol import (
     retry_failed,
 )
 
-# Rounds of redrawing aborted or errored samples before they are recorded as failures.
-RETRY_ROUNDS = 2
-
-
 def import_openai():
     """Import the openai client library, or raise BackendError naming the extra."""
     try:
@@ -99,7 +95,7 @@ class OpenAISampler:
         def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
             return [c[0] for c in self._requests([(prompts[p], 1, seeds[p] + i) for p, i in failed], settings)]
 
-        return retry_failed(results, redraw, RETRY_ROUNDS)
+        return retry_failed(results, redraw)
 
     def stream(self, prompts: list[str], n: int, settings: SamplingSettings,
                seeds: list[int]) -> Iterator[tuple[int, list[Completion]]]:
@@ -128,7 +124,7 @@ class OpenAISampler:
         def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
             return [self._one(prompt, 1, seed + i, settings)[0] for _, i in failed]
 
-        return retry_failed([self._one(prompt, n, seed, settings)], redraw, RETRY_ROUNDS)[0]
+        return retry_failed([self._one(prompt, n, seed, settings)], redraw)[0]
 
     def close(self) -> None:
         """Close the client's connection pool."""

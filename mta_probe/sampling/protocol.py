@@ -77,8 +77,12 @@ def finish_reason(raw: object) -> str:
     return str(raw).lower()
 
 
+# Rounds of redrawing aborted or errored samples before they are recorded as failures.
+RETRY_ROUNDS = 2
+
+
 def retry_failed(results: list[list[Completion]], redraw: Callable[[list[tuple[int, int]]], list[Completion]],
-                 attempts: int) -> list[list[Completion]]:
+                 attempts: int = RETRY_ROUNDS) -> list[list[Completion]]:
     """Draw aborted or errored samples again, in place, up to `attempts` times.
 
     Args:

@@ -11,10 +11,6 @@ from mta_probe.errors import BackendError
 from mta_probe.sampling.base import Completion, SamplingSettings
 from mta_probe.sampling.protocol import engine_fields, finish_reason, retry_failed
 
-# Rounds of redrawing aborted or errored samples before they are recorded as failures.
-RETRY_ROUNDS = 2
-
-
 def import_vllm():
     """Import vllm, or raise BackendError naming the extra to install."""
     try:
@@ -73,7 +69,7 @@ class VLLMEngine:
                       for p, j in failed]
             return [c[0] for c in self._generate([requests[p] for p, _ in failed], params)]
 
-        return retry_failed(results, redraw, RETRY_ROUNDS)
+        return retry_failed(results, redraw)
 
     def _generate(self, requests: list[dict], params: list) -> list[list[Completion]]:
         outputs = self.llm.generate(requests, params, use_tqdm=False)
