@@ -42,7 +42,14 @@ import numpy as np
 
 from mta_probe.errors import BadInputError
 from mta_report.points import BASE_MEASURE, GainPoint, passk_measure
-from mta_report.scatter import ResidualPool, Scatter, alignment_class, class_scatter, least_squares, pair_of
+from mta_report.scatter import (
+    ResidualPool,
+    Scatter,
+    alignment_class,
+    class_scatter,
+    least_squares,
+    pair_of,
+)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ Memory, for one real GPU (docs/train.md has the arithmetic for a 7B model on 141
 - weights, gradients and AdamW state are float32 (an update of lr 1e-6 is below bfloat16's
   resolution next to the weight and would round away); on CUDA the forward passes run under
   bfloat16 autocast (`LocalSettings.bf16_autocast`), as verl's FSDP mixed precision does;
-- logits are computed for response positions only (`logits_to_keep`): a prompt of 2,048 tokens
-  costs no (2,048 x vocabulary) logits; log-probs are `gather - logsumexp`, without a
-  full-size log-softmax copy; entropies (no gradient) are computed one micro-batch at a time;
+- logits are computed for response positions only, `logits_chunk` tokens at a time under
+  activation checkpointing (mta_train/logprobs.py): a 2,048-token prompt costs no logits and an
+  8,192-token response never holds more than one chunk's;
+- gradients are freed after each optimizer step, so the next rollouts sample without them;
 - gradient checkpointing (`LocalSettings.gradient_checkpointing`) keeps one hidden state per
   layer instead of every activation;
 - the frozen reference model exists only with a KL penalty, and keeps the sampler's dtype
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import json
 import math
 import os
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_train.dapo import aggregate, low_var_kl, policy_loss
+from mta_train.logprobs import response_logprobs
 from mta_train.settings import DapoSettings, LocalSettings
 
 
@@ -155,6 +156,7 @@ class Policy:
         stats["grad_norm"], stats["lr"] = float(norm), self.learning_rate()
         if math.isfinite(stats["grad_norm"]):  # verl skips a step whose gradient is not finite
             self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)  # free them while the next rollouts sample
         return stats
 
     def learning_rate(self) -> float:
@@ -164,46 +166,11 @@ class Policy:
         return self.dapo.lr * (min(1.0, self.steps_done / warmup) if warmup else 1.0)
 
     def _forward(self, model: Any, chunk: list[Sequence], *, with_entropy: bool):
-        """Log-probs (and entropies) of each response token, right-padded to the longest.
-
-        Logits are asked for from the first response position of the chunk onwards only
-        (`logits_to_keep`; a group's rows share their prompt, so nothing is wasted there).
-        """
-        import torch
-
-        lengths = [len(s.prompt_ids) + len(s.response_ids) for s in chunk]
-        width = max(lengths)
-        ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(chunk), width), dtype=torch.long)
-        for row, seq in enumerate(chunk):
-            full = list(seq.prompt_ids) + list(seq.response_ids)
-            ids[row, :len(full)] = torch.tensor(full)
-            attention[row, :len(full)] = 1
-        first = min(len(s.prompt_ids) for s in chunk) - 1  # logits at t predict token t + 1
-        extra = {"logits_to_keep": width - first} if _takes_logits_to_keep(model) else {}
-        with self._autocast():
-            logits = model(input_ids=ids.to(self.device), attention_mask=attention.to(self.device),
-                           use_cache=False, **extra).logits
-        offset = first if extra else 0  # column 0 of `logits` is absolute position `offset`
-        span = max(len(s.response_ids) for s in chunk)
-        rows = []
-        for row, seq in enumerate(chunk):
-            begin = len(seq.prompt_ids) - 1 - offset
-            rows.append(_pad_rows(logits[row, begin:begin + len(seq.response_ids)], span))
-        del logits
-        # float32 from here on; divided by the temperature: the distribution sampled from
-        response_logits = torch.stack(rows).float() / self.dapo.temperature
-        targets = torch.tensor([list(s.response_ids) + [0] * (span - len(s.response_ids))
-                                for s in chunk], device=self.device)
-        normalizer = torch.logsumexp(response_logits, dim=-1)
-        logprob = response_logits.gather(-1, targets[..., None]).squeeze(-1) - normalizer
-        mask = torch.tensor([[1.0] * len(s.response_ids) + [0.0] * (span - len(s.response_ids))
-                             for s in chunk], device=self.device)
-        entropy = None
-        if with_entropy:  # H = logsumexp - sum(p * logits); no gradient is ever taken of it
-            probs = torch.softmax(response_logits, dim=-1)
-            entropy = normalizer - (probs * response_logits).sum(-1)
-        return logprob * mask, entropy, mask
+        """Log-probs (and entropies) of each response token, right-padded to the longest
+        (mta_train/logprobs.py: response positions only, in chunks of `logits_chunk` tokens)."""
+        return response_logprobs(model, chunk, self.pad_id, temperature=self.dapo.temperature,
+                                 chunk_tokens=self.local.logits_chunk, with_entropy=with_entropy,
+                                 autocast=self._autocast(), device=self.device)
 
     def _autocast(self) -> Any:
         import torch
@@ -239,21 +206,6 @@ class Policy:
         state = json.loads((folder / "state.json").read_text())
         self.steps_done = int(state["steps_done"])
         return state
-
-
-def _takes_logits_to_keep(model: Any) -> bool:
-    """transformers' causal LMs (Llama, Qwen2, Mistral, ...) accept `logits_to_keep`."""
-    return "logits_to_keep" in inspect.signature(type(model).forward).parameters
-
-
-def _pad_rows(rows: Any, length: int) -> Any:
-    import torch
-
-    if rows.shape[0] == length:
-        return rows
-    pad = torch.zeros((length - rows.shape[0], rows.shape[1]), dtype=rows.dtype,
-                      device=rows.device)
-    return torch.cat([rows, pad])
 
 
 def _padded(tensors: list[Any], length: int) -> Any:

@@ -130,7 +130,9 @@ class LocalSettings:
     Attributes:
         device: "cpu", "cuda" or "cuda:N"; None: CUDA when torch sees it, else the CPU.
         micro_batch_size: sequences per forward and backward pass: bounds the activations
-            and response logits held at once (gradients add up over a mini-batch).
+            held at once (gradients add up over a mini-batch).
+        logits_chunk: response tokens whose logits exist at once (mta_train/logprobs.py); 0
+            computes them all at once.
         gradient_checkpointing: recompute each layer's activations in the backward pass
             instead of keeping them (the paper's scripts: `enable_gradient_checkpointing=True`).
         bf16_autocast: on CUDA, run forward passes in bfloat16 autocast over float32 master
@@ -139,12 +141,14 @@ class LocalSettings:
 
     device: str | None = None
     micro_batch_size: int = 8
+    logits_chunk: int = 1024
     gradient_checkpointing: bool = True
     bf16_autocast: bool = True
 
     def __post_init__(self) -> None:
-        if self.micro_batch_size < 1:
-            raise BadInputError(f"micro_batch_size must be at least 1, got {self.micro_batch_size}")
+        if self.micro_batch_size < 1 or self.logits_chunk < 0:
+            raise BadInputError(f"micro_batch_size must be at least 1 and logits_chunk at least 0, got "
+                                f"{self.micro_batch_size} and {self.logits_chunk}")
 
 
 @dataclass(frozen=True)

@@ -133,15 +133,11 @@ def test_policy_log_probs_are_the_models_own(tiny_llama_dir: Path,
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     policy = Policy(model, DapoSettings.small(), pad_id=1)
     assert model.is_gradient_checkpointing  # LocalSettings' default, active in train mode
-    kept = []
-    real_forward = model.forward
-    monkeypatch.setattr(model, "forward", lambda **kw: kept.append(kw.get("logits_to_keep"))
-                        or real_forward(**kw))
+    projected = []
+    model.get_output_embeddings().register_forward_hook(lambda _m, args, _o: projected.append(args[0].shape[0]))
     sequences = [Sequence((2, 3, 4), (5, 6)), Sequence((7,), (8, 9, 10, 11))]
     logprobs, entropies = policy.score(sequences)
-    # logits from the first response position on (position 0 here: prompt of one token)
-    assert kept == [5]
-    monkeypatch.setattr(model, "forward", real_forward)
+    assert sum(projected) == 6  # the output projection saw the 6 response positions, nothing else
     for seq, lp, ent in zip(sequences, logprobs, entropies):
         ids = torch.tensor([list(seq.prompt_ids) + list(seq.response_ids)])
         with torch.no_grad():
@@ -153,22 +149,38 @@ def test_policy_log_probs_are_the_models_own(tiny_llama_dir: Path,
         assert ent.tolist() == pytest.approx((-(probs * probs.log()).sum(-1)).tolist(), abs=1e-5)
 
 
-def test_only_response_logits_are_computed(tiny_llama_dir: Path) -> None:
-    """A long shared prompt costs no logits: the log-probs equal the full forward's."""
+@pytest.mark.parametrize("chunk", [0, 2])
+@pytest.mark.parametrize("softcapped", [False, True])
+def test_response_logits_in_chunks_give_the_full_forwards_values_and_gradients(
+        tiny_llama_dir: Path, chunk: int, softcapped: bool) -> None:
+    """Response positions only, in chunks of 2 tokens or all at once, through the decoder and
+    the output projection or (a soft-capped model) through `logits_to_keep`: the log-probs and
+    their gradients are the full forward's."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
-    policy = Policy(model, DapoSettings.small(), pad_id=1, local=LocalSettings(micro_batch_size=2))
+    if softcapped:  # Llama ignores it; mta must then take the plain path (logits_to_keep)
+        model.config.final_logit_softcapping = 30.0
+    policy = Policy(model, DapoSettings.small(temperature=0.7), pad_id=1,
+                    local=LocalSettings(micro_batch_size=3, logits_chunk=chunk))
     prompt = tuple(range(2, 30))
     sequences = [Sequence(prompt, (5, 6, 7)), Sequence(prompt, (8,)), Sequence(prompt[:3], (9, 10))]
-    logprobs, _ = policy.score(sequences)
-    for seq, lp in zip(sequences, logprobs):
+    model.train()
+    logprob, _, mask = policy._forward(model, sequences, with_entropy=False)
+    (logprob * mask).sum().backward()
+    ours = [w.grad.clone() for w in model.parameters()]
+    model.zero_grad()
+    total = 0.0
+    for row, seq in enumerate(sequences):
         ids = torch.tensor([list(seq.prompt_ids) + list(seq.response_ids)])
-        with torch.no_grad():
-            full = torch.log_softmax(model(input_ids=ids).logits[0], dim=-1)
+        full = torch.log_softmax(model(input_ids=ids).logits[0] / 0.7, dim=-1)
         start = len(seq.prompt_ids) - 1
-        expected = [full[start + i, t].item() for i, t in enumerate(seq.response_ids)]
-        assert lp.tolist() == pytest.approx(expected, abs=1e-5)
+        expected = torch.stack([full[start + i, t] for i, t in enumerate(seq.response_ids)])
+        assert logprob[row, :len(seq.response_ids)].tolist() == pytest.approx(expected.tolist(), abs=1e-5)
+        total = total + expected.sum()
+    total.backward()
+    for mine, theirs in zip(ours, (w.grad for w in model.parameters())):
+        assert torch.allclose(mine, theirs, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-sum"])

@@ -23,7 +23,12 @@ from mta_report.correlation import (
 from mta_report.points import BASE_MEASURE, GainPoint, paper_points, run_points
 from mta_report.predict import PredictSettings, coverage, gains_table
 from mta_report.reference import PaperResult, reference_gains
-from mta_report.reports import correlation_report, curves_report, full_report, gains_report
+from mta_report.reports import (
+    correlation_report,
+    curves_report,
+    full_report,
+    gains_report,
+)
 from mta_report.runs import load_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
