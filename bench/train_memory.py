@@ -11,9 +11,10 @@ trainer does in one step: `Policy.score` (log-probs and entropies, no gradient) 
 `Policy.update` (forward, backward, one AdamW step). The process reports its peak RSS
 (`getrusage(RUSAGE_SELF).ru_maxrss`) and its RSS after building the model and optimizer.
 
-Modes: "plain" computes logits for every position and keeps every activation (what the trainer
-did before); "mta" asks for logits from the first response position on (`logits_to_keep`) and
-recomputes activations in the backward pass (gradient checkpointing). Everything else is equal.
+Modes: "plain" computes logits for every position at once and keeps every activation (what the
+trainer did before); "mta" projects only the response positions, 1,024 tokens at a time under
+checkpointing (mta_train/logprobs.py), and recomputes the decoder's activations in the backward
+pass (gradient checkpointing). Everything else is equal.
 The fixed cost of training is 16 bytes per parameter (float32 weights, gradients, AdamW's two
 moments); the rest of the peak is activations and logits, which is what the modes change.
 On the CPU there is no bfloat16 autocast (CUDA only), so none of this measures it.
@@ -39,7 +40,7 @@ def one(config: dict) -> dict:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    import mta_train.policy as policy_module
+    import mta_train.logprobs as logprobs_module
     from mta_train.policy import Policy, Sequence
     from mta_train.settings import DapoSettings, LocalSettings
 
@@ -51,9 +52,11 @@ def one(config: dict) -> dict:
         num_hidden_layers=config["layers"], num_attention_heads=max(1, hidden // 64),
         num_key_value_heads=max(1, hidden // 128), max_position_embeddings=4096, tie_word_embeddings=False))
     plain = config["mode"] == "plain"
-    if plain:  # every position's logits, as before
-        policy_module._takes_logits_to_keep = lambda _model: False
-    local = LocalSettings(micro_batch_size=config["group"], gradient_checkpointing=not plain)
+    if plain:  # every position's logits at once, every activation kept: the trainer before
+        logprobs_module._output_head = lambda _model: None
+        logprobs_module._takes_logits_to_keep = lambda _model: False
+    local = LocalSettings(micro_batch_size=config["group"], gradient_checkpointing=not plain,
+                          logits_chunk=0 if plain else 1024)
     policy = Policy(model, DapoSettings.small(), pad_id=0, local=local)
     params = sum(p.numel() for p in model.parameters())
     generator = torch.Generator().manual_seed(1)

@@ -17,9 +17,9 @@ scatter is modelled per class:
   pool: one pair's residuals move together across techniques (Qwen on KOR Operation beats every
   fit), so pairs, not points, are the independent observations.
 
-Per colour (red apart from green) the pools hold 4 and 5 pairs; their leave-one-pair-out
-coverage stayed at 78-80% (measured while choosing this model, see docs/report.md), so red and
-green share the strong class.
+Per colour (red apart from green) the pools hold 4 and 5 pairs; with them, leave-one-pair-out
+coverage stayed at 78% (red) and 80% (green) while this model was being chosen (docs/report.md),
+so red and green share the strong class.
 """
 
 from __future__ import annotations
