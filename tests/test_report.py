@@ -291,6 +291,17 @@ def test_run_points_fall_back_to_the_before_training_evaluation(tmp_path: Path) 
     assert point.category_source == "pass@k rule on the before-training evaluation (k <= 4), contamination not measured"
 
 
+def test_another_reward_variant_is_another_technique(tmp_path: Path) -> None:
+    run = write_train(tmp_path, "t", model="Qwen/Qwen2.5-7B", technique="random", task="math500",
+                      before=0.4, after=0.5)
+    info = json.loads((run / "train.json").read_text())
+    (run / "train.json").write_text(json.dumps({**info, "settings": {"variant": "shao"}}))
+    (point,) = run_points(load_runs([run]), k=32)
+    assert point.technique == "random:shao"
+    (row,) = gains_table([point], paper_points(reference_gains(), k=32) + [point])
+    assert row.prediction is None and row.note.startswith("too few to predict")
+
+
 def test_run_points_of_a_paper_model_without_probe_take_the_paper_category(tmp_path: Path) -> None:
     write_train(tmp_path, "t", model="Qwen/Qwen2.5-7B", technique="nsr", task="math500", before=0.4, after=0.6)
     (point,) = run_points(load_runs([tmp_path / "t"]), k=32)
