@@ -17,7 +17,7 @@ wherever it is measured. Two protocols (`EVAL_PROTOCOLS`):
 
 The metric is avg@k: k samples per problem, accuracy averaged over samples and problems. The
 paper's k per benchmark (`PAPER_EVAL_K`): 8 on AIME 2024 and SynLogic (Section 3) and on the
-code tasks (Appendix F: "we report avg@8, following the same protocol as SynLogic and AIME24"),
+code tasks (Appendix G: "we report avg@8, following the same protocol as SynLogic and AIME24"),
 1 elsewhere (`val_kwargs.n=1` in every script).
 """
 
@@ -69,7 +69,7 @@ EVAL_PROTOCOLS: dict[str, EvalProtocol] = {
         source="mta probe passk (docs/passk.md)"),
 }
 
-# Section 3: avg@8 on AIME 2024 and SynLogic; Appendix F: avg@8 on the code tasks; else n=1.
+# Section 3: avg@8 on AIME 2024 and SynLogic; Appendix G: avg@8 on the code tasks; else n=1.
 PAPER_EVAL_K: dict[str, int] = {"aime24": 8, "synlogic": 8, "humaneval": 8, "livecodebench": 8}
 
 

@@ -129,7 +129,8 @@ class PaperSamplingMixin:
         from transfer_queue import KVBatchMeta
 
         snapshot = dict(self.partitions[partition_id])
-        votes = self._mta_votes(partition_id, [k for k in snapshot if k.split("_")[0] in set(finished)])
+        done = set(finished)
+        votes = self._mta_votes(partition_id, [k for k in snapshot if k.split("_")[0] in done])
         chosen = list(dict.fromkeys(plan.groups))
         terminal = set(finished) | set(self.failure_keys[partition_id])
         self._clear_groups(partition_id, terminal - set(chosen))
@@ -176,7 +177,6 @@ class PaperSamplingMixin:
             if values:
                 out["mta/accuracy" if name == "acc" else "mta/format"] = sum(values) / len(values)
         return out
-
 
     def _mta_votes(self, partition_id: str, keys: list[str]) -> dict[str, float]:
         """Mean majority ratio and label accuracy over every finished response (vote, TTRL)."""

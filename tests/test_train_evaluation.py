@@ -60,7 +60,7 @@ def test_prompt_sampling_and_k_follow_the_protocol() -> None:
     assert (sampling.temperature, sampling.top_p, sampling.max_tokens) == (1.0, 0.7, 64)
     probe = TrainSettings(technique="ground-truth", dapo=DapoSettings(top_p=0.9), eval_protocol="probe")
     assert (eval_sampling(probe).top_p, eval_sampling(probe).max_tokens) == (0.9, 8192)
-    # avg@8 on AIME24 and SynLogic (Section 3) and code (Appendix F), else the scripts' n=1
+    # avg@8 on AIME24 and SynLogic (Section 3) and code (Appendix G), else the scripts' n=1
     assert [eval_k(t, paper) for t in ("aime24", "synlogic", "humaneval", "math500", "kor-op")] == [
         8, 8, 8, 1, 1]
     assert eval_k("math500", TrainSettings(technique="vote", eval_k=4)) == 4
