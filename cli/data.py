@@ -22,6 +22,8 @@ def prepare(
     batch_size: Annotated[int, typer.Option(help="Rows repeat until they fill at least one batch.")] = 128,
     train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
     eval_limit: Annotated[Optional[int], typer.Option(help="Use only the first N problems of each validation task.")] = None,
+    eval_k: Annotated[Optional[int], typer.Option(help="Validation rows per problem, the k of avg@k (default: the paper's, 8 on aime24/synlogic/code, else 1).")] = None,
+    eval_protocol: Annotated[str, typer.Option(help="Validation prompt: paper (the training prompt) or probe (the task's own).")] = "paper",
     one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id(s) of the example(s).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random one-shot choice.")] = 0,
     gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task.")] = None,
@@ -30,23 +32,24 @@ def prepare(
 ) -> None:
     """Write verl's parquet rows (data_source, prompt, ability, reward_model, extra_info)."""
     result = run_or_exit(lambda: _prepare(out, technique, task, eval_task, batch_size,
-                                          train_limit, eval_limit, one_shot, seed, gym_option,
-                                          data_dir, verifier))
+                                          train_limit, eval_limit, eval_k, eval_protocol,
+                                          one_shot, seed, gym_option, data_dir, verifier))
     console.print(f"train: {result.train_file} ({result.train_rows} rows from "
                   f"{result.train_task})", highlight=False)
     for path in result.val_files:
         console.print(f"validation: {path}", highlight=False)
 
 
-def _prepare(out, technique, task, eval_task, batch_size, train_limit, eval_limit, one_shot,
-             seed, gym_option, data_dir, verifier):
+def _prepare(out, technique, task, eval_task, batch_size, train_limit, eval_limit, eval_k,
+             eval_protocol, one_shot, seed, gym_option, data_dir, verifier):
     from mta_probe import TaskOptions
     from mta_train import DapoSettings, TrainSettings, prepare_data
 
     dapo = DapoSettings(batch_size=batch_size, mini_batch_size=min(64, batch_size), seed=seed)
     settings = TrainSettings(
         technique=technique, task=task, eval_tasks=tuple(eval_task or ()), backend="verl",
-        dapo=dapo, train_limit=train_limit, eval_limit=eval_limit,
+        dapo=dapo, train_limit=train_limit, eval_limit=eval_limit, eval_k=eval_k,
+        eval_protocol=eval_protocol,
         one_shot=tuple(one_shot) if one_shot else None,
         task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option or []),
                                  verifier=verifier))

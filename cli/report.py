@@ -59,12 +59,19 @@ def render_gains(report, k: int) -> None:
                           f"{p.base:.1f}", _number(p.passk, "{:.1f}"), predicted, f"{p.gain:+.1f}", held,
                           pred.measure if pred else "")
         console.print(table)
-    summary = Table(title="Inside the interval, per technique")
-    for column in ("technique", "held", "of", "share"):
-        summary.add_column(column, justify="left" if column == "technique" else "right")
-    for technique, (held, total) in sorted(report.coverage.items()):
-        summary.add_row(technique, str(held), str(total), f"{held / total:.0%}")
-    console.print(summary)
+    for title, key, counts in (("Inside the interval, per category", "category", report.coverage_by_category),
+                               ("Inside the interval, per technique", "technique", report.coverage)):
+        summary = Table(title=title)
+        for column in (key, "held", "of", "share"):
+            summary.add_column(column, justify="left" if column == key else "right")
+        for name, (held, total) in sorted(counts.items()):
+            summary.add_row(_category(name) if key == "category" else name, str(held), str(total),
+                            f"{held / total:.0%}")
+        console.print(summary)
+    unpredicted = sum(r.prediction is None for r in report.rows)
+    if unpredicted:
+        console.print(f"{unpredicted} rows: too few to predict (no interval; see the note column)",
+                      highlight=False)
     _notes(report.notes)
     figure = f", {report.figure}" if report.figure else ""
     console.print(f"written: {report.csv}{figure}, {report.files.html}, {report.files.markdown}", highlight=False)
@@ -77,14 +84,12 @@ def gains(
     with_paper: Annotated[bool, typer.Option(help="also predict each paper result, its pair left out")] = False,
     tables: Annotated[str, typer.Option(help="paper tables the predictor is fit on: 'all' or e.g. 2,3,5,6")] = "all",
     level: Annotated[float, typer.Option(help="share of the prediction interval")] = 0.9,
-    resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 2000,
-    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="report folder (default $MTA_HOME/reports/gains)")] = None,
 ) -> None:
     """One row per (model, task, technique): alignment, predicted gain with an interval, actual gain."""
     from mta_report import PredictSettings, gains_report
 
-    settings = run_or_exit(lambda: PredictSettings(level=level, resamples=resamples, seed=seed))
+    settings = run_or_exit(lambda: PredictSettings(level=level))
     chosen = run_or_exit(lambda: parse_tables(tables))
     report = run_or_exit(lambda: gains_report(runs or [], out=out, k=k, with_paper=with_paper, tables=chosen,
                                               settings=settings))

@@ -18,18 +18,19 @@ app = typer.Typer(help="Run one RL technique of the paper and measure what it bu
 
 # Option name -> DapoSettings field: the only DAPO values the command line changes.
 DAPO_OPTIONS = ("steps", "batch_size", "mini_batch_size", "group_size", "lr", "kl_coef", "seed",
-                "max_response_length", "temperature", "max_num_gen_batches")
+                "max_response_length", "temperature", "max_num_gen_batches", "val_every")
 
 
 @app.callback()
 def train(
     ctx: typer.Context,
     technique: Annotated[Optional[str], typer.Option(help="ground-truth, random, incorrect, format, vote, em, ttrl, one-shot, nsr, psr.")] = None,
+    variant: Annotated[str, typer.Option(help="Reward definition: paper (its scripts), shao (random, format, incorrect as Shao et al.), online (incorrect: the group's wrong answer).")] = "paper",
     model: Annotated[str, typer.Option(help="Model alias, hub id, folder or GGUF file.")] = "smollm2-135m",
     task: Annotated[str, typer.Option(help="Training task (TASKS key, gym:NAME or JSONL file).")] = "arith-quick",
     eval_task: Annotated[Optional[list[str]], typer.Option(help="Task scored before and after (repeatable; default: the training task).")] = None,
     backend: Annotated[str, typer.Option(help="local (this machine) or verl (a Ray cluster with GPUs).")] = "local",
-    steps: Annotated[Optional[int], typer.Option(help="Training steps (local 8, verl 300).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Training steps (local 8, verl 300; ttrl on verl 30).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Prompts per step (local 4, verl 128).")] = None,
     mini_batch_size: Annotated[Optional[int], typer.Option(help="Prompts per optimizer step (local 4, verl 64).")] = None,
     group_size: Annotated[Optional[int], typer.Option(help="Rollouts per prompt (local 8, verl 16).")] = None,
@@ -44,7 +45,12 @@ def train(
     one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id of the example (repeat for two).")] = None,
     train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
     eval_limit: Annotated[Optional[int], typer.Option(help="Score only the first N problems of each evaluation task.")] = None,
-    eval_k: Annotated[int, typer.Option(help="Samples per evaluation problem (avg@k).")] = 8,
+    eval_k: Annotated[Optional[int], typer.Option(help="Samples per evaluation problem, the k of avg@k (default: the paper's, 8 on aime24/synlogic/code, else 1).")] = None,
+    eval_protocol: Annotated[str, typer.Option(help="paper (training prompt, first <answer>, T 1.0, top_p 0.7) or probe (the task's prompt and extraction, top_p of the rollouts).")] = "paper",
+    val_every: Annotated[Optional[int], typer.Option(help="Validate every N steps with the evaluation protocol (local 0 = never, verl 20).")] = None,
+    label_samples: Annotated[int, typer.Option(help="incorrect on math: rollouts per problem for Shao et al.'s fixed labels.")] = 64,
+    micro_batch_size: Annotated[int, typer.Option(help="local: sequences per forward/backward pass.")] = 8,
+    no_gradient_checkpointing: Annotated[bool, typer.Option("--no-gradient-checkpointing", help="local: keep activations instead of recomputing them.")] = False,
     gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task (repeatable).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Local clone for KOR-Bench / SynLogic.")] = None,
     verifier: Annotated[Optional[str], typer.Option(help="Verifier of a JSONL task (math, exact, normalized, ...).")] = None,
@@ -68,26 +74,29 @@ def train(
 
 def _settings(given: dict[str, Any]):
     """TrainSettings from the command's options (`given`: the callback's arguments by name)."""
-    from mta_probe.errors import BadInputError
     from mta_probe import TaskOptions
-    from mta_train import DapoSettings, TrainSettings
+    from mta_probe.errors import BadInputError
+    from mta_train import DapoSettings, LocalSettings, TrainSettings, get_technique
 
     if given["technique"] is None:
         raise BadInputError("name a technique with --technique (e.g. --technique ground-truth)")
     local = given["backend"] == "local"
-    dapo = DapoSettings.small() if local else DapoSettings()
+    dapo = DapoSettings.small() if local else DapoSettings.for_technique(get_technique(given["technique"]))
     options = {k: given[k] for k in DAPO_OPTIONS if given[k] is not None}
     if given["no_dynamic_sampling"]:
         options["dynamic_sampling"] = False
     if "batch_size" in options and "mini_batch_size" not in options:
         options["mini_batch_size"] = min(dapo.mini_batch_size, options["batch_size"])
-    backend_options: dict[str, Any] = {"device": given["device"]} if local else {
+    backend_options: dict[str, Any] = {} if local else {
         key: given[key] for key in ("ray_address", "nodes", "gpus_per_node")}
     return TrainSettings(
-        technique=given["technique"], model=given["model"], task=given["task"],
-        eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
+        technique=given["technique"], variant=given["variant"], model=given["model"],
+        task=given["task"], eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
         dapo=replace(dapo, **options), train_limit=given["train_limit"],
         eval_limit=given["eval_limit"], eval_k=given["eval_k"],
+        eval_protocol=given["eval_protocol"], label_samples=given["label_samples"],
+        local=LocalSettings(device=given["device"], micro_batch_size=given["micro_batch_size"],
+                            gradient_checkpointing=not given["no_gradient_checkpointing"]),
         one_shot=tuple(given["one_shot"]) if given["one_shot"] else None, run_dir=given["out"],
         task_options=TaskOptions(data_dir=given["data_dir"],
                                  gym=parse_options(given["gym_option"] or []),
@@ -113,12 +122,13 @@ def _render(result) -> None:
         console.print(f"configuration: {result.run_dir / 'verl_config.yaml'}", highlight=False)
         return
     gains = result.gains
-    table = Table(title=f"{gains['technique']} on {gains['model']} ({gains['metric']})")
-    for column in ("task", "before", "after", "gain"):
-        table.add_column(column, justify="left" if column == "task" else "right")
+    table = Table(title=f"{gains['technique']} ({gains['variant']}) on {gains['model']}, "
+                        f"{gains['protocol']} evaluation protocol")
+    for column in ("task", "metric", "before", "after", "gain"):
+        table.add_column(column, justify="left" if column in ("task", "metric") else "right")
     for task, row in gains["tasks"].items():
         style = "green" if row["gain"] > 0 else "red" if row["gain"] < 0 else None
-        table.add_row(task, f"{row['before']:.3f}", f"{row['after']:.3f}",
+        table.add_row(task, row["metric"], f"{row['before']:.3f}", f"{row['after']:.3f}",
                       f"[{style}]{row['gain']:+.3f}[/]" if style else f"{row['gain']:+.3f}")
     console.print(table)
     console.print(f"run: {result.run_dir}  (metrics.jsonl, gains.json; plot with "
@@ -149,9 +159,10 @@ def techniques() -> None:
     """List the techniques."""
     from mta_train import TECHNIQUES
 
-    table = Table(title="techniques (mta train --technique NAME)")
+    table = Table(title="techniques (mta train --technique NAME [--variant V])")
     table.add_column("name")
     table.add_column("what changes from DAPO with ground-truth reward")
+    table.add_column("variants (first: default)")
     for name, technique in TECHNIQUES.items():
-        table.add_row(name, technique.summary)
+        table.add_row(name, technique.summary, ", ".join(technique.variants))
     console.print(table)

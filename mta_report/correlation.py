@@ -25,7 +25,6 @@ import numpy as np
 
 from mta_probe.errors import BadInputError
 from mta_report.points import GainPoint, measure_of
-from mta_report.predict import LineFit, check_bootstrap, fit_line
 
 # Table 2's reward signals, averaged as Figure 10's first column; the rest one technique each.
 REWARD_SIGNALS = ("ground-truth", "random", "incorrect", "format", "vote", "em")
@@ -42,6 +41,42 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "nsr": ("nsr",),
     "psr": ("psr",),
 }
+
+
+def check_bootstrap(level: float, resamples: int) -> None:
+    """Refuse an interval level outside (0, 1) and bootstraps of fewer than 100 resamples."""
+    if not 0 < level < 1:
+        raise BadInputError(f"the interval level must lie strictly between 0 and 1, got {level}")
+    if resamples < 100:
+        raise BadInputError(f"the bootstrap needs at least 100 resamples, got {resamples}")
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """A least-squares line gain = intercept + slope * x over n points."""
+
+    slope: float
+    intercept: float
+    n: int
+
+
+def fit_line(x: Sequence[float], y: Sequence[float]) -> LineFit:
+    """Least squares y = intercept + slope * x.
+
+    Args:
+        x, y: at least two points, x not all equal.
+
+    Returns:
+        The line (the same as `numpy.polyfit(x, y, 1)`).
+
+    Examples:
+        >>> fit_line([0, 1, 2], [1, 3, 5])
+        LineFit(slope=2.0, intercept=1.0, n=3)
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    dx = xs - xs.mean()
+    slope = float((dx * (ys - ys.mean())).sum() / (dx * dx).sum())
+    return LineFit(slope=slope, intercept=float(ys.mean() - slope * xs.mean()), n=len(xs))
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,12 @@ def run_points(runs: Runs, *, k: int) -> list[GainPoint]:
         raise BadInputError(f"k must be at least 1, got {k}")
     points = []
     for train in runs.trains:
+        # Another reward definition is another technique: the paper's points never predict it.
+        technique = train.technique if train.variant == "paper" else f"{train.technique}:{train.variant}"
         for task, gain in train.gains.items():
             alignment = alignment_of(runs, train.model, train.model_path, task, k, before_run=gain.before_run)
             points.append(GainPoint(
-                source="run", model=train.model, task=task, technique=train.technique, variant="",
+                source="run", model=train.model, task=task, technique=technique, variant="",
                 kl_coef=train.kl_coef, base=100.0 * gain.before, gain=100.0 * gain.gain,
                 passk=None if alignment.passk is None else 100.0 * alignment.passk, k=k,
                 score=alignment.score, category=alignment.category, category_source=alignment.category_source,

@@ -6,47 +6,50 @@ The model, for each technique separately, fit by least squares:
 
 where `base` is the base accuracy in percent, `strong` is 1 for a strongly aligned pair (the
 paper's red and green, the user's `align.json` category or the pass@k rule of `mta probe align`)
-and 0 for a weakly aligned one (gray), and e is the scatter of results around the fit. Without a
-known category for the result (or with fewer than two fit points of either class) the `strong`
-term is dropped and the model is a line on base accuracy.
+and 0 for a weakly aligned one (gray), and e is the scatter of results around the fit, modelled
+per alignment class (mta_report/scatter.py): the interval is the fit plus or minus Student's t
+times the class's leave-one-pair-out residual scale for that technique, clipped to the gains
+possible at the result's base accuracy (-base to 100 - base).
 
-The prediction interval is a bootstrap over points (Davison & Hinkley 1997, Algorithm 6.4 in its
-simplest form): resample the points with replacement, refit, and add one residual of that refit
-drawn at random, scaled by sqrt(n / (n - p)) (p coefficients) because in-sample residuals
-understate the scatter a new result meets. The interval is the central `level` share of those
-predictions, clipped to the gains that are possible at the result's base accuracy (-base to
-100 - base: accuracy stays within 0..100%).
+Which points a result is predicted from (`fit_set`):
+- its technique, never itself; for a paper result, none of its (model, task) pair (one-shot's
+  three example variants share a pair);
+- its KL regime: results trained with a KL penalty (`kl_coef > 0`, Table 13) never enter the fit
+  of a KL-free result, and a KL result is predicted from KL results only;
+- with a category: only points with a category (an uncategorized run never changes the model of
+  the categorized rows); without one: the category-free line `gain = a + b * base` on every
+  point of the technique, with the scatter of all classes, and the row says so.
+Fewer than `min_points` fit points, a fit without two points of each class, or a class pool of
+fewer than `min_pairs` pairs: "too few to predict", no interval.
 
-Why this model: each technique has 6 to 81 points in the paper, over three models and 13
-tasks. Base accuracy alone ranks the paper's gains no better than chance (Spearman's rho near 0,
-`mta report correlation`); the paper's point is that pass@k at large k, not pass@1, measures
-alignment, and the paper's categories were read off its pass@k curves and contamination checks.
-The category is therefore the term that carries pass@k here. Three coefficients are few enough
-for 20-40 points and read at a glance; a bootstrap interval needs no normality of the scatter,
-which is wide and skewed (gains pile up near 0 for weakly aligned pairs).
-
-Which measure: the paper prints base accuracy (avg@k, a pass@1-like number), never pass@k, so
-the model fit on the paper's points uses base accuracy for every point, the user's included
+Why this model: base accuracy alone ranks the paper's gains no better than chance (Spearman's
+rho near 0, `mta report correlation`); the paper's categories were read off its pass@k curves
+and contamination checks, so the category is the term that carries pass@k here. Three
+coefficients suit 22-81 points per technique. Which measure: the paper prints base accuracy
+(avg@k), never pass@k, so the model uses base accuracy for every point, the user's included
 (their gains.json "before"). When the user has at least `min_run_points` other runs of the
 technique with pass@k at the report's k, a line on pass@k fit on those runs alone is used
-instead. Each row records its measure and model. Limits (docs/report.md): the paper's points come
-from 7-8B models trained for hundreds of steps, so a small model or a short run lies outside the
-data the fit saw; points of one model share its quirks and are not independent, which makes
-the interval optimistic; a result predicted from the paper must be one of the paper's
-techniques.
+instead. Limits (docs/report.md): the paper's points come from 7-8B models trained for hundreds
+of steps, so a small model or a short run lies outside the data the fit saw.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mta_probe.errors import BadInputError
 from mta_report.points import BASE_MEASURE, GainPoint, passk_measure
-
-STRONG = ("red", "green")
+from mta_report.scatter import (
+    ResidualPool,
+    Scatter,
+    alignment_class,
+    class_scatter,
+    least_squares,
+    pair_of,
+)
 
 
 @dataclass(frozen=True)
@@ -55,38 +58,24 @@ class PredictSettings:
 
     Attributes:
         level: the share of the prediction interval (0.9: 5% of results fall below, 5% above).
-        resamples: bootstrap resamples of the points.
-        seed: of the bootstrap; one seed gives the same intervals on every run.
-        min_points: the fewest points a model is fit on; fewer and no prediction is made.
-        min_run_points: the fewest of the user's runs with pass@k for a line on pass@k alone; a
-            bootstrap over fewer points gives intervals too narrow to trust.
+        min_points: the fewest points a technique's model is fit on (3 coefficients + 5).
+        min_pairs: the fewest (model, task) pairs in a class's residual pool.
+        prior_points: the weight, in points, of the class-wide scatter in a technique's own
+            (mta_report/scatter.py).
+        min_run_points: the fewest of the user's runs with pass@k for a line on pass@k alone.
     """
 
     level: float = 0.9
-    resamples: int = 2000
-    seed: int = 0
-    min_points: int = 5
+    min_points: int = 8
+    min_pairs: int = 3
+    prior_points: float = 5.0
     min_run_points: int = 8
 
     def __post_init__(self) -> None:
-        check_bootstrap(self.level, self.resamples)
-
-
-def check_bootstrap(level: float, resamples: int) -> None:
-    """Refuse an interval level outside (0, 1) and bootstraps of fewer than 100 resamples."""
-    if not 0 < level < 1:
-        raise BadInputError(f"the interval level must lie strictly between 0 and 1, got {level}")
-    if resamples < 100:
-        raise BadInputError(f"the bootstrap needs at least 100 resamples, got {resamples}")
-
-
-@dataclass(frozen=True)
-class LineFit:
-    """A least-squares line gain = intercept + slope * x over n points."""
-
-    slope: float
-    intercept: float
-    n: int
+        if not 0 < self.level < 1:
+            raise BadInputError(f"the interval level must lie strictly between 0 and 1, got {self.level}")
+        if self.min_points < 4 or self.min_pairs < 2 or self.prior_points < 0:
+            raise BadInputError("min_points must be at least 4, min_pairs at least 2, prior_points >= 0")
 
 
 @dataclass(frozen=True)
@@ -99,6 +88,8 @@ class Prediction:
         model: the model's formula, e.g. "gain ~ base-accuracy + strong".
         coefficients: term -> least-squares coefficient ("1" is the intercept).
         fit_points: points the model was fit on.
+        alignment_class: whose scatter the interval uses: "strong", "weak" or "all".
+        scatter: the residual scale (points) and t degrees of freedom behind the interval.
     """
 
     value: float
@@ -108,6 +99,8 @@ class Prediction:
     model: str
     coefficients: dict[str, float]
     fit_points: int
+    alignment_class: str
+    scatter: Scatter
 
 
 @dataclass(frozen=True)
@@ -116,7 +109,7 @@ class GainRow:
 
     Attributes:
         point: the result (model, task, technique, base accuracy, pass@k, gain, category).
-        prediction: the predicted gain, None with too few points to fit on.
+        prediction: the predicted gain, None when there are too few points to predict.
         held: whether the actual gain lies inside the interval; None without a prediction.
         note: why there is no prediction, or what the fit used.
     """
@@ -127,133 +120,104 @@ class GainRow:
     note: str
 
 
-def fit_line(x: Sequence[float], y: Sequence[float]) -> LineFit:
-    """Least squares y = intercept + slope * x.
-
-    Args:
-        x, y: at least two points, x not all equal.
-
-    Returns:
-        The line (the same as `numpy.polyfit(x, y, 1)`).
-
-    Examples:
-        >>> fit_line([0, 1, 2], [1, 3, 5])
-        LineFit(slope=2.0, intercept=1.0, n=3)
-    """
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    dx = xs - xs.mean()
-    slope = float((dx * (ys - ys.mean())).sum() / (dx * dx).sum())
-    return LineFit(slope=slope, intercept=float(ys.mean() - slope * xs.mean()), n=len(xs))
+def _row_of(with_class: bool) -> Callable[[GainPoint], list[float]]:
+    if with_class:
+        return lambda p: [1.0, p.base, 1.0 if alignment_class(p, True) == "strong" else 0.0]
+    return lambda p: [1.0, p.base]
 
 
-def _solve(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched least squares: coefficients per resample, and which resamples had a unique fit."""
-    gram = np.einsum("bni,bnj->bij", design, design)
-    scale = np.prod(np.diagonal(gram, axis1=1, axis2=2), axis=1)
-    # A resample with one repeated x, or one class only, has a singular normal matrix.
-    ok = np.abs(np.linalg.det(gram)) > 1e-9 * np.where(scale > 0, scale, 1.0)
-    coefficients = np.zeros(design.shape[::2])
-    rhs = np.einsum("bni,bn->bi", design[ok], y[ok])[..., None]
-    coefficients[ok] = np.linalg.solve(gram[ok], rhs)[..., 0]
-    return coefficients, ok
+def _left_out(target: GainPoint) -> tuple[Hashable, Callable[[GainPoint], bool]]:
+    """What a target's prediction may not see: its pair (paper rows), or itself (your runs)."""
+    if target.source == "paper":
+        return ("pair", pair_of(target)), lambda p: pair_of(p) == pair_of(target)
+    return ("point", id(target)), lambda p: p is target
 
 
-def predict_gain(design: np.ndarray, y: Sequence[float], target: Sequence[float], *, base: float,
-                 measure: str, terms: Sequence[str],
-                 settings: PredictSettings = PredictSettings()) -> Prediction | None:
-    """Fit gain on the design's columns and predict the target row, with a bootstrap interval.
-
-    Args:
-        design: n x p matrix of the fit points, first column all ones.
-        y: their gains (points).
-        target: the p values of the result to predict.
-        base: its base accuracy (percent), which bounds the gain to -base .. 100 - base.
-        measure: the name of the x column, recorded in the prediction.
-        terms: names of the p columns ("1", "base-accuracy", "strong").
-        settings: interval level, resamples, seed, fewest points.
-
-    Returns:
-        The prediction, or None with fewer than `min_points` (or p + 2) points or a singular fit.
-    """
-    X, ys, x0 = np.asarray(design, float), np.asarray(y, float), np.asarray(target, float)
-    n, p = X.shape
-    if n < max(settings.min_points, p + 2):
-        return None
-    full, ok = _solve(X[None], ys[None])
-    if not ok[0]:
-        return None
-    rng = np.random.default_rng(settings.seed)
-    idx = rng.integers(0, n, size=(settings.resamples, n))
-    coef, ok = _solve(X[idx], ys[idx])
-    coef, idx = coef[ok], idx[ok]
-    residuals = (ys[idx] - np.einsum("bni,bi->bn", X[idx], coef)) * np.sqrt(n / (n - p))
-    drawn = residuals[np.arange(len(coef)), rng.integers(0, n, size=len(coef))]
-    tail = 100.0 * (1.0 - settings.level) / 2.0
-    low, high = np.percentile(coef @ x0 + drawn, [tail, 100.0 - tail])
-    floor, ceiling = -base, 100.0 - base
-    model = "gain ~ " + " + ".join(terms[1:])
-    return Prediction(value=float(np.clip(full[0] @ x0, floor, ceiling)), low=float(np.clip(low, floor, ceiling)),
-                      high=float(np.clip(high, floor, ceiling)), measure=measure, model=model,
-                      coefficients={t: float(c) for t, c in zip(terms, full[0])}, fit_points=n)
+def fit_set(target: GainPoint, pool: Sequence[GainPoint]) -> list[GainPoint]:
+    """The points a target is predicted from (module docstring)."""
+    _, excluded = _left_out(target)
+    return [p for p in pool if p.technique == target.technique and not excluded(p)
+            and (p.kl_coef > 0) == (target.kl_coef > 0)
+            and (target.category is None or p.category is not None)]
 
 
-def _fit_set(target: GainPoint, pool: Sequence[GainPoint]) -> list[GainPoint]:
-    """The points a target is predicted from: its technique, never its own result; for a paper
-    point, none of its (model, task) pair (one-shot's variants share a pair)."""
-    return [p for p in pool if p.technique == target.technique and p is not target
-            and not (target.source == p.source == "paper" and (p.model, p.task) == (target.model, target.task))]
+class Predictor:
+    """Predicts targets from a pool of points, sharing the residual pools between them."""
+
+    def __init__(self, pool: Sequence[GainPoint], settings: PredictSettings) -> None:
+        self.pool, self.settings = list(pool), settings
+        self._pools: dict[tuple[bool, bool], ResidualPool] = {}
+
+    def _residual_pool(self, kl: bool, with_class: bool) -> ResidualPool:
+        key = (kl, with_class)
+        if key not in self._pools:
+            points = [p for p in self.pool if (p.kl_coef > 0) == kl and (not with_class or p.category is not None)]
+            self._pools[key] = ResidualPool(points, _row_of(with_class), self.settings.min_points)
+        return self._pools[key]
+
+    def predict(self, target: GainPoint) -> GainRow:
+        """The target's row: a line on pass@k from your runs when enough have pass@k, else the
+        class model (or, without a category, the category-free line) on paper and run points."""
+        fit = fit_set(target, self.pool)
+        on_passk = self._passk_row(target, fit)
+        if on_passk is not None:
+            return on_passk
+        with_class = target.category is not None
+        cls = alignment_class(target, with_class)
+        s = self.settings
+        if len(fit) < s.min_points:
+            return _too_few(target, f"{len(fit)} {target.technique} points to fit on ({s.min_points} needed)")
+        if with_class and min(sum(alignment_class(p, True) == c for p in fit) for c in ("strong", "weak")) < 2:
+            return _too_few(target, f"fewer than 2 strong or 2 weak {target.technique} points to fit on")
+        row = _row_of(with_class)
+        coef = least_squares(np.array([row(p) for p in fit]), np.array([p.gain for p in fit]))
+        key, excluded = _left_out(target)
+        residuals = self._residual_pool(target.kl_coef > 0, with_class).residuals(key, excluded)
+        scatter = class_scatter(residuals, target.technique, cls, with_class, s.prior_points)
+        if coef is None or scatter is None or scatter.pairs < s.min_pairs:
+            return _too_few(target, f"residuals of fewer than {s.min_pairs} {cls} pairs")
+        terms = ("1", BASE_MEASURE, "strong")[:len(coef)]
+        prediction = _interval(target, coef, row(target), terms, BASE_MEASURE, len(fit), cls, scatter, s.level)
+        paper = sum(p.source == "paper" for p in fit)
+        note = f"fit on {paper} paper + {len(fit) - paper} run points"
+        note += "; its own pair left out" if target.source == "paper" else ""
+        note += "" if with_class else "; category unknown: category-free line, scatter of all classes"
+        return _row(target, prediction, note)
+
+    def _passk_row(self, target: GainPoint, fit: list[GainPoint]) -> GainRow | None:
+        s = self.settings
+        runs = [p for p in fit if p.source == "run" and p.passk is not None and p.k == target.k]
+        if target.passk is None or len(runs) < max(s.min_points, s.min_run_points):
+            return None
+        measure = passk_measure(target.k)
+        row = lambda p: [1.0, p.passk]  # noqa: E731 - the design row of this model
+        coef = least_squares(np.array([row(p) for p in runs]), np.array([p.gain for p in runs]))
+        residuals = []
+        for left in runs:  # leave-one-out: a run is its own pair here
+            rest = [p for p in runs if p is not left]
+            c = least_squares(np.array([row(p) for p in rest]), np.array([p.gain for p in rest]))
+            if c is not None:
+                residuals.append((left, left.gain - float(np.dot(c, row(left)))))
+        scatter = class_scatter(residuals, target.technique, "all", False, 0.0)
+        if coef is None or scatter is None:
+            return None
+        prediction = _interval(target, coef, row(target), ("1", measure), measure, len(runs), "all", scatter, s.level)
+        return _row(target, prediction, f"fit on {len(runs)} of your runs")
 
 
-def _strong(point: GainPoint) -> float:
-    return 1.0 if point.category in STRONG else 0.0
+def _interval(target: GainPoint, coef: np.ndarray, x0: list[float], terms: Sequence[str], measure: str,
+              fit_points: int, cls: str, scatter: Scatter, level: float) -> Prediction:
+    value, half = float(np.dot(coef, x0)), scatter.half_width(level)
+    floor, ceiling = -target.base, 100.0 - target.base  # accuracy stays within 0..100%
+    clip = lambda v: float(np.clip(v, floor, ceiling))  # noqa: E731
+    return Prediction(value=clip(value), low=clip(value - half), high=clip(value + half), measure=measure,
+                      model="gain ~ " + " + ".join(terms[1:]),
+                      coefficients={t: float(c) for t, c in zip(terms, coef)}, fit_points=fit_points,
+                      alignment_class=cls, scatter=scatter)
 
 
-def _passk_prediction(target: GainPoint, fit: list[GainPoint], settings: PredictSettings) -> GainRow | None:
-    runs = [p for p in fit if p.source == "run" and p.passk is not None and p.k == target.k]
-    if target.passk is None or len(runs) < max(settings.min_points, settings.min_run_points):
-        return None
-    design = np.array([[1.0, p.passk] for p in runs])
-    measure = passk_measure(target.k)
-    prediction = predict_gain(design, [p.gain for p in runs], [1.0, target.passk], base=target.base,
-                              measure=measure, terms=("1", measure), settings=settings)
-    return None if prediction is None else _row(target, prediction, f"fit on {len(runs)} of your runs")
-
-
-def predict_point(target: GainPoint, pool: Sequence[GainPoint], settings: PredictSettings) -> GainRow:
-    """Predict one result from the others (the module docstring gives the model).
-
-    Args:
-        target: the result to predict.
-        pool: every point, the target included (it is left out of its own fit).
-        settings: the predictor's settings.
-
-    Returns:
-        The row: a line on pass@k from the user's runs when enough of them have pass@k, else
-        the base-accuracy model (with the alignment class when known) on paper and user points.
-    """
-    fit = _fit_set(target, pool)
-    on_passk = _passk_prediction(target, fit, settings)
-    if on_passk is not None:
-        return on_passk
-    classes = [_strong(p) for p in fit if p.category is not None]
-    use_class = (target.category is not None and sum(classes) >= 2 and len(classes) - sum(classes) >= 2
-                 and all(p.category is not None for p in fit))
-    if not use_class:
-        fit_rows = [[1.0, p.base] for p in fit]
-        terms: tuple[str, ...] = ("1", BASE_MEASURE)
-        target_row = [1.0, target.base]
-    else:
-        fit_rows = [[1.0, p.base, _strong(p)] for p in fit]
-        terms = ("1", BASE_MEASURE, "strong")
-        target_row = [1.0, target.base, _strong(target)]
-    prediction = predict_gain(np.array(fit_rows).reshape(len(fit), len(terms)), [p.gain for p in fit], target_row,
-                              base=target.base, measure=BASE_MEASURE, terms=terms, settings=settings)
-    if prediction is None:
-        return GainRow(target, None, None, f"too few {target.technique} points to fit ({len(fit)}; "
-                                           f"{settings.min_points} needed)")
-    paper = sum(p.source == "paper" for p in fit)
-    left_out = "; its own pair left out" if target.source == "paper" else ""
-    return _row(target, prediction, f"fit on {paper} paper + {len(fit) - paper} run points{left_out}")
+def _too_few(target: GainPoint, why: str) -> GainRow:
+    return GainRow(target, None, None, f"too few to predict: {why}")
 
 
 def _row(target: GainPoint, prediction: Prediction, note: str) -> GainRow:
@@ -266,21 +230,23 @@ def gains_table(targets: Sequence[GainPoint], pool: Sequence[GainPoint],
 
     Args:
         targets: the results to report (the user's runs, and the paper's if asked).
-        pool: the points the predictor may use (paper and user points).
+        pool: the points the predictor may use (paper and user points, KL ones included).
         settings: the predictor's settings.
 
     Returns:
         One row per target, in target order.
     """
-    return [predict_point(t, pool, settings) for t in targets]
+    predictor = Predictor(pool, settings)
+    return [predictor.predict(t) for t in targets]
 
 
-def coverage(rows: Sequence[GainRow]) -> dict[str, tuple[int, int]]:
-    """Per technique, (rows whose gain fell inside the interval, rows with a prediction)."""
+def coverage(rows: Sequence[GainRow], by: str = "technique") -> dict[str, tuple[int, int]]:
+    """Per technique (or `by="category"`), (rows inside the interval, rows with a prediction)."""
     counts: dict[str, tuple[int, int]] = {}
     for row in rows:
         if row.held is None:
             continue
-        held, total = counts.get(row.point.technique, (0, 0))
-        counts[row.point.technique] = (held + int(row.held), total + 1)
+        key = row.point.technique if by == "technique" else (row.point.category or "unknown")
+        held, total = counts.get(key, (0, 0))
+        counts[key] = (held + int(row.held), total + 1)
     return counts

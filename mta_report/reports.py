@@ -43,12 +43,14 @@ class GainsReport:
     Attributes:
         rows: one per result, in order: your runs, then the paper's if asked.
         coverage: technique -> (rows inside the interval, rows with a prediction).
+        coverage_by_category: red / green / gray -> the same counts.
         csv: the gains table; figure: predicted against actual; files: the report.
         notes: what could not be linked or measured, one line each.
     """
 
     rows: list[GainRow]
     coverage: dict[str, tuple[int, int]]
+    coverage_by_category: dict[str, tuple[int, int]]
     csv: Path
     figure: Path | None
     files: ReportFiles
@@ -100,6 +102,9 @@ def _reference(reference: Sequence[PaperResult] | None) -> Sequence[PaperResult]
 def _run_notes(runs: Runs, points: list[GainPoint], k: int) -> list[str]:
     notes = [f"{t.path}: no gains.json yet, so no gain to report (training curves only)"
              for t in runs.trains if not t.gains]
+    notes += [f"{t.path}: gains measured with the {t.protocol} evaluation protocol, not the paper's "
+              "(training prompt, first <answer>, top_p 0.7): its gain is not on the paper's scale"
+              for t in runs.trains if t.gains and t.protocol != "paper"]
     for p in points:
         if "no probe run" in p.category_source:
             notes.append(f"{p.model} on {p.task}: no probe run with this model and task among the runs; "
@@ -118,14 +123,17 @@ def gains_rows_table(rows: Sequence[GainRow], k: int) -> Table:
                Column(passk_measure(k), "{:.1f}"), Column("measure"), Column("predictor"),
                Column("predicted_gain", "{:+.1f}"), Column("interval_low", "{:+.1f}"),
                Column("interval_high", "{:+.1f}"), Column("actual_gain", "{:+.1f}"), Column("held"),
-               Column("fit_points", "{:d}"), Column("note"), Column("origin"))
+               Column("fit_points", "{:d}"), Column("scatter_class"), Column("scatter", "{:.1f}"),
+               Column("scatter_dof", "{:d}"), Column("note"), Column("origin"))
     body = []
     for r in rows:
         p, pred = r.point, r.prediction
         body.append((p.source, p.model, p.task, p.technique, p.variant, p.kl_coef, p.category, p.category_source,
                      p.score, p.base, p.passk, pred.measure if pred else None, pred.model if pred else None,
                      pred.value if pred else None, pred.low if pred else None, pred.high if pred else None,
-                     p.gain, r.held, pred.fit_points if pred else None, r.note, p.origin))
+                     p.gain, r.held, pred.fit_points if pred else None,
+                     pred.alignment_class if pred else None, pred.scatter.scale if pred else None,
+                     pred.scatter.dof if pred else None, r.note, p.origin))
     return Table("Gains: predicted from alignment, and actual (percentage points)", columns, tuple(body))
 
 
@@ -139,8 +147,9 @@ def gains_report(runs: Sequence[Path], *, out: Path | None = None, k: int = 32, 
         out: the report folder; None: `$MTA_HOME/reports/gains`.
         k: pass@k is read at this k from the probe runs.
         with_paper: add a row per paper result, each predicted with its own pair left out.
-        tables: the paper tables the predictor is fit on; None: all (Table 13's KL rows never).
-        settings: the predictor's interval level, resamples, seed and fewest points.
+        tables: the paper tables the predictor is fit on; None: all. Table 13's KL rows only
+            ever enter the fits of KL runs, and are never rows themselves.
+        settings: the predictor's interval level, scatter pooling and fewest points.
         reference: the paper's results; None loads `mta_report.reference.reference_gains()`.
 
     Returns:
@@ -153,22 +162,29 @@ def gains_report(runs: Sequence[Path], *, out: Path | None = None, k: int = 32, 
     if runs and not user:
         raise BadInputError("no train run with a gains.json among the runs given; nothing to predict")
     paper = paper_points(_reference(reference), k=k, tables=tables)
-    rows = gains_table(user + (paper if with_paper else []), paper + user, settings)
+    paper_kl = [p for p in paper_points(_reference(reference), k=k, tables=tables, kl_free=False) if p.kl_coef > 0]
+    rows = gains_table(user + (paper if with_paper else []), paper + paper_kl + user, settings)
     folder = _out(out, "gains")
     table = gains_rows_table(rows, k)
     csv_path = write_csv(folder / "gains.csv", table)
     figure = plot_gains(folder / "gains.png", rows) if any(r.prediction for r in rows) else None
-    counts = coverage(rows)
+    counts, by_category = coverage(rows), coverage(rows, by="category")
     notes = _run_notes(loaded, user, k)
     text = (f"Predictor: per technique, least squares of gain on base accuracy plus a strong-alignment term "
-            f"(red/green), {settings.level:.0%} bootstrap prediction interval over points "
-            f"({settings.resamples} resamples, seed {settings.seed}); paper rows are predicted with their own "
-            "(model, task) pair left out, your rows with themselves left out. docs/report.md gives its limits.",
+            f"(red/green); {settings.level:.0%} prediction interval: fit +/- Student's t times the technique's "
+            "leave-one-pair-out residual scale in the result's alignment class (strong or weak), shrunk toward "
+            f"the class's scale over all techniques with the weight of {settings.prior_points:g} points. Paper "
+            "rows are predicted with their own (model, task) pair left out, your rows with themselves left out; "
+            "KL runs only from KL runs, uncategorized runs enter no class model. docs/report.md gives its limits.",
             GAINS_MEASURE_NOTE.format(k=k, runs=settings.min_run_points),
-            "Held: " + ", ".join(f"{t} {h}/{n}" for t, (h, n) in sorted(counts.items())) + ".", *notes)
+            "Held, per category: " + _held(by_category) + ". Per technique: " + _held(counts) + ".", *notes)
     sections = [Section("Was the gain predictable?", text, (table,), (figure,) if figure else ())]
     files = write_report(folder, "mta report gains", sections)
-    return GainsReport(rows, counts, csv_path, figure, files, sections, notes)
+    return GainsReport(rows, counts, by_category, csv_path, figure, files, sections, notes)
+
+
+def _held(counts: dict[str, tuple[int, int]]) -> str:
+    return ", ".join(f"{key} {held}/{total} ({held / total:.0%})" for key, (held, total) in sorted(counts.items()))
 
 
 def correlation_tables(stats: Sequence[GroupCorrelation], pairs: Sequence[PairPoint]) -> tuple[Table, Table, Table]:
@@ -292,7 +308,8 @@ class FullReport:
 
 
 def full_report(runs: Sequence[Path] = (), *, out: Path | None = None, k: int = 32,
-                reference: Sequence[PaperResult] | None = None) -> FullReport:
+                reference: Sequence[PaperResult] | None = None,
+                settings: PredictSettings = PredictSettings()) -> FullReport:
     """`mta report all`: gains, correlation and curves of the runs in one report.
 
     Args:
@@ -300,6 +317,7 @@ def full_report(runs: Sequence[Path] = (), *, out: Path | None = None, k: int = 
         out: the report folder; None: `$MTA_HOME/reports/all`. Each part has a subfolder.
         k: pass@k is read at this k.
         reference: the paper's results; None loads `reference_gains()`.
+        settings: the gain predictor's settings.
 
     Returns:
         The three parts (curves None when the runs hold nothing to draw) and the combined report.
@@ -308,7 +326,7 @@ def full_report(runs: Sequence[Path] = (), *, out: Path | None = None, k: int = 
     folder = _out(out, "all")
     has_gains = any(t.gains for t in loaded.trains)
     gains = gains_report(runs if has_gains else [], out=folder / "gains", k=k, with_paper=not has_gains,
-                         reference=reference)
+                         reference=reference, settings=settings)
     correlation = correlation_report(runs, out=folder / "correlation", settings=CorrelationSettings(k=k),
                                      reference=reference)
     drawable = loaded.probes or loaded.kls or any(t.metrics for t in loaded.trains)

@@ -113,6 +113,9 @@ class TrainRun:
         kl_coef: the KL penalty coefficient (0 when `train.json` is missing).
         gains: eval task -> TaskGain; empty when `gains.json` is not written yet.
         metrics: `metrics.jsonl` rows, in step order.
+        variant: the reward variant trained ("paper" unless `train.json` names another).
+        protocol: the evaluation protocol of gains.json ("paper" unless it names another;
+            files written before protocols existed used the probe's, and say nothing).
     """
 
     path: Path
@@ -124,6 +127,8 @@ class TrainRun:
     kl_coef: float
     gains: dict[str, TaskGain]
     metrics: tuple[dict[str, Any], ...]
+    variant: str = "paper"
+    protocol: str = "paper"
 
 
 @dataclass(frozen=True)
@@ -250,9 +255,12 @@ def _read_train(run: Path) -> TrainRun:
     task = str(source.get("task", "")) if source else ""
     gains = _read_gains(run / GAINS_FILE) if gains_payload else {}
     metrics = _read_metrics(run / METRICS_FILE) if (run / METRICS_FILE).is_file() else ()
+    settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
+    protocol = gains_payload.get("protocol", "probe" if gains_payload else "paper")
     return TrainRun(path=run, name=f"{technique} · {model} · {task}" if source else run.name, model=model,
                     model_path=str(info.get("model_path", "")), technique=technique, task=task,
-                    kl_coef=float(info.get("kl_coef", 0.0)), gains=gains, metrics=metrics)
+                    kl_coef=float(info.get("kl_coef", 0.0)), gains=gains, metrics=metrics,
+                    variant=str(settings.get("variant") or "paper"), protocol=str(protocol))
 
 
 def _holds_run(directory: Path) -> bool:

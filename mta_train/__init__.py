@@ -3,7 +3,8 @@
 The verbs: `train` runs one technique (a key of `TECHNIQUES`) on one model and task, on this
 machine (`backend="local"`) or on verl (`backend="verl"`), and writes metrics.jsonl and
 gains.json; `prepare_data` writes a task as verl's parquet; `select_example` is Wang et al.'s one-shot selection from an accuracy history.
-Settings are `TrainSettings` and `DapoSettings` (the paper's Section 3 defaults).
+Settings are `TrainSettings`, `DapoSettings` (the paper's Section 3 defaults) and
+`LocalSettings` (how the local backend uses its device).
 """
 
 import os
@@ -15,11 +16,12 @@ from mta_train.parquet import prepare_data
 from mta_train.record import TrainResult
 from mta_train.run import train
 from mta_train.selection import Ranked, select_example
-from mta_train.settings import DapoSettings, TrainSettings
+from mta_train.settings import DapoSettings, LocalSettings, TrainSettings
 from mta_train.techniques import TECHNIQUES, get_technique
 
 __all__ = [
     "DapoSettings",
+    "LocalSettings",
     "Ranked",
     "TECHNIQUES",
     "TrainResult",

@@ -1,83 +1,166 @@
 """What a run bought: the model scored before and after training on the evaluation tasks.
 
-The metric is avg@k, the paper's (Section 3: avg@8 for AIME24 and SynLogic): k samples per
-problem at the rollout temperature, accuracy averaged over samples and problems, which is
-pass@1 estimated from k samples. Each evaluation is an ordinary mta_probe pass@k run kept under
-the train run's `eval/` folder, so it resumes like any probe and can be read by `mta report`.
-Evaluations use each task's own zero-shot prompt and score correctness only (no format), as
-the paper validates.
+Both evaluations follow the run's evaluation protocol (mta_train/evaluation.py: the paper's by
+default: training prompt, first `<answer>`, temperature 1.0, top_p 0.7, avg@k with the paper's
+k per benchmark), the same protocol the in-training validation uses, so the local trainer's
+last validation and gains.json's "after" are the same number for the same weights. Each
+evaluation is kept under the run's `eval/` folder as `samples.jsonl` and a `passk.json` that
+`mta report` reads like a probe run (it names its protocol); a finished evaluation is read back,
+not redone, when the run is resumed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.passk import PassKSettings, probe_passk
-from mta_probe.runs import write_json_atomic
-from mta_probe.sampling import SamplingSettings
+from mta_probe.estimators import default_ks, estimate
+from mta_probe.runs import RecordWriter, prepare_run_dir, write_json_atomic
+from mta_train.evaluation import (
+    EvalSet,
+    Scored,
+    avg_at_k,
+    eval_sampling,
+    eval_sets,
+    get_protocol,
+    score_set,
+)
 from mta_train.settings import TrainSettings
 
 GAINS_FILE = "gains.json"
+EVAL_SAMPLES = "samples.jsonl"
+EVAL_RESULT = "passk.json"
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """avg@k of one model on one task, and the probe run that measured it."""
+    """avg@k of one model on one task, and the folder that holds its samples."""
 
     task: str
     accuracy: float
     num_problems: int
+    k: int
     run_dir: Path
 
 
-def evaluate(model: str, label: str, settings: TrainSettings, run_dir: Path,
+def evaluate(model: str, label: str, settings: TrainSettings, run_dir: Path, *, chat: bool,
              on_status: Callable[[str], None] | None = None) -> dict[str, Evaluation]:
-    """avg@k of `model` on every evaluation task of the run.
+    """avg@k of `model` on every evaluation task of the run, under the run's protocol.
 
     Args:
         model: what mta_probe can load (an alias, or the trained model's folder).
-        label: "before" or "after": names the probe runs under `run_dir/eval/`.
-        settings: eval tasks, eval_k, eval_limit, eval_max_tokens, seed, sampling.
+        label: "before" or "after": names the folders under `run_dir/eval/`.
+        settings: eval tasks, protocol, k, limit, max tokens, seed.
         run_dir: the train run.
+        chat: render prompts through the chat template: the INITIAL model's setting, so a saved
+            model (whose folder may carry a template its base model was not tuned on) is
+            prompted as in training.
         on_status: one-line status messages.
 
     Returns:
         One Evaluation per task.
     """
-    dapo = settings.dapo
-    sampling = SamplingSettings(temperature=dapo.temperature, top_p=dapo.top_p,
-                                max_tokens=settings.eval_max_tokens or dapo.max_response_length)
-    results = {}
-    for task in settings.evaluation:
-        out = run_dir / "eval" / f"{label}__{_slug(task)}"
-        probe = PassKSettings(model=model, task=task, n=settings.eval_k,
-                              sampling=sampling, seed=dapo.seed, limit=settings.eval_limit,
-                              task_options=settings.task_options, out=out,
-                              backend=settings.backend_options.get("eval_backend"))
-        if on_status:
-            on_status(f"evaluating {label} on {task} (avg@{settings.eval_k})")
-        result = probe_passk(probe, on_status=on_status)
-        results[task] = Evaluation(task=task, accuracy=result.curve.values[result.curve.ks.index(1)],
-                                   num_problems=result.payload["num_problems"], run_dir=out)
+    from mta_probe.sampling import open_sampler, prepare_model, resolve_model
+    from mta_probe.verify import VerifierPool
+
+    say = on_status or (lambda _message: None)
+    ref = resolve_model(model)
+    results: dict[str, Evaluation] = {}
+    pending = []
+    for eval_set in eval_sets(settings):
+        out = run_dir / "eval" / f"{label}__{_slug(eval_set.task)}"
+        prepare_run_dir(out, _identity(settings, eval_set, str(ref.path), chat))
+        done = _finished(out)
+        if done is not None:
+            results[eval_set.task] = Evaluation(eval_set.task, done, len(eval_set.problems), eval_set.k, out)
+        else:
+            pending.append((eval_set, out))
+    if not pending:
+        return results
+    prepare_model(ref, on_status=say)
+    sampler = open_sampler(settings.backend_options.get("eval_backend"), ref, chat=chat)
+    try:
+        with VerifierPool(workers=settings.verify_workers) as pool:
+            for eval_set, out in pending:
+                say(f"evaluating {label} on {eval_set.task} (avg@{eval_set.k}, "
+                    f"{settings.eval_protocol} protocol)")
+                scored = score_set(sampler, pool, eval_set, settings)
+                accuracy = _write(out, scored, settings, eval_set, ref, chat)
+                results[eval_set.task] = Evaluation(eval_set.task, accuracy, len(scored), eval_set.k, out)
+    finally:
+        sampler.close()
     return results
+
+
+def _identity(settings: TrainSettings, eval_set: EvalSet, model_path: str, chat: bool) -> dict[str, Any]:
+    return {"kind": "eval", "model_path": model_path, "task": eval_set.task,
+            "protocol": settings.eval_protocol, "k": eval_set.k, "chat": chat,
+            "sampling": asdict(eval_sampling(settings)), "seed": settings.dapo.seed,
+            "limit": settings.eval_limit}
+
+
+def _finished(out: Path) -> float | None:
+    path = out / EVAL_RESULT
+    if not path.is_file():
+        return None
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["avg_at_k"])
+    except (ValueError, KeyError, TypeError):
+        return None  # damaged: evaluate again
+
+
+def _write(out: Path, scored: list[Scored], settings: TrainSettings, eval_set: EvalSet,
+           ref: Any, chat: bool) -> float:
+    """samples.jsonl and passk.json (the fields `mta report` reads from a probe run)."""
+    (out / EVAL_SAMPLES).unlink(missing_ok=True)  # an unfinished evaluation is redone whole
+    with RecordWriter(out / EVAL_SAMPLES) as writer:
+        for s in scored:
+            writer.append({"problem_id": s.problem.id, "sample_index": i, "completion": c.text,
+                           "answer": v.answer, "correct": bool(v.correct), "tokens": c.tokens,
+                           "finish_reason": c.finish_reason, "reason": v.reason, "seed": s.seed}
+                          for i, (c, v) in enumerate(zip(s.completions, s.verdicts, strict=True)))
+    accuracy = avg_at_k(scored)
+    curve = estimate([len(s.verdicts) for s in scored], [sum(v.correct for v in s.verdicts) for s in scored],
+                     default_ks(eval_set.k), num_choices=[s.problem.num_choices for s in scored],
+                     seed=settings.dapo.seed)
+    keys = [str(k) for k in curve.ks]
+    protocol = get_protocol(settings.eval_protocol)
+    write_json_atomic(out / EVAL_RESULT, {
+        "model": ref.name, "model_path": str(ref.path), "task": eval_set.task,
+        "verifier": eval_set.verifier, "n": eval_set.k, "num_problems": curve.num_problems,
+        "avg_at_k": accuracy, "metric": f"avg@{eval_set.k}", "protocol": protocol.name,
+        "protocol_source": protocol.source, "chat_template": chat,
+        "pass_at_k": dict(zip(keys, curve.values)),
+        "interval": {k: [lo, hi] for k, lo, hi in zip(keys, curve.low, curve.high)},
+        "chance_pass_at_k": dict(zip(keys, curve.chance)) if curve.chance else None,
+        "sampling": asdict(eval_sampling(settings)), "seed": settings.dapo.seed,
+        "limit": settings.eval_limit})
+    return accuracy
 
 
 def write_gains(run_dir: Path, settings: TrainSettings, model_name: str,
                 before: dict[str, Evaluation], after: dict[str, Evaluation]) -> dict[str, Any]:
     """Write gains.json (format in docs/train.md) and return its payload."""
+    protocol = get_protocol(settings.eval_protocol)
     tasks = {
         task: {"before": before[task].accuracy, "after": after[task].accuracy,
                "gain": after[task].accuracy - before[task].accuracy,
+               "metric": f"avg@{before[task].k}", "k": before[task].k,
                "num_problems": before[task].num_problems,
                "before_run": str(before[task].run_dir), "after_run": str(after[task].run_dir)}
-        for task in settings.evaluation
+        for task in before
     }
-    payload = {"model": model_name, "technique": settings.technique, "task": settings.task,
-               "metric": f"avg@{settings.eval_k}", "k": settings.eval_k, "tasks": tasks}
+    sampling = eval_sampling(settings)
+    payload = {"model": model_name, "technique": settings.technique, "variant": settings.variant,
+               "task": settings.task, "protocol": protocol.name,
+               "protocol_settings": {"prompt": protocol.prompt, "answer": protocol.answer,
+                                     "temperature": sampling.temperature, "top_p": sampling.top_p,
+                                     "max_tokens": sampling.max_tokens, "source": protocol.source},
+               "tasks": tasks}
     write_json_atomic(run_dir / GAINS_FILE, payload)
     return payload
 

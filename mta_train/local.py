@@ -10,9 +10,14 @@ One step, as in the paper's DAPO (Section 3):
    fallback (repeat the kept groups, or train on the last batch unfiltered);
 4. GRPO advantages per group, masked for NSR / PSR; one pass of clipped token-mean updates,
    one optimizer step per mini-batch;
-5. append the step's metrics to metrics.jsonl; checkpoint every `checkpoint_every` steps.
+5. every `val_every` steps and at the last (when `val_every` > 0), validate on the evaluation
+   tasks with the run's evaluation protocol (mta_train/evaluation.py: the same sampling and
+   scoring as gains.json);
+6. append the step's metrics to metrics.jsonl; checkpoint every `save_every` steps.
 A stopped run resumes from its last checkpoint (the prompt stream and every seed derive from
 the run seed and the step, so the resumed steps draw what the lost ones would have).
+Shao et al.'s fixed incorrect labels (math "incorrect") are made before step 1, by the initial
+weights (mta_train/labels.py).
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from mta_probe.sampling import SamplingSettings
 from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
 from mta_train.data import TrainingSet, prompt_batch, training_prompt
+from mta_train.evaluation import eval_sets, validate
+from mta_train.labels import fixed_incorrect_labels, needs_fixed_labels
 from mta_train.policy import Policy, Sequence
 from mta_train.reward import Group, Reward
-from mta_train.settings import TrainSettings
+from mta_train.settings import DapoSettings, TrainSettings
+from mta_train.step_metrics import step_record
 from mta_train.technique import Technique
 
 METRICS_FILE = "metrics.jsonl"
@@ -69,17 +77,19 @@ class LocalRun:
 def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet, run_dir: Path,
                 *, on_step: Callable[[dict[str, Any]], None] | None = None,
                 on_status: Callable[[str], None] | None = None,
-                checkpoint_every: int = 4) -> LocalRun:
+                checkpoint_every: int | None = None) -> LocalRun:
     """Train `settings.model` with `technique` for `settings.dapo.steps` steps (or resume).
 
     Args:
-        settings: the run; `settings.dapo` holds every optimisation value.
-        technique: reward, advantage rule and data choice.
+        settings: the run; `settings.dapo` holds every optimisation value, `settings.local` how
+            the device is used.
+        technique: reward (`settings.variant` of it), advantage rule and data choice.
         data: the problems to draw batches from.
         run_dir: metrics.jsonl, checkpoint/ and the final model/ go here.
         on_step: receives each step's metrics (for a progress display).
         on_status: one-line status messages.
-        checkpoint_every: steps between checkpoints (the last step always saves).
+        checkpoint_every: steps between checkpoints (None: `dapo.save_every`; the last step
+            always saves).
 
     Returns:
         Where the trained model was saved.
@@ -88,28 +98,50 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
     from mta_probe.sampling.hf import HFSampler
 
     say = on_status or (lambda _m: None)
-    device = settings.backend_options.get("device")
-    sampler = HFSampler(resolve_model(settings.model), device=device, on_status=say)
-    policy = Policy(sampler.model, settings.dapo, sampler.pad_id)
-    start = _resume(run_dir, policy, say)
     dapo = settings.dapo
+    variant = technique.variant(settings.variant)
+    sampler = HFSampler(resolve_model(settings.model), device=settings.local.device, on_status=say)
+    if needs_fixed_labels(variant.fixed_label, data.verifier):  # the initial weights label
+        data = fixed_incorrect_labels(data, sampler, samples=settings.label_samples,
+                                      sampling=_rollout_sampling(dapo), seed=dapo.seed,
+                                      run_dir=run_dir, on_status=say)
+    policy = Policy(sampler.model, dapo, sampler.pad_id, settings.local)
+    start = _resume(run_dir, policy, say)
+    sets = eval_sets(settings) if dapo.val_every > 0 else []
+    every = checkpoint_every or dapo.save_every
     for step in range(start + 1, dapo.steps + 1):
         began = time.perf_counter()
         batch, generated, fill = _collect(sampler, policy, technique, data, settings, step)
         stats = _update(policy, batch, technique, dapo)
-        record = _metrics(step, generated, batch, fill, stats, time.perf_counter() - began)
-        _append(run_dir / HISTORY_FILE, [
-            {"problem_id": g.problem.id, "epoch": step,
-             "accuracy": sum(r.acc for r in g.rewards) / len(g.rewards)} for g in generated])
+        record = step_record(step, generated, batch, fill, stats, dapo.loss_agg_mode,
+                             time.perf_counter() - began)
+        if sets and (step % dapo.val_every == 0 or step == dapo.steps):
+            record.update({f"val/{task}": value for task, value in validate(sampler, sets, settings).items()})
+        _append(run_dir / HISTORY_FILE, history_records(step, generated))
         _append(run_dir / METRICS_FILE, [record])
         if on_step:
             on_step(record)
-        if step % checkpoint_every == 0 or step == dapo.steps:
+        if step % every == 0 or step == dapo.steps:
             policy.save(run_dir / CHECKPOINT_DIR, {"step": step})
     model_dir = run_dir / MODEL_DIR
     sampler.model.save_pretrained(model_dir)
     sampler.tokenizer.save_pretrained(model_dir)
     return LocalRun(model_dir=model_dir, steps=dapo.steps, resumed_from=start)
+
+
+def history_records(step: int, generated: list[RolloutGroup]) -> list[dict[str, Any]]:
+    """One accuracy record per problem of the step: a problem drawn twice (one-shot fills a
+    batch with its example) is one record over all its rollouts, not two that overwrite."""
+    correct: dict[str, list[float]] = {}
+    for group in generated:
+        correct.setdefault(group.problem.id, []).extend(r.acc for r in group.rewards)
+    return [{"problem_id": pid, "epoch": step, "accuracy": sum(accs) / len(accs)}
+            for pid, accs in correct.items()]
+
+
+def _rollout_sampling(dapo: DapoSettings) -> SamplingSettings:
+    return SamplingSettings(temperature=dapo.temperature, top_p=dapo.top_p,
+                            max_tokens=dapo.max_response_length)
 
 
 def _resume(run_dir: Path, policy: Policy, say: Callable[[str], None]) -> int:
@@ -173,8 +205,7 @@ def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
     if len(prompt_ids) > dapo.max_prompt_length:
         raise BadInputError(f"problem {problem.id}: prompt of {len(prompt_ids)} tokens exceeds "
                             f"max_prompt_length {dapo.max_prompt_length}")
-    sampling = SamplingSettings(temperature=dapo.temperature, top_p=dapo.top_p,
-                                max_tokens=dapo.max_response_length)
+    sampling = _rollout_sampling(dapo)
     completions = sampler.sample([prompt], dapo.group_size, sampling, [seed])[0]
     sequences = [Sequence(prompt_ids, c.token_ids or (sampler.pad_id,)) for c in completions]
     logprobs, entropies = policy.score(sequences)
@@ -182,7 +213,8 @@ def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
     group = Group(problem=problem, verifier=verifier, texts=tuple(c.text for c in completions),
                   seed=seed, mean_logprobs=mean_logprobs if technique.needs_logprobs else None,
                   require_format=settings.require_format)
-    return RolloutGroup(problem, sequences, technique.reward(group), logprobs, entropies)
+    rewards = technique.variant(settings.variant).reward(group)
+    return RolloutGroup(problem, sequences, rewards, logprobs, entropies)
 
 
 def _seed(run_seed: int, step: int, attempt: int, prompt_index: int) -> int:
@@ -204,33 +236,3 @@ def _update(policy: Policy, batch: list[RolloutGroup], technique: Technique,
         old += group.logprobs
         advantages += masked_advantages(pooled, group.scores, technique.advantage)
     return policy.update(sequences, old, advantages, dapo.mini_batch_size * dapo.group_size)
-
-
-def _metrics(step: int, generated: list[RolloutGroup], batch: list[RolloutGroup],
-             fallback: str | None, stats: dict[str, float], seconds: float) -> dict[str, Any]:
-    """One metrics.jsonl record. Reward, accuracy, entropy and length are over every response
-    generated in the step (what the policy does), `batch_reward_mean` over the trained batch."""
-    rewards = [r for g in generated for r in g.rewards]
-    lengths = [len(s.response_ids) for g in generated for s in g.sequences]
-    token_entropy = [float(e.sum()) for g in generated for e in g.entropies]
-    kept = sum(has_signal(g.scores) for g in generated)
-    trained = [r.score for g in batch for r in g.rewards]
-    return {
-        "step": step,
-        "reward_mean": sum(r.score for r in rewards) / len(rewards),
-        "accuracy": sum(r.acc for r in rewards) / len(rewards),
-        "format": sum(r.format for r in rewards) / len(rewards),
-        "entropy": sum(token_entropy) / max(sum(lengths), 1),
-        "response_length": sum(lengths) / len(lengths),
-        "groups_kept": kept,
-        "groups_total": len(generated),
-        "fallback": fallback,
-        "batch_reward_mean": sum(trained) / len(trained),
-        "seconds": round(seconds, 2),
-        "loss": stats.get("loss", 0.0),
-        "kl": stats.get("kl"),  # None without a KL penalty
-        "ppo_kl": stats.get("ppo_kl"),
-        "pg_clipfrac": stats.get("pg_clipfrac"),
-        "grad_norm": stats.get("grad_norm"),
-        "lr": stats.get("lr"),
-    }

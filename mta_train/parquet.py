@@ -12,6 +12,11 @@ verl's dataloader drops the last incomplete batch, so a training set smaller tha
 would give zero steps per epoch; the rows repeat in order until they fill at least one batch.
 That is also how one-shot RLVR trains: the example(s) repeated to fill every batch. TTRL's
 training rows are the evaluation set (`Technique.data == "eval"`, see mta_train/data.py).
+
+Validation rows follow the run's evaluation protocol (mta_train/evaluation.py): the protocol's
+prompt, and each problem repeated k times (k per benchmark: 8 on AIME24 and SynLogic, else 1)
+with `val_kwargs.n=1`, which is how the paper's scripts (n=1) report avg@8; verl's
+`val-core/<task>/acc/mean@1` over the rows is then avg@k.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.tasks import Problem, load_task
-from mta_train.data import training_prompt, training_set
+from mta_probe.errors import BadInputError
+from mta_probe.tasks import Problem
+from mta_train.data import TrainingSet, training_prompt, training_set
+from mta_train.evaluation import eval_prompt, eval_sets, get_protocol
+from mta_train.labels import needs_fixed_labels
 from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.techniques import get_technique
+from mta_train.techniques.incorrect import LABEL_KEY
 
 TRAIN_FILE = "train.parquet"
 
@@ -56,11 +65,12 @@ def ability(verifier: str) -> str:
 
 
 def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,
-                index: int) -> dict[str, Any]:
-    """One verl row for `problem` (layout in the module docstring)."""
+                index: int, prompt: str | None = None) -> dict[str, Any]:
+    """One verl row for `problem` (layout in the module docstring); `prompt` defaults to the
+    training prompt."""
     return {
         "data_source": data_source,
-        "prompt": [{"role": "user", "content": training_prompt(problem, verifier)}],
+        "prompt": [{"role": "user", "content": prompt or training_prompt(problem, verifier)}],
         "ability": ability(verifier),
         "reward_model": {"style": "rule", "ground_truth": problem.gold},
         "extra_info": {"split": split, "index": index, "problem_id": problem.id,
@@ -101,15 +111,17 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [_plain(row) for row in frame.to_dict(orient="records")]
 
 
-def prepare_data(settings: TrainSettings, out_dir: Path,
-                 technique: Technique | None = None) -> VerlData:
+def prepare_data(settings: TrainSettings, out_dir: Path, technique: Technique | None = None,
+                 data: TrainingSet | None = None) -> VerlData:
     """Write the training rows and one validation file per evaluation task.
 
     Args:
-        settings: technique, task, eval tasks, limits, batch size, seed.
+        settings: technique, task, eval tasks, limits, batch size, seed, evaluation protocol.
         out_dir: folder for the parquet files (created).
         technique: the technique (default: `settings.technique` looked up); it decides the
             training rows (train set, eval set for TTRL, one-shot examples).
+        data: the training problems when already prepared (Shao et al.'s labelled problems,
+            mta_train/labels.py); default: loaded for the technique.
 
     Returns:
         The written files.
@@ -117,15 +129,22 @@ def prepare_data(settings: TrainSettings, out_dir: Path,
     Raises:
         MtaError: a task that cannot be loaded, an unknown one-shot id.
     """
-    data = training_set(settings, technique or get_technique(settings.technique))
+    chosen = technique or get_technique(settings.technique)
+    data = data or training_set(settings, chosen)
+    if needs_fixed_labels(chosen.variant(settings.variant).fixed_label, data.verifier) and not all(
+            LABEL_KEY in p.meta for p in data.problems):
+        raise BadInputError(f"{chosen.name} ({settings.variant}) on {data.task} trains against fixed "
+                            "incorrect labels that the model makes first: `mta train --backend verl` "
+                            "labels before writing the rows (or use --variant online)")
     rows = repeated_rows(data.problems, data.verifier, data_source=data.task, split="train",
                          min_rows=settings.dapo.batch_size)
     train_file = write_rows(rows, out_dir / TRAIN_FILE)
+    protocol = get_protocol(settings.eval_protocol)
     val_files = []
-    for number, task in enumerate(settings.evaluation):
-        loaded = load_task(task, limit=settings.eval_limit, options=settings.task_options)
-        val_rows = [problem_row(p, loaded.verifier, data_source=loaded.name, split="val", index=i)
-                    for i, p in enumerate(loaded.problems)]
+    for number, eval_set in enumerate(eval_sets(settings)):
+        val_rows = [problem_row(p, eval_set.verifier, data_source=eval_set.task, split="val",
+                                index=i, prompt=eval_prompt(p, eval_set.verifier, protocol))
+                    for i, p in enumerate(eval_set.problems) for _ in range(eval_set.k)]
         val_files.append(write_rows(val_rows, out_dir / f"val_{number}.parquet"))
     return VerlData(train_file=train_file, val_files=tuple(val_files), train_rows=len(rows),
                     train_task=data.task)

@@ -3,10 +3,25 @@ checkpoints. The only module of the local trainer that touches torch.
 
 The policy is the sampler's own model (mta_probe's hf backend), updated in place, so every
 step samples from the current weights without copying them.
+
+Memory, for one real GPU (docs/train.md has the arithmetic for a 7B model on 141 GB):
+- weights, gradients and AdamW state are float32 (an update of lr 1e-6 is below bfloat16's
+  resolution next to the weight and would round away); on CUDA the forward passes run under
+  bfloat16 autocast (`LocalSettings.bf16_autocast`), as verl's FSDP mixed precision does;
+- logits are computed for response positions only, `logits_chunk` tokens at a time under
+  activation checkpointing (mta_train/logprobs.py): a 2,048-token prompt costs no logits and an
+  8,192-token response never holds more than one chunk's;
+- gradients are freed after each optimizer step, so the next rollouts sample without them;
+- gradient checkpointing (`LocalSettings.gradient_checkpointing`) keeps one hidden state per
+  layer instead of every activation;
+- the frozen reference model exists only with a KL penalty, and keeps the sampler's dtype
+  (bfloat16 on CUDA): no float32 copy of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import math
 import os
@@ -15,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_train.dapo import low_var_kl, policy_loss
-from mta_train.settings import DapoSettings
-
-MICRO_BATCH = 8  # sequences per forward pass: bounds the (rows x length x vocab) logits
+from mta_train.dapo import aggregate, low_var_kl, policy_loss
+from mta_train.logprobs import response_logprobs
+from mta_train.settings import DapoSettings, LocalSettings
 
 
 @dataclass(frozen=True)
@@ -36,23 +50,25 @@ class Policy:
         model: the transformers causal LM the sampler generates with.
         dapo: learning rate, warm-up, weight decay, clips, KL coefficient, temperature.
         pad_id: the id used to right-pad sequences (masked out everywhere).
+        local: micro-batch size, gradient checkpointing, bfloat16 autocast.
     """
 
-    def __init__(self, model: Any, dapo: DapoSettings, pad_id: int) -> None:
-        import copy
-
+    def __init__(self, model: Any, dapo: DapoSettings, pad_id: int,
+                 local: LocalSettings | None = None) -> None:
         import torch
 
-        # Train in float32: the sampler loads bfloat16 on GPU, where an update of lr 1e-6 is
-        # below bfloat16's resolution next to the weight and would round away.
-        self.model, self.dapo, self.pad_id = model.float(), dapo, pad_id
+        self.dapo, self.pad_id, self.local = dapo, pad_id, local or LocalSettings()
+        self.reference = None
+        if dapo.kl_coef > 0:  # Table 13: the KL is measured against the initial policy
+            self.reference = copy.deepcopy(model).eval().requires_grad_(False)  # sampler's dtype
+        self.model = model.float()  # master weights (module docstring)
         self.device = next(model.parameters()).device
+        if self.local.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
+            # Active only in train mode: sampling and scoring (eval mode) are unaffected.
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=dapo.lr,
                                            weight_decay=dapo.weight_decay)
         self.steps_done = 0  # training steps, which the learning-rate schedule counts
-        self.reference = None
-        if dapo.kl_coef > 0:  # Table 13: the KL is measured against the initial policy
-            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
 
     def score(self, sequences: list[Sequence]) -> tuple[list[Any], list[Any]]:
         """Per-token log-probs and entropies of each response under the current policy.
@@ -64,9 +80,10 @@ class Policy:
 
         logprobs, entropies = [], []
         self.model.eval()
+        step = self.local.micro_batch_size
         with torch.no_grad():
-            for start in range(0, len(sequences), MICRO_BATCH):
-                chunk = sequences[start:start + MICRO_BATCH]
+            for start in range(0, len(sequences), step):
+                chunk = sequences[start:start + step]
                 lp, ent, mask = self._forward(self.model, chunk, with_entropy=True)
                 for row, seq in enumerate(chunk):
                     length = len(seq.response_ids)
@@ -111,11 +128,12 @@ class Policy:
         if self.reference is not None:
             stats["kl"] = 0.0
         self.optimizer.zero_grad(set_to_none=True)
-        for start in range(0, len(sequences), MICRO_BATCH):
-            chunk = sequences[start:start + MICRO_BATCH]
+        micro = self.local.micro_batch_size
+        for start in range(0, len(sequences), micro):
+            chunk = sequences[start:start + micro]
             logprob, _, mask = self._forward(self.model, chunk, with_entropy=False)
-            old_lp = _padded(old[start:start + MICRO_BATCH], logprob.shape[1]).to(self.device)
-            adv = torch.tensor(advantages[start:start + MICRO_BATCH], device=self.device)
+            old_lp = _padded(old[start:start + micro], logprob.shape[1]).to(self.device)
+            adv = torch.tensor(advantages[start:start + micro], device=self.device)
             adv = adv[:, None].expand_as(logprob) * mask
             loss, metrics = policy_loss(old_lp, logprob, adv, mask, clip_low=self.dapo.clip_low,
                                         clip_high=self.dapo.clip_high, clip_c=self.dapo.clip_c,
@@ -125,7 +143,9 @@ class Policy:
             if self.reference is not None:
                 with torch.no_grad():
                     ref_lp, _, _ = self._forward(self.reference, chunk, with_entropy=False)
-                kl = (low_var_kl(logprob, ref_lp) * mask).sum() / num_tokens
+                # aggregated like the loss (verl's kl_loss uses the actor's loss_agg_mode)
+                kl = aggregate(low_var_kl(logprob, ref_lp), mask, self.dapo.loss_agg_mode,
+                               num_tokens, len(sequences))
                 loss = loss + self.dapo.kl_coef * kl
                 stats["kl"] += kl.item()
             loss.backward()
@@ -136,6 +156,7 @@ class Policy:
         stats["grad_norm"], stats["lr"] = float(norm), self.learning_rate()
         if math.isfinite(stats["grad_norm"]):  # verl skips a step whose gradient is not finite
             self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)  # free them while the next rollouts sample
         return stats
 
     def learning_rate(self) -> float:
@@ -145,36 +166,18 @@ class Policy:
         return self.dapo.lr * (min(1.0, self.steps_done / warmup) if warmup else 1.0)
 
     def _forward(self, model: Any, chunk: list[Sequence], *, with_entropy: bool):
-        """Log-probs (and entropies) of each response token, right-padded to the longest."""
+        """Log-probs (and entropies) of each response token, right-padded to the longest
+        (mta_train/logprobs.py: response positions only, in chunks of `logits_chunk` tokens)."""
+        return response_logprobs(model, chunk, self.pad_id, temperature=self.dapo.temperature,
+                                 chunk_tokens=self.local.logits_chunk, with_entropy=with_entropy,
+                                 autocast=self._autocast(), device=self.device)
+
+    def _autocast(self) -> Any:
         import torch
 
-        lengths = [len(s.prompt_ids) + len(s.response_ids) for s in chunk]
-        width = max(lengths)
-        ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(chunk), width), dtype=torch.long)
-        for row, seq in enumerate(chunk):
-            full = list(seq.prompt_ids) + list(seq.response_ids)
-            ids[row, :len(full)] = torch.tensor(full)
-            attention[row, :len(full)] = 1
-        logits = model(input_ids=ids.to(self.device),
-                       attention_mask=attention.to(self.device)).logits.float()
-        logits = logits / self.dapo.temperature  # log-probs of the distribution sampled from
-        span = max(len(s.response_ids) for s in chunk)
-        rows = []
-        for row, seq in enumerate(chunk):
-            begin = len(seq.prompt_ids) - 1  # logits at t predict token t + 1
-            rows.append(_pad_rows(logits[row, begin:begin + len(seq.response_ids)], span))
-        response_logits = torch.stack(rows)
-        log_softmax = torch.log_softmax(response_logits, dim=-1)
-        targets = torch.tensor([list(s.response_ids) + [0] * (span - len(s.response_ids))
-                                for s in chunk], device=self.device)
-        logprob = log_softmax.gather(-1, targets[..., None]).squeeze(-1)
-        mask = torch.tensor([[1.0] * len(s.response_ids) + [0.0] * (span - len(s.response_ids))
-                             for s in chunk], device=self.device)
-        entropy = None
-        if with_entropy:
-            entropy = -(log_softmax.exp() * log_softmax).sum(-1)
-        return logprob * mask, entropy, mask
+        if self.local.bf16_autocast and self.device.type == "cuda":
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def save(self, folder: Path, state: dict[str, Any]) -> None:
         """Write weights, optimizer and `state` atomically (a half-written checkpoint never
@@ -203,16 +206,6 @@ class Policy:
         state = json.loads((folder / "state.json").read_text())
         self.steps_done = int(state["steps_done"])
         return state
-
-
-def _pad_rows(rows: Any, length: int) -> Any:
-    import torch
-
-    if rows.shape[0] == length:
-        return rows
-    pad = torch.zeros((length - rows.shape[0], rows.shape[1]), dtype=rows.dtype,
-                      device=rows.device)
-    return torch.cat([rows, pad])
 
 
 def _padded(tensors: list[Any], length: int) -> Any:

@@ -29,9 +29,10 @@ class TrainResult:
 
 
 def default_train_dir(settings: TrainSettings, model_name: str) -> Path:
-    """`$MTA_HOME/runs/train/<technique>__<model>__<task>__<backend>__s<seed>`."""
-    parts = [settings.technique, model_name, settings.task, settings.backend,
-             f"s{settings.dapo.seed}"]
+    """`$MTA_HOME/runs/train/<technique>__<model>__<task>__<backend>__s<seed>`; a reward variant
+    other than the paper's joins the technique (`random-shao`), and so does a KL penalty."""
+    technique = settings.technique + ("" if settings.variant == "paper" else f"-{settings.variant}")
+    parts = [technique, model_name, settings.task, settings.backend, f"s{settings.dapo.seed}"]
     if settings.dapo.kl_coef:
         parts.insert(1, f"kl{settings.dapo.kl_coef:g}")
     name = "__".join(parts)

@@ -9,18 +9,19 @@ verifiers (math-verify for math, where the paper's code compared strings).
 Code tasks have no `<answer>` block: their "format" is a fenced Python block defining the entry
 point, the shape HumanEval's prompt asks for.
 
-Validation scores correctness only (`Reward.acc`), never the format.
+Validation scores correctness only (`Reward.acc`), never the format; its protocol is
+mta_train/evaluation.py. Majority votes (vote, TTRL, Shao et al.'s labels) are
+mta_train/majority.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from mta_probe.tasks import Problem
-from mta_probe.verify import extract_answer, has_format, verify_one
+from mta_probe.verify import Verdict, has_format, verify_one
 from mta_probe.verify.answers import defines, extract_code
-from mta_probe.verify.text import normalize_answer
 
 CODE_VERIFIERS = ("code", "code-io")
 
@@ -59,11 +60,15 @@ class Reward:
         acc: 1.0 when the answer is correct against the true label, else 0.0; logged and used
             for validation, never trained on (except by techniques whose score equals it).
         format: 1.0 when the response has the required shape.
+        extra: group statistics a technique logs beside the reward (the vote's
+            `majority_ratio` and `label_accuracy`), the same value on every response of a group,
+            so a mean over responses is a mean over groups; verl logs them as reward_extra_info.
     """
 
     score: float
     acc: float
     format: float
+    extra: Mapping[str, float] = field(default_factory=dict)
 
 
 def format_ok(text: str, problem: Problem, verifier: str) -> bool:
@@ -80,7 +85,13 @@ def is_correct(text: str, problem: Problem, verifier: str) -> bool:
     return verify_one(verifier, text, problem).correct
 
 
-def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None) -> list[Reward]:
+def verdicts(group: Group) -> list[Verdict]:
+    """The task verifier's verdict on every response against the true label, once each."""
+    return [verify_one(group.verifier, text, group.problem) for text in group.texts]
+
+
+def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None,
+           extra: Mapping[str, float] | None = None) -> list[Reward]:
     """Pair technique scores with the true correctness and format of each response.
 
     Args:
@@ -88,13 +99,14 @@ def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None) 
         scores: the technique's reward of each.
         acc: their correctness when the technique already verified them (verifying can mean a
             math-verify worker or a sandboxed program run per response: do it once).
+        extra: group statistics to log with every response (Reward.extra).
     """
     problem, verifier = group.problem, group.verifier
     if acc is None:
         acc = [is_correct(text, problem, verifier) for text in group.texts]
     return [
         Reward(score=float(score), acc=float(correct),
-               format=float(format_ok(text, problem, verifier)))
+               format=float(format_ok(text, problem, verifier)), extra=dict(extra or {}))
         for text, score, correct in zip(group.texts, scores, acc, strict=True)
     ]
 
@@ -106,48 +118,6 @@ def ground_truth(group: Group) -> list[Reward]:
                           for text, correct in zip(group.texts, acc, strict=True)], acc=acc)
 
 
-def agrees_with(group: Group, label: str) -> list[float]:
-    """1.0 for responses that have the format and match a pseudo-label (majority vote).
-
-    With `group.require_format` off, matching the label is enough.
-    """
-    if group.verifier.startswith("gym"):
-        # reasoning-gym scorers read the true answer from the entry, not from `gold`: a
-        # pseudo-label (vote, TTRL) is compared as a normalized answer instead.
-        return [float(formatted(group, text) and _same_answer(text, label)) for text in group.texts]
-    problem = replace(group.problem, gold=label)
-    return [float(formatted(group, text) and is_correct(text, problem, group.verifier))
-            for text in group.texts]
-
-
-def _same_answer(text: str, label: str) -> bool:
-    answer = extract_answer(text)
-    return answer is not None and normalize_answer(answer) == normalize_answer(label)
-
-
 def formatted(group: Group, text: str) -> bool:
     """The format condition of a reward: `format_ok`, or always true when not required."""
     return not group.require_format or format_ok(text, group.problem, group.verifier)
-
-
-def answers(group: Group) -> list[str | None]:
-    """The extracted answer of every response (None when none can be read)."""
-    if group.verifier in CODE_VERIFIERS:
-        return [None for _ in group.texts]
-    return [extract_answer(text) for text in group.texts]
-
-
-def majority_answer(group: Group) -> tuple[str | None, float]:
-    """The most frequent extracted answer of the group and its share of all responses.
-
-    Answers are compared after `normalize_answer` (case, spaces, trailing punctuation); ties go
-    to the answer seen first. Returns (None, 0.0) when no response has an answer.
-    """
-    seen = [a for a in answers(group) if a]
-    if not seen:
-        return None, 0.0
-    keys = [normalize_answer(a) for a in seen]
-    counts = Counter(keys)
-    best = max(counts.values())
-    winner = next(a for a, key in zip(seen, keys) if counts[key] == best)
-    return winner, best / len(group.texts)

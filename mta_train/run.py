@@ -35,6 +35,7 @@ def train(settings: TrainSettings, *, on_step: Callable[[dict[str, Any]], None] 
     from mta_probe.sampling import resolve_model
 
     technique = get_technique(settings.technique)
+    technique.variant(settings.variant)  # an unknown variant fails before any work
     if technique.data == "eval" and not settings.eval_tasks:
         raise BadInputError("ttrl trains on the evaluation set: name it with --eval-task")
     ref = resolve_model(settings.model)
@@ -56,8 +57,9 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
     data = training_set(settings, technique)  # bad task or one-shot id: fail before any work
     prepare_run_dir(run_dir, run_identity(settings, str(ref.path)))
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, data.task))
-    before = evaluate(settings.model, "before", settings, run_dir, on_status)
+    before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status)
     local = train_local(settings, technique, data, run_dir, on_step=on_step, on_status=on_status)
-    after = evaluate(str(local.model_dir), "after", settings, run_dir, on_status)
+    after = evaluate(str(local.model_dir), "after", settings, run_dir, chat=ref.chat,
+                     on_status=on_status)
     gains = write_gains(run_dir, settings, ref.name, before, after)
     return TrainResult(run_dir=run_dir, gains=gains)

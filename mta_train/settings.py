@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import TaskOptions
+
+if TYPE_CHECKING:
+    from mta_train.technique import Technique
 
 Backend = Literal["local", "verl"]
 
@@ -36,8 +39,10 @@ class DapoSettings:
         grad_clip: gradient norm clip, 1.0.
         batch_size: prompts per step, 128.
         mini_batch_size: prompts per optimizer update (verl `ppo_mini_batch_size`), 64.
-        steps: training steps, 300 (Table 3's TTRL runs use 30).
+        steps: training steps, 300 (Table 3's TTRL runs use 30: `for_technique`).
         val_every: validate every this many steps, 20 (0: only before and after).
+        save_every: checkpoint every this many steps, 50 (`trainer.save_freq=50` in every
+            script); the last step is always saved.
         temperature: rollout temperature, 1.0.
         top_p: rollout nucleus, 1.0.
         max_prompt_length: prompt tokens, 2048.
@@ -62,6 +67,7 @@ class DapoSettings:
     mini_batch_size: int = 64
     steps: int = 300
     val_every: int = 20
+    save_every: int = 50
     temperature: float = 1.0
     top_p: float = 1.0
     max_prompt_length: int = 2048
@@ -72,7 +78,7 @@ class DapoSettings:
 
     def __post_init__(self) -> None:
         positive = ("group_size", "batch_size", "mini_batch_size", "steps", "max_num_gen_batches",
-                    "max_prompt_length", "max_response_length")
+                    "max_prompt_length", "max_response_length", "save_every")
         for name in positive:
             if getattr(self, name) < 1:
                 raise BadInputError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -100,11 +106,49 @@ class DapoSettings:
         handful of steps would not move a model at all. Everything else is the paper's.
         """
         base = cls(group_size=8, batch_size=4, mini_batch_size=4, steps=8, val_every=0,
-                   lr=1e-5, warmup_steps=0, max_prompt_length=512, max_response_length=128)
+                   save_every=4, lr=1e-5, warmup_steps=0, max_prompt_length=512,
+                   max_response_length=128)
         return replace(base, **changes)
+
+    @classmethod
+    def for_technique(cls, technique: Technique, **changes: Any) -> DapoSettings:
+        """The paper's settings for `technique`: DAPO's, with the technique's own step count
+        where the paper ran it differently (TTRL: 30 steps, Section 4.2)."""
+        steps = {"steps": technique.paper_steps} if technique.paper_steps else {}
+        return replace(cls(), **{**steps, **changes})
 
 
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean")
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """How the local backend uses its one device. Not the paper's concern (it trained with verl
+    on 8 GPUs); these only trade memory for time and never change what is computed beyond
+    floating-point rounding.
+
+    Attributes:
+        device: "cpu", "cuda" or "cuda:N"; None: CUDA when torch sees it, else the CPU.
+        micro_batch_size: sequences per forward and backward pass: bounds the activations
+            held at once (gradients add up over a mini-batch).
+        logits_chunk: response tokens whose logits exist at once (mta_train/logprobs.py); 0
+            computes them all at once.
+        gradient_checkpointing: recompute each layer's activations in the backward pass
+            instead of keeping them (the paper's scripts: `enable_gradient_checkpointing=True`).
+        bf16_autocast: on CUDA, run forward passes in bfloat16 autocast over float32 master
+            weights and optimizer state (as verl's FSDP mixed precision); ignored on the CPU.
+    """
+
+    device: str | None = None
+    micro_batch_size: int = 8
+    logits_chunk: int = 1024
+    gradient_checkpointing: bool = True
+    bf16_autocast: bool = True
+
+    def __post_init__(self) -> None:
+        if self.micro_batch_size < 1 or self.logits_chunk < 0:
+            raise BadInputError(f"micro_batch_size must be at least 1 and logits_chunk at least 0, got "
+                                f"{self.micro_batch_size} and {self.logits_chunk}")
 
 
 @dataclass(frozen=True)
@@ -122,14 +166,27 @@ class TrainSettings:
         task_options: options of the tasks (data folders, gym generator options).
         train_limit: use only the first N training problems (None: all).
         eval_limit: score only the first N problems of each evaluation task.
-        eval_k: samples per evaluation problem; the metric is avg@k (mean accuracy), as the
-            paper reports AIME24 and SynLogic with avg@8 (Section 3).
+        eval_k: samples per evaluation problem, the k of avg@k (mean accuracy); None takes the
+            paper's k per benchmark (8 on AIME24, SynLogic and code, 1 elsewhere:
+            mta_train/evaluation.py PAPER_EVAL_K).
+        eval_protocol: how every evaluation samples and scores, a key of
+            mta_train.evaluation.EVAL_PROTOCOLS: "paper" (training prompt, first <answer>,
+            temperature 1.0, top_p 0.7) or "probe" (the task's prompt, the verifier's own
+            extraction, the rollout top_p).
         eval_max_tokens: response tokens when evaluating (None: dapo.max_response_length).
+        variant: which published definition of the technique's reward (Technique.variants):
+            "paper" (its scripts), or e.g. "shao" (Shao et al.'s random, format and incorrect).
+        label_samples: rollouts per problem for Shao et al.'s fixed incorrect labels (math
+            "incorrect"), 64 as `majority_voting_labeling.py --num_rollout`.
+        verify_workers: verifier processes of the evaluations (0: in this process, no hard
+            timeout).
+        local: how the local backend uses its device.
         one_shot: for `one-shot`: problem ids of the example(s) (None: chosen at random with
             the seed; `mta train select-example` gives Wang et al.'s choice).
         run_dir: where the run lives (None: under $MTA_HOME/runs/train/).
-        backend_options: backend-specific values (local: "device", "dtype"; verl: "nodes",
-            "gpus_per_node", "ray_address", "rollout_engine").
+        backend_options: verl's cluster values ("nodes", "gpus_per_node", "ray_address",
+            "rollout_engine", ...) and "eval_backend" (the mta_probe sampler of the before/after
+            evaluations; None: vLLM with a GPU, else hf).
         dry_run: verl only: write the configuration and print the command without launching.
         require_format: the reward needs the `<think>`/`<answer>` format AND a correct answer,
             as in the paper (Appendix B); False rewards correctness alone, for models that never
@@ -145,10 +202,15 @@ class TrainSettings:
     task_options: TaskOptions = field(default_factory=TaskOptions)
     train_limit: int | None = None
     eval_limit: int | None = None
-    eval_k: int = 8
+    eval_k: int | None = None
+    eval_protocol: str = "paper"
     eval_max_tokens: int | None = None
+    variant: str = "paper"
+    label_samples: int = 64
+    verify_workers: int = 2
     one_shot: tuple[str, ...] | None = None
     run_dir: Path | None = None
+    local: LocalSettings = field(default_factory=LocalSettings)
     backend_options: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     require_format: bool = True
@@ -156,9 +218,11 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.backend not in ("local", "verl"):
             raise BadInputError(f"unknown backend {self.backend!r}; use local or verl")
-        if self.eval_k < 1:
-            raise BadInputError(f"eval_k must be at least 1, got {self.eval_k}")
-        for name in ("train_limit", "eval_limit", "eval_max_tokens"):
+        if self.eval_protocol not in ("paper", "probe"):
+            raise BadInputError(f"unknown evaluation protocol {self.eval_protocol!r}; use paper or probe")
+        if self.label_samples < 2 or self.verify_workers < 0:
+            raise BadInputError("label_samples must be at least 2 and verify_workers at least 0")
+        for name in ("train_limit", "eval_limit", "eval_max_tokens", "eval_k"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise BadInputError(f"{name} must be at least 1, got {value}")
@@ -175,6 +239,7 @@ class TrainSettings:
                                 "gym": dict(self.task_options.gym),
                                 "verifier": self.task_options.verifier}
         data["run_dir"] = str(self.run_dir) if self.run_dir else None
+        data["local"] = asdict(self.local)
         data["eval_tasks"] = list(self.evaluation)
         data["one_shot"] = list(self.one_shot) if self.one_shot else None
         return data

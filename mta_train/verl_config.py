@@ -18,6 +18,13 @@ verl 0.9.1 facts this relies on (read in its source, see docs/train-verl.md):
   `max_num_gen_batches` and has no fallback, so mta plugs its own sampler in through
   `trainer.v1.sampler.custom_sampler` (mta_train/verl_plugin.py `MtaReplayBuffer`), which
   reads its settings from `trainer.v1.sampler.sampler_kwargs`.
+- v1's `AgentLoopManagerTQ.generate_sequences` chunks the batch of PROMPTS over its agent-loop
+  workers and each worker spawns all `rollout.n` sessions of a prompt
+  (`AgentLoopWorkerTQ._run_prompt`), so a group never spans two workers whatever the batch
+  size: the group hook of vote, TTRL, incorrect and EM needs no batch-size constraint.
+- Validation samples with `rollout.val_kwargs` (temperature, top_p, n); it is scored by the
+  reward function with `extra_info.split == "val"` (mta_train/verl_plugin.py), under the run's
+  evaluation protocol (mta_train/evaluation.py).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mta_probe.errors import BackendError, BadInputError
+from mta_train.evaluation import eval_sampling
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.technique import Technique
 
@@ -135,6 +143,8 @@ def dapo_overrides(dapo: DapoSettings) -> dict[str, Any]:
         f"{actor}.ppo_epochs": 1,
         "trainer.total_training_steps": dapo.steps,
         "trainer.test_freq": dapo.val_every if dapo.val_every > 0 else -1,
+        # verl saves every save_freq steps and at the last one, so resume_mode=auto resumes.
+        "trainer.save_freq": dapo.save_every,
         f"{rollout}.temperature": dapo.temperature,
         f"{rollout}.top_p": dapo.top_p,
         "data.max_prompt_length": dapo.max_prompt_length,
@@ -152,14 +162,17 @@ def dapo_overrides(dapo: DapoSettings) -> dict[str, Any]:
     }
 
 
-def technique_overrides(technique: Technique, require_format: bool = True) -> dict[str, Any]:
-    """The reward, advantage estimator and sampler hooks of `technique` (verl_plugin.py)."""
+def technique_overrides(technique: Technique, settings: TrainSettings) -> dict[str, Any]:
+    """The reward (its variant), advantage estimator, validation scoring and sampler hooks of
+    `technique` (verl_plugin.py)."""
     overrides: dict[str, Any] = {
         "algorithm.adv_estimator": technique.advantage,  # "nsr"/"psr" are registered by the plugin
         "reward.custom_reward_function.path": PLUGIN_PATH,
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         f"{REWARD_KWARGS}.technique": technique.name,
-        f"{REWARD_KWARGS}.require_format": require_format,
+        f"{REWARD_KWARGS}.variant": settings.variant,
+        f"{REWARD_KWARGS}.require_format": settings.require_format,
+        f"{REWARD_KWARGS}.eval_protocol": settings.eval_protocol,
         "trainer.v1.sampler.custom_sampler.path": PLUGIN_PATH,
         "trainer.v1.sampler.custom_sampler.name": SAMPLER_CLASS,
         # EM reads the sampling policy's log-probs, which the rollout returns with this on.
@@ -177,6 +190,7 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
     sequence = dapo.max_prompt_length + dapo.max_response_length
     rollout = "actor_rollout_ref.rollout"
     steps_per_epoch = max(1, inputs.train_rows // dapo.batch_size)
+    validation = eval_sampling(settings)
     overrides: dict[str, Any] = {
         "actor_rollout_ref.model.path": inputs.model_path,
         "data.train_files": [str(inputs.train_file)],
@@ -191,7 +205,6 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         "trainer.project_name": "mta",
         "trainer.experiment_name": inputs.run_dir.name,
         "trainer.default_local_dir": str(inputs.run_dir / CHECKPOINT_DIR),
-        "trainer.save_freq": dapo.steps,  # the last step is saved: the "after" model
         "trainer.resume_mode": "auto",
         "trainer.val_before_train": True,
         "trainer.total_epochs": math.ceil(dapo.steps / steps_per_epoch),
@@ -204,11 +217,13 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         f"{rollout}.name": cluster.rollout_engine,
         f"{rollout}.tensor_model_parallel_size": cluster.tensor_parallel,
         f"{rollout}.gpu_memory_utilization": cluster.gpu_memory_utilization,
-        # Validation as the paper evaluates: avg@k at the rollout temperature (Section 3).
-        f"{rollout}.val_kwargs.n": settings.eval_k,
+        # Validation under the run's evaluation protocol (mta_train/evaluation.py), as the
+        # paper's scripts: n=1 per row, the val parquet repeats each problem k times (avg@k
+        # with k per benchmark), temperature 1.0, top_p 0.7 (`val_top_p`).
+        f"{rollout}.val_kwargs.n": 1,
         f"{rollout}.val_kwargs.do_sample": True,
-        f"{rollout}.val_kwargs.temperature": dapo.temperature,
-        f"{rollout}.val_kwargs.top_p": dapo.top_p,
+        f"{rollout}.val_kwargs.temperature": validation.temperature,
+        f"{rollout}.val_kwargs.top_p": validation.top_p,
     }
     if cluster.ray_address:
         overrides["ray_kwargs.ray_init.address"] = cluster.ray_address
@@ -232,33 +247,9 @@ def verl_overrides(settings: TrainSettings, technique: Technique, inputs: VerlIn
     Returns:
         Dotted verl key -> value.
     """
-    if technique.group_level or technique.needs_logprobs:
-        check_group_split(settings.dapo.batch_size, settings.dapo.group_size)
     return {**dapo_overrides(settings.dapo),
-            **technique_overrides(technique, settings.require_format),
+            **technique_overrides(technique, settings),
             **run_overrides(settings, inputs, cluster, env)}
-
-
-AGENT_LOOP_WORKERS = 8  # verl's rollout.agent.num_workers default, which mta does not change
-
-
-def check_group_split(batch_size: int, group_size: int, workers: int = AGENT_LOOP_WORKERS) -> None:
-    """Refuse batches that verl would cut through a group.
-
-    verl hands each agent-loop worker `ceil(rows / workers)` consecutive rows; the group hook of
-    vote, TTRL, incorrect and EM (verl_plugin.py) waits for all `group_size` responses of a
-    prompt in one worker, so a chunk that ends inside a group would wait forever.
-
-    Raises:
-        BadInputError: the chunk size is not a multiple of the group size.
-    """
-    rows = batch_size * group_size
-    chunk = -(-rows // workers)
-    if chunk % group_size:
-        raise BadInputError(
-            f"batch_size {batch_size} x group_size {group_size} splits groups across verl's "
-            f"{workers} agent-loop workers (chunks of {chunk} rows); use a batch_size that is a "
-            f"multiple of {workers}")
 
 
 def override_args(overrides: dict[str, Any]) -> list[str]:

@@ -24,6 +24,8 @@ from typing import Any
 from mta_probe.errors import BackendError
 from mta_probe.runs import prepare_run_dir, write_json_atomic
 from mta_probe.runs.store import write_bytes_atomic
+from mta_train.data import TrainingSet, training_set
+from mta_train.labels import fixed_incorrect_labels, needs_fixed_labels
 from mta_train.parquet import prepare_data
 from mta_train.record import TRAIN_FILE, TrainResult, run_identity, train_record
 from mta_train.settings import TrainSettings
@@ -48,6 +50,8 @@ METRICS_FILE = "metrics.jsonl"
 NO_GPU = ("verl needs GPUs: torch sees none on this machine and no --ray-address was given; "
           "on this machine use --backend local")
 VAL_KEY = re.compile(r"val-core/(?P<task>.+)/acc/mean@\d+")
+# mta's sampler metrics that metrics.jsonl keeps under their own names (vote and TTRL)
+VOTE_METRICS = ("majority_ratio", "label_accuracy")
 
 
 @dataclass(frozen=True)
@@ -91,14 +95,18 @@ def plugin_env(run_dir: Path) -> dict[str, str]:
 
 
 def prepare_launch(settings: TrainSettings, technique: Technique, run_dir: Path,
-                   model_path: str) -> VerlLaunch:
+                   model_path: str, data: TrainingSet | None = None) -> VerlLaunch:
     """Write the parquet files and the configuration; build the command.
+
+    Args:
+        data: the training problems when already prepared (Shao et al.'s labelled problems);
+            default: loaded for the technique.
 
     Raises:
         MtaError: a task that cannot be loaded; a key or value verl rejects; verl missing.
     """
     cluster = VerlCluster.from_options(settings.backend_options)
-    data = prepare_data(settings, run_dir / DATA_DIR, technique)
+    data = prepare_data(settings, run_dir / DATA_DIR, technique, data)
     inputs = VerlInputs(model_path=model_path, train_file=data.train_file,
                         val_files=data.val_files, run_dir=run_dir, train_rows=data.train_rows)
     env = plugin_env(run_dir)
@@ -144,22 +152,44 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
     else:
         model_path = prepare_model(ref, on_status, fetch=False)  # every verl node fetches its own copy
     prepare_run_dir(run_dir, run_identity(settings, model_path))
-    prepared = prepare_launch(settings, technique, run_dir, model_path)
+    labelled = None if settings.dry_run else fixed_labels(settings, technique, ref, run_dir, say)
+    prepared = prepare_launch(settings, technique, run_dir, model_path, labelled)
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
     if settings.dry_run:
         return TrainResult(run_dir=run_dir, gains=None, command=prepared.command)
     from mta_train.gains import evaluate, write_gains
 
-    before = evaluate(settings.model, "before", settings, run_dir, on_status)
+    before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status)
     say(f"launching verl; its output goes to {run_dir / VERL_OUTPUT}")
     try:
         run_verl(prepared.command, run_dir)
     finally:
-        convert_log(run_dir, settings.dapo.batch_size)
+        convert_log(run_dir, settings.dapo.batch_size, settings.dapo.group_size)
     model_dir = trained_model_dir(run_dir, settings.dapo.steps)
-    after = evaluate(str(model_dir), "after", settings, run_dir, on_status)
+    after = evaluate(str(model_dir), "after", settings, run_dir, chat=ref.chat, on_status=on_status)
     gains = write_gains(run_dir, settings, ref.name, before, after)
     return TrainResult(run_dir=run_dir, gains=gains, command=prepared.command)
+
+
+def fixed_labels(settings: TrainSettings, technique: Technique, ref: Any, run_dir: Path,
+                 say: Callable[[str], None]) -> TrainingSet | None:
+    """Shao et al.'s labelled problems when the run needs them (math "incorrect"), labelled
+    by the initial model through mta_probe's sampler before verl starts (and closed before,
+    so no engine holds GPU memory verl needs); None otherwise."""
+    from mta_probe.sampling import SamplingSettings, open_sampler
+
+    data = training_set(settings, technique)
+    if not needs_fixed_labels(technique.variant(settings.variant).fixed_label, data.verifier):
+        return None
+    dapo = settings.dapo
+    sampler = open_sampler(settings.backend_options.get("eval_backend"), ref, chat=ref.chat)
+    try:
+        return fixed_incorrect_labels(
+            data, sampler, samples=settings.label_samples, seed=dapo.seed, run_dir=run_dir,
+            sampling=SamplingSettings(temperature=dapo.temperature, top_p=dapo.top_p,
+                                      max_tokens=dapo.max_response_length), on_status=say)
+    finally:
+        sampler.close()
 
 
 def run_verl(command: list[str], run_dir: Path) -> None:
@@ -200,7 +230,7 @@ def verl_logs(run_dir: Path) -> list[Path]:
     return rotated + ([current] if current.exists() else [])
 
 
-def convert_log(run_dir: Path, batch_size: int) -> int:
+def convert_log(run_dir: Path, batch_size: int, group_size: int | None = None) -> int:
     """Write metrics.jsonl from verl's file-logger outputs; returns the number of steps."""
     records = []
     for path in verl_logs(run_dir):
@@ -209,13 +239,14 @@ def convert_log(run_dir: Path, batch_size: int) -> int:
                 records.append(json.loads(line))
             except json.JSONDecodeError:
                 continue  # a line cut by a crash
-    steps = metrics_from_verl(records, batch_size)
+    steps = metrics_from_verl(records, batch_size, group_size)
     text = "".join(json.dumps(step) + "\n" for step in steps)
     write_bytes_atomic(run_dir / METRICS_FILE, text.encode())
     return len(steps)
 
 
-def metrics_from_verl(records: Iterable[dict[str, Any]], batch_size: int) -> list[dict[str, Any]]:
+def metrics_from_verl(records: Iterable[dict[str, Any]], batch_size: int,
+                      group_size: int | None = None) -> list[dict[str, Any]]:
     """mta's metrics.jsonl records from verl's `file` logger records {"step", "data"}.
 
     Step 0 (validation before training) is skipped; when a resumed run logs a step again, the
@@ -224,16 +255,18 @@ def metrics_from_verl(records: Iterable[dict[str, Any]], batch_size: int) -> lis
     Args:
         records: verl's records, in the order written.
         batch_size: prompts per step, for groups kept/total when mta's sampler did not log them.
+        group_size: rollouts per prompt, the k of maj@k (vote and TTRL).
     """
     by_step: dict[int, dict[str, Any]] = {}
     for record in records:
         step, data = int(record.get("step", 0)), record.get("data") or {}
         if step >= 1 and "timing_s/step" in data:
-            by_step[step] = step_metrics(step, data, batch_size)
+            by_step[step] = step_metrics(step, data, batch_size, group_size)
     return [by_step[step] for step in sorted(by_step)]
 
 
-def step_metrics(step: int, data: dict[str, Any], batch_size: int) -> dict[str, Any]:
+def step_metrics(step: int, data: dict[str, Any], batch_size: int,
+                 group_size: int | None = None) -> dict[str, Any]:
     """One metrics.jsonl record from one step of verl metrics."""
     evicted = int(data.get("training/filter_groups/evicted_samples", 0))
     record = {
@@ -249,6 +282,11 @@ def step_metrics(step: int, data: dict[str, Any], batch_size: int) -> dict[str, 
         "loss": _number(data, "actor/pg_loss"),
         "kl": _number(data, "actor/ppo_kl"),
     }
+    for name in VOTE_METRICS:
+        if f"mta/{name}" in data:
+            record[name] = float(data[f"mta/{name}"])
+    if "label_accuracy" in record and group_size:
+        record[f"maj@{group_size}"] = record["label_accuracy"]  # Table 4's Maj@16 at k = 16
     for key, value in data.items():
         match = VAL_KEY.fullmatch(key)
         if match:

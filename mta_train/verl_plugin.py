@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mta_probe.errors import BackendError
+from mta_train.evaluation import get_protocol, scored_text
 from mta_train.parquet import problem_from_extra_info
 from mta_train.reward import Group, Reward, format_ok, is_correct
-from mta_train.technique import Technique
+from mta_train.technique import DEFAULT_VARIANT, Variant
 from mta_train.techniques import get_technique
 
 # --- NSR / PSR -----------------------------------------------------------------------------
@@ -110,13 +111,15 @@ _COIN_STREAMS: dict[int, random.Random] = {}
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any,
                   extra_info: dict[str, Any] | None = None, technique: str = "ground-truth",
-                  seed: int = 0, require_format: bool = True, **_: Any) -> dict[str, float]:
+                  seed: int = 0, require_format: bool = True, variant: str = DEFAULT_VARIANT,
+                  eval_protocol: str = "paper", **_: Any) -> dict[str, float]:
     """verl's custom reward function: one response, scored by the technique's own reward.
 
-    `technique`, `seed` and `require_format` (TrainSettings.require_format) arrive through
-    `reward.custom_reward_function.reward_kwargs`.
-    Validation rows (`extra_info.split == "val"`) score correctness only, as the paper
-    validates. The random technique's coin is seeded per worker process (run seed and pid):
+    `technique`, `variant`, `seed`, `require_format` and `eval_protocol` (TrainSettings fields)
+    arrive through `reward.custom_reward_function.reward_kwargs`.
+    Validation rows (`extra_info.split == "val"`) score correctness only, under the run's
+    evaluation protocol (the paper's: the first `<answer>` alone), as gains.json does.
+    The random technique's coin is seeded per worker process (run seed and pid):
     verl sends responses to reward workers at random, so per-step reproducibility is not
     possible on this path.
 
@@ -128,7 +131,7 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any,
     """
     problem, verifier = problem_from_extra_info(extra_info or {})
     if (extra_info or {}).get("split") == "val":
-        return reward_dict(validation_reward(solution_str, problem, verifier))
+        return reward_dict(validation_reward(solution_str, problem, verifier, eval_protocol))
     chosen = get_technique(technique)
     if chosen.group_level or chosen.needs_logprobs:
         raise BackendError(f"{technique} scores whole groups: set "
@@ -136,18 +139,22 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any,
                            "mta_train.verl_plugin.MtaAgentLoopManager")
     group = Group(problem=problem, verifier=verifier, texts=(solution_str,),
                   seed=_coin_stream(seed).getrandbits(63), require_format=bool(require_format))
-    return reward_dict(chosen.reward(group)[0])
+    return reward_dict(chosen.variant(variant).reward(group)[0])
 
 
-def validation_reward(text: str, problem: Any, verifier: str) -> Reward:
-    """Correctness is the score (the format is logged, not required)."""
-    acc = float(is_correct(text, problem, verifier))
+def validation_reward(text: str, problem: Any, verifier: str, protocol: str = "paper") -> Reward:
+    """Correctness under the evaluation protocol is the score (the format is logged, not
+    required), as gains.json scores (mta_train/evaluation.py)."""
+    read = scored_text(text, verifier, get_protocol(protocol))
+    acc = float(bool(read) and is_correct(read, problem, verifier))
     return Reward(score=acc, acc=acc, format=float(format_ok(text, problem, verifier)))
 
 
 def reward_dict(reward: Reward) -> dict[str, float]:
-    """A Reward as verl's reward dict (score first; acc and format land in reward_extra_info)."""
-    return {"score": float(reward.score), "acc": float(reward.acc), "format": float(reward.format)}
+    """A Reward as verl's reward dict (score first; acc, format and the technique's group
+    statistics land in reward_extra_info)."""
+    return {"score": float(reward.score), "acc": float(reward.acc), "format": float(reward.format),
+            **{key: float(value) for key, value in reward.extra.items()}}
 
 
 def _coin_stream(seed: int) -> random.Random:
@@ -176,17 +183,17 @@ class Rollout:
     step: int
 
 
-def score_group(technique: Technique, rollouts: list[Rollout], seed: int,
+def score_group(variant: Variant, rollouts: list[Rollout], seed: int,
                 require_format: bool = True) -> list[Reward]:
     """Score the responses of one prompt together, as the local trainer does."""
     problem, verifier = problem_from_extra_info(rollouts[0].extra_info)
     logprobs = None
-    if technique.needs_logprobs and all(r.mean_logprob is not None for r in rollouts):
+    if all(r.mean_logprob is not None for r in rollouts):
         logprobs = tuple(float(r.mean_logprob) for r in rollouts)  # type: ignore[arg-type]
     group_seed = zlib.crc32(f"{seed}:{rollouts[0].step}:{rollouts[0].extra_info['index']}".encode())
     group = Group(problem=problem, verifier=verifier, texts=tuple(r.text for r in rollouts),
                   seed=group_seed, mean_logprobs=logprobs, require_format=require_format)
-    return technique.reward(group)
+    return variant.reward(group)
 
 
 @dataclass
@@ -266,14 +273,16 @@ class GroupScoringMixin:
 
     def _mta_setup(self) -> None:
         kwargs = self.config.reward.custom_reward_function.get("reward_kwargs", None) or {}
-        self._mta_technique = get_technique(str(kwargs.get("technique", "ground-truth")))
+        technique = get_technique(str(kwargs.get("technique", "ground-truth")))
+        self._mta_variant = technique.variant(str(kwargs.get("variant", DEFAULT_VARIANT)))
         self._mta_seed = int(kwargs.get("seed", 0))
         self._mta_require_format = bool(kwargs.get("require_format", True))
+        self._mta_protocol = str(kwargs.get("eval_protocol", "paper"))
         self._mta_gate = GroupGate(self._mta_score)
 
     async def _mta_score(self, rollouts: list[Rollout]) -> list[Reward]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, score_group, self._mta_technique, rollouts,
+        return await loop.run_in_executor(None, score_group, self._mta_variant, rollouts,
                                           self._mta_seed, self._mta_require_format)
 
     async def _run_agent_loop(self, sampling_params: dict[str, Any], trajectory: dict[str, Any],
@@ -294,7 +303,7 @@ class GroupScoringMixin:
             extra_info = dict(kwargs.get("extra_info") or {})
             if validate:
                 problem, verifier = problem_from_extra_info(extra_info)
-                reward = validation_reward(text, problem, verifier)
+                reward = validation_reward(text, problem, verifier, self._mta_protocol)
             else:
                 rollout = Rollout(text=text, mean_logprob=mean_logprob(final),
                                   extra_info=extra_info, step=int(kwargs.get("global_steps", 0)))

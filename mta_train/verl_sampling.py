@@ -9,6 +9,15 @@ was kept (Section 3). `PaperSamplingMixin` does exactly that on top of verl's Re
 `trainer.v1.sampler.custom_sampler`), and adds per-step metrics verl does not log: accuracy and
 format of the trained responses, groups kept and generated, generation batches, fallback.
 
+A generation batch whose groups ALL failed (every rollout of every prompt errored) leaves
+nothing to train on, not even the unfiltered fallback; verl must never receive an empty batch,
+so the sampler draws another batch instead, and stops the run with a readable error after
+`MAX_FAILED_BATCHES` such batches in a row.
+
+Vote and TTRL responses carry their group's `majority_ratio` and `label_accuracy`; the sampler
+logs their means over every finished group of the step (before filtering, as the local trainer
+does), so Table 4's maj@k is in verl's metrics (`mta/label_accuracy`).
+
 `plan_batch` is the decision alone (pure, tested); the mixin holds the TransferQueue glue.
 """
 
@@ -20,7 +29,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from mta_probe.errors import BackendError
 from mta_train.dapo import fill_batch
+
+MAX_FAILED_BATCHES = 3  # generation batches in a row with no finished group before giving up
+VOTE_KEYS = ("majority_ratio", "label_accuracy")
 
 
 @dataclass(frozen=True)
@@ -51,8 +64,8 @@ def plan_batch(kept: list[str], last_batch: list[str], batch_size: int, gen_batc
     """
     if len(kept) >= batch_size:
         return BatchPlan(generate=False, groups=tuple(kept[:batch_size]))
-    if max_gen_batches <= 0 or gen_batches < max_gen_batches:
-        return BatchPlan(generate=True)
+    if max_gen_batches <= 0 or gen_batches < max_gen_batches or not (kept or last_batch):
+        return BatchPlan(generate=True)  # the last case: every group failed, nothing to train on
     groups, fallback = fill_batch(kept, last_batch, batch_size)
     return BatchPlan(generate=False, groups=tuple(groups), fallback=fallback)
 
@@ -87,7 +100,7 @@ class PaperSamplingMixin:
             groups = len({key.split("_")[0] for key in batch.keys})
             return batch, {**metrics, "mta/groups_kept": groups, "mta/groups_total": groups,
                            **self._mta_quality(partition_id, list(batch.keys))}
-        gen_batches, last_ids = 1, None
+        gen_batches, last_ids, failed = 1, None, 0
         while True:
             self._sync_metadata_from_transfer_queue()
             if self.pending_keys[partition_id] or self.running_keys[partition_id]:
@@ -98,6 +111,10 @@ class PaperSamplingMixin:
             flat, _counts = self._dapo_filtered_keys(partition_id)
             kept = [u for u in finished if u not in flat]
             last = [u for u in finished if last_ids is None or u in last_ids]
+            failed = 0 if last else failed + 1
+            if failed >= MAX_FAILED_BATCHES:
+                raise BackendError(f"every group of {failed} generation batches in a row failed; "
+                                   "nothing to train on (see verl.log)")
             plan = plan_batch(kept, last, batch_size, gen_batches, self.mta_max_gen_batches)
             if not plan.generate:
                 return self._mta_materialize(partition_id, plan, finished, len(kept), gen_batches)
@@ -112,6 +129,8 @@ class PaperSamplingMixin:
         from transfer_queue import KVBatchMeta
 
         snapshot = dict(self.partitions[partition_id])
+        done = set(finished)
+        votes = self._mta_votes(partition_id, [k for k in snapshot if k.split("_")[0] in done])
         chosen = list(dict.fromkeys(plan.groups))
         terminal = set(finished) | set(self.failure_keys[partition_id])
         self._clear_groups(partition_id, terminal - set(chosen))
@@ -124,7 +143,7 @@ class PaperSamplingMixin:
                 tags += copy_tags
         metrics = {"mta/groups_kept": kept, "mta/groups_total": len(finished),
                    "mta/gen_batches": gen_batches, "mta/fallback": FALLBACK_CODES[plan.fallback],
-                   **self._mta_quality(partition_id, keys)}
+                   **votes, **self._mta_quality(partition_id, keys)}
         return KVBatchMeta(partition_id=partition_id, keys=keys, tags=tags), metrics
 
     def _mta_copy_group(self, partition_id: str, uid: str,
@@ -158,6 +177,26 @@ class PaperSamplingMixin:
             if values:
                 out["mta/accuracy" if name == "acc" else "mta/format"] = sum(values) / len(values)
         return out
+
+    def _mta_votes(self, partition_id: str, keys: list[str]) -> dict[str, float]:
+        """Mean majority ratio and label accuracy over every finished response (vote, TTRL)."""
+        import transfer_queue as tq
+
+        if not keys:
+            return {}
+        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
+        return vote_means([_reward_info(item) for item in list(data["extra_fields"])])
+
+
+def vote_means(infos: list[dict[str, Any]]) -> dict[str, float]:
+    """`mta/majority_ratio` and `mta/label_accuracy` over responses that carry them: every
+    response of a group carries its group's value, so this is the mean over groups."""
+    out = {}
+    for name in VOTE_KEYS:
+        values = [float(info[name]) for info in infos if name in info]
+        if values:
+            out[f"mta/{name}"] = sum(values) / len(values)
+    return out
 
 
 def _reward_info(item: Any) -> dict[str, Any]:

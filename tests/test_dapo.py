@@ -140,16 +140,3 @@ def test_warm_up_counts_training_steps_not_optimizer_steps(tiny_llama_dir) -> No
     policy.steps_done = 9
     assert policy.learning_rate() == pytest.approx(1e-3)
     assert next(policy.model.parameters()).dtype == torch.float32  # trained in float32
-
-
-@pytest.mark.parametrize("batch, group, ok", [(128, 16, True), (6, 16, False), (8, 16, True),
-                                              (4, 8, False), (16, 4, True)])
-def test_verl_batches_that_would_cut_a_group_are_refused(batch: int, group: int, ok: bool) -> None:
-    from mta_probe.errors import BadInputError
-    from mta_train.verl_config import check_group_split
-
-    if ok:
-        check_group_split(batch, group)
-    else:
-        with pytest.raises(BadInputError, match="splits groups"):
-            check_group_split(batch, group)

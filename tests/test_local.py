@@ -1,4 +1,5 @@
-"""The local backend end to end on a tiny random Llama: metrics, resumption, log-probs, KL."""
+"""The local backend end to end on a tiny random Llama: metrics, validation against gains.json,
+resumption, log-probs, memory-side choices, KL."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import pytest
 import torch
 
 from mta_probe.tasks import TaskOptions
+from mta_train.dapo import aggregate, low_var_kl
 from mta_train.data import training_set
 from mta_train.local import METRICS_FILE, train_local
 from mta_train.policy import Policy, Sequence
 from mta_train.run import train
-from mta_train.settings import DapoSettings, TrainSettings
+from mta_train.settings import DapoSettings, LocalSettings, TrainSettings
 from mta_train.techniques import get_technique
 
-METRIC_KEYS = {"step", "reward_mean", "accuracy", "entropy", "response_length", "groups_kept",
-               "groups_total", "seconds", "loss", "kl"}
+METRIC_KEYS = {"step", "reward_mean", "accuracy", "entropy", "rollout_entropy", "response_length",
+               "groups_kept", "groups_total", "seconds", "loss", "kl"}
 
 
 @pytest.fixture
@@ -31,11 +33,14 @@ def task_file(tmp_path: Path) -> Path:
 
 
 def _settings(model: Path, task: Path, technique: str = "random", **dapo) -> TrainSettings:
+    """A tiny run. The random model never writes the <think>/<answer> format, so random runs
+    use Shao et al.'s coin-only variant: the paper's would pay nothing and never update."""
     values = {"steps": 2, "batch_size": 2, "mini_batch_size": 1, "group_size": 4,
               "max_response_length": 6, "lr": 1e-2, **dapo}
     small = DapoSettings.small(**values)
-    return TrainSettings(technique=technique, model=str(model), task=str(task), dapo=small,
-                         eval_k=2, eval_max_tokens=4,
+    return TrainSettings(technique=technique, variant="shao" if technique == "random" else "paper",
+                         model=str(model), task=str(task), dapo=small, eval_k=2,
+                         eval_max_tokens=4, verify_workers=0,
                          task_options=TaskOptions(verifier="normalized"))
 
 
@@ -54,13 +59,44 @@ def test_a_run_writes_metrics_history_gains_and_a_changed_model(
     gains = json.loads((result.run_dir / "gains.json").read_text())
     row = gains["tasks"][str(task_file)]
     assert row["gain"] == pytest.approx(row["after"] - row["before"])
-    assert gains["technique"] == "random" and gains["metric"] == "avg@2"
+    assert (gains["technique"], gains["variant"], row["metric"]) == ("random", "shao", "avg@2")
+    assert gains["protocol"] == "paper" and gains["protocol_settings"]["top_p"] == 0.7
     from transformers import AutoModelForCausalLM  # the trained weights moved
     start = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).state_dict()
     trained = AutoModelForCausalLM.from_pretrained(result.run_dir / "model").state_dict()
     assert any(not torch.equal(start[k], trained[k]) for k in start)
     train_json = json.loads((result.run_dir / "train.json").read_text())
     assert train_json["technique"] == "random" and train_json["settings"]["dapo"]["lr"] == 1e-2
+
+
+def test_in_training_validation_and_gains_json_agree_on_after(
+        tiny_llama_dir: Path, task_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One protocol: the last validation (live weights) and gains.json's "after" (the saved
+    model, loaded again) ask the same questions, get the same answers, report the same number."""
+    from mta_probe.sampling.hf import HFSampler
+
+    calls: list[tuple] = []
+    real = HFSampler.sample
+
+    def recording(self, prompts, n, sampling, seed):
+        out = real(self, prompts, n, sampling, seed)
+        calls.append((tuple(prompts), n, sampling, tuple(seed), tuple(tuple(c.text for c in row) for row in out)))
+        return out
+
+    monkeypatch.setattr(HFSampler, "sample", recording)
+    settings = replace(_settings(tiny_llama_dir, task_file, steps=2, val_every=2), eval_k=3)
+    result = train(settings)
+    evaluations = [c for c in calls if c[1] == 3]  # k = 3; rollouts sample group_size = 4
+    before, validation, after = (evaluations[i * 4:(i + 1) * 4] for i in range(3))  # 4 problems
+    assert validation == after
+    assert before != after  # the weights moved, so the samples did
+    prompts, _, sampling, _, _ = after[0]
+    assert "<answer>" in prompts[0] and "plus zero" in prompts[0]  # the training prompt
+    assert (sampling.temperature, sampling.top_p, sampling.max_tokens) == (1.0, 0.7, 4)
+    records = [json.loads(line) for line in (result.run_dir / METRICS_FILE).open()]
+    gains = json.loads((result.run_dir / "gains.json").read_text())
+    assert "val/" + str(task_file) not in records[0]
+    assert records[1]["val/" + str(task_file)] == gains["tasks"][str(task_file)]["after"]
 
 
 def test_a_stopped_run_resumes_to_the_same_metrics(tiny_llama_dir: Path, task_file: Path,
@@ -90,13 +126,18 @@ def test_a_stopped_run_resumes_to_the_same_metrics(tiny_llama_dir: Path, task_fi
     assert read(cut) == read(whole)
 
 
-def test_policy_log_probs_are_the_models_own(tiny_llama_dir: Path) -> None:
+def test_policy_log_probs_are_the_models_own(tiny_llama_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     policy = Policy(model, DapoSettings.small(), pad_id=1)
+    assert model.is_gradient_checkpointing  # LocalSettings' default, active in train mode
+    projected = []
+    model.get_output_embeddings().register_forward_hook(lambda _m, args, _o: projected.append(args[0].shape[0]))
     sequences = [Sequence((2, 3, 4), (5, 6)), Sequence((7,), (8, 9, 10, 11))]
     logprobs, entropies = policy.score(sequences)
+    assert sum(projected) == 6  # the output projection saw the 6 response positions, nothing else
     for seq, lp, ent in zip(sequences, logprobs, entropies):
         ids = torch.tensor([list(seq.prompt_ids) + list(seq.response_ids)])
         with torch.no_grad():
@@ -106,6 +147,64 @@ def test_policy_log_probs_are_the_models_own(tiny_llama_dir: Path) -> None:
         assert lp.tolist() == pytest.approx(expected, abs=1e-5)
         probs = log_softmax[start:start + len(seq.response_ids)].exp()
         assert ent.tolist() == pytest.approx((-(probs * probs.log()).sum(-1)).tolist(), abs=1e-5)
+
+
+@pytest.mark.parametrize("chunk", [0, 2])
+@pytest.mark.parametrize("softcapped", [False, True])
+def test_response_logits_in_chunks_give_the_full_forwards_values_and_gradients(
+        tiny_llama_dir: Path, chunk: int, softcapped: bool) -> None:
+    """Response positions only, in chunks of 2 tokens or all at once, through the decoder and
+    the output projection or (a soft-capped model) through `logits_to_keep`: the log-probs and
+    their gradients are the full forward's."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    if softcapped:  # Llama ignores it; mta must then take the plain path (logits_to_keep)
+        model.config.final_logit_softcapping = 30.0
+    policy = Policy(model, DapoSettings.small(temperature=0.7), pad_id=1,
+                    local=LocalSettings(micro_batch_size=3, logits_chunk=chunk))
+    prompt = tuple(range(2, 30))
+    sequences = [Sequence(prompt, (5, 6, 7)), Sequence(prompt, (8,)), Sequence(prompt[:3], (9, 10))]
+    model.train()
+    logprob, _, mask = policy._forward(model, sequences, with_entropy=False)
+    (logprob * mask).sum().backward()
+    ours = [w.grad.clone() for w in model.parameters()]
+    model.zero_grad()
+    total = 0.0
+    for row, seq in enumerate(sequences):
+        ids = torch.tensor([list(seq.prompt_ids) + list(seq.response_ids)])
+        full = torch.log_softmax(model(input_ids=ids).logits[0] / 0.7, dim=-1)
+        start = len(seq.prompt_ids) - 1
+        expected = torch.stack([full[start + i, t] for i, t in enumerate(seq.response_ids)])
+        assert logprob[row, :len(seq.response_ids)].tolist() == pytest.approx(expected.tolist(), abs=1e-5)
+        total = total + expected.sum()
+    total.backward()
+    for mine, theirs in zip(ours, (w.grad for w in model.parameters())):
+        assert torch.allclose(mine, theirs, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-sum"])
+def test_kl_penalty_is_aggregated_like_the_loss(tiny_llama_dir: Path, mode: str) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    policy = Policy(model, DapoSettings.small(kl_coef=0.5, loss_agg_mode=mode), pad_id=1,
+                    local=LocalSettings(micro_batch_size=1))
+    with torch.no_grad():  # move the policy away from its reference
+        for weight in model.parameters():
+            weight.add_(0.05 * torch.randn_like(weight))
+    sequences = [Sequence((2, 3), (5, 6, 7, 8)), Sequence((7,), (8,))]
+    old, _ = policy.score(sequences)
+    ref, _ = Policy(policy.reference, DapoSettings.small(), pad_id=1).score(sequences)
+    stats = policy.update(sequences, old, [0.0, 0.0], mini_batch_rows=2)
+    width = 4
+    kl = torch.stack([torch.nn.functional.pad(low_var_kl(o, r), (0, width - len(o)))
+                      for o, r in zip(old, ref)])
+    mask = torch.tensor([[1.0] * 4, [1.0, 0, 0, 0]])
+    assert stats["kl"] == pytest.approx(float(aggregate(kl, mask, mode)), rel=1e-4)
+    assert policy.reference.dtype == torch.float32  # the sampler's dtype on a CPU; no copy without KL
+    assert Policy(AutoModelForCausalLM.from_pretrained(tiny_llama_dir), DapoSettings.small(),
+                  pad_id=1).reference is None
 
 
 def test_the_first_update_is_on_policy_and_kl_is_reported(tiny_llama_dir: Path,

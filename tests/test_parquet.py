@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,30 @@ def test_prepare_data_train_and_validation(tmp_path: Path) -> None:
     val = read_rows(val_file)
     assert len(val) == 3 and {r["extra_info"]["split"] for r in val} == {"val"}
     assert {r["extra_info"]["split"] for r in train} == {"train"}
+    # the paper's protocol validates with the training prompt
+    assert val[0]["prompt"] == train[0]["prompt"]
+
+
+def test_validation_rows_repeat_k_times_with_the_protocols_prompt(tmp_path: Path) -> None:
+    """verl validates with n=1 (as the paper's scripts): k rows per problem give avg@k."""
+    settings = _settings("ground-truth", eval_tasks=("arith-quick",), eval_limit=2, eval_k=3,
+                         eval_protocol="probe")
+    val = read_rows(prepare_data(settings, tmp_path).val_files[0])
+    loaded = load_task("arith-quick", limit=2)
+    assert [r["extra_info"]["problem_id"] for r in val] == [p.id for p in loaded.problems for _ in range(3)]
+    assert val[0]["prompt"][0]["content"] == loaded.problems[0].prompt  # the task's own prompt
+
+
+def test_fixed_incorrect_labels_are_refused_unlabelled(tmp_path: Path) -> None:
+    from mta_probe.errors import BadInputError
+
+    options = TaskOptions(verifier="math")
+    fixture = str(FIXTURES / "user_math.jsonl")
+    settings = replace(_settings("incorrect"), task=fixture, task_options=options)
+    with pytest.raises(BadInputError, match="fixed"):
+        prepare_data(settings, tmp_path)
+    online = replace(settings, variant="online")
+    assert prepare_data(online, tmp_path).train_rows >= 16
 
 
 def test_one_shot_repeats_the_example(tmp_path: Path) -> None:

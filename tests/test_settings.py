@@ -11,14 +11,16 @@ import pytest
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import TaskOptions
-from mta_train.settings import LOSS_AGG_MODES, DapoSettings, TrainSettings
+from mta_train.settings import LOSS_AGG_MODES, DapoSettings, LocalSettings, TrainSettings
+from mta_train.techniques import TECHNIQUES
 
 # The paper's Section 3 and the scripts of its code (anchors.md).
 PAPER = {
     "group_size": 16, "clip_low": 0.2, "clip_high": 0.28, "clip_c": 10.0,
     "loss_agg_mode": "token-mean", "dynamic_sampling": True, "max_num_gen_batches": 2,
     "lr": 1e-6, "warmup_steps": 10, "weight_decay": 0.1, "grad_clip": 1.0, "batch_size": 128,
-    "mini_batch_size": 64, "steps": 300, "val_every": 20, "temperature": 1.0, "top_p": 1.0,
+    "mini_batch_size": 64, "steps": 300, "val_every": 20, "save_every": 50, "temperature": 1.0,
+    "top_p": 1.0,
     "max_prompt_length": 2048, "max_response_length": 8192, "kl_coef": 0.0,
     "entropy_coeff": 0.0, "seed": 0,
 }
@@ -34,11 +36,19 @@ def test_small_changes_only_the_size() -> None:
     small = DapoSettings.small()
     changed = {name: getattr(small, name) for name in PAPER if getattr(small, name) != PAPER[name]}
     assert changed == {"group_size": 8, "batch_size": 4, "mini_batch_size": 4, "steps": 8,
-                       "val_every": 0, "lr": 1e-5, "warmup_steps": 0,
+                       "val_every": 0, "save_every": 4, "lr": 1e-5, "warmup_steps": 0,
                        "max_prompt_length": 512, "max_response_length": 128}
     # the objective is the paper's
     assert (small.clip_low, small.clip_high, small.clip_c, small.loss_agg_mode,
             small.dynamic_sampling, small.kl_coef) == (0.2, 0.28, 10.0, "token-mean", True, 0.0)
+
+
+def test_for_technique_takes_the_papers_step_count() -> None:
+    """TTRL: 30 steps (Section 4.2); every other technique: DAPO's 300."""
+    assert DapoSettings.for_technique(TECHNIQUES["ttrl"]) == replace(DapoSettings(), steps=30)
+    for name in set(TECHNIQUES) - {"ttrl"}:
+        assert DapoSettings.for_technique(TECHNIQUES[name]) == DapoSettings()
+    assert DapoSettings.for_technique(TECHNIQUES["ttrl"], steps=7, lr=2e-6).steps == 7
 
 
 def test_small_accepts_changes_and_validates_them() -> None:
@@ -62,6 +72,7 @@ def test_settings_are_frozen() -> None:
     ({"mini_batch_size": 0}, "mini_batch_size"),
     ({"mini_batch_size": 129}, "exceeds batch_size"),
     ({"steps": 0}, "steps"),
+    ({"save_every": 0}, "save_every"),
     ({"max_num_gen_batches": 0}, "max_num_gen_batches"),
     ({"max_prompt_length": 0}, "max_prompt_length"),
     ({"max_response_length": -1}, "max_response_length"),
@@ -113,7 +124,10 @@ def test_replace_revalidates() -> None:
 def test_train_settings_defaults() -> None:
     settings = TrainSettings(technique="ground-truth")
     assert (settings.model, settings.task, settings.backend, settings.eval_k) == (
-        "smollm2-135m", "arith-quick", "local", 8)
+        "smollm2-135m", "arith-quick", "local", None)  # None: the paper's k per benchmark
+    assert (settings.eval_protocol, settings.variant, settings.label_samples) == ("paper", "paper", 64)
+    assert settings.local == LocalSettings(device=None, micro_batch_size=8,
+                                           gradient_checkpointing=True, bf16_autocast=True)
     assert settings.dapo == DapoSettings.small()
     assert settings.evaluation == ("arith-quick",)
     assert settings.require_format is True
@@ -126,8 +140,16 @@ def test_train_settings_defaults() -> None:
     ({"eval_k": 0}, "eval_k"),
     ({"train_limit": 0}, "train_limit"),
     ({"eval_limit": -2}, "eval_limit"),
+    ({"eval_protocol": "lm-eval"}, "evaluation protocol"),
+    ({"label_samples": 1}, "label_samples"),
+    ({"local": LocalSettings(micro_batch_size=1)}, None),
 ])
-def test_train_settings_refuse(change: dict[str, Any], message: str) -> None:
+def test_train_settings_refuse(change: dict[str, Any], message: str | None) -> None:
+    if message is None:  # the boundary itself is accepted
+        assert TrainSettings(technique="ground-truth", **change)
+        with pytest.raises(BadInputError, match="micro_batch_size"):
+            LocalSettings(micro_batch_size=0)
+        return
     with pytest.raises(BadInputError, match=message):
         TrainSettings(technique="ground-truth", **change)
 
@@ -151,6 +173,7 @@ def test_as_json_is_json_ready_and_complete(tmp_path: Path) -> None:
     assert data["task_options"] == {"data_dir": str(tmp_path), "gym": {"size": "4"},
                                     "verifier": None}
     assert data["dapo"] == {name: getattr(settings.dapo, name) for name in PAPER}
+    assert data["local"]["micro_batch_size"] == 8 and data["eval_protocol"] == "paper"
     plain = json.loads(json.dumps(TrainSettings(technique="random").as_json()))
     assert (plain["run_dir"], plain["one_shot"], plain["task_options"]["data_dir"]) == (
         None, None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from types import ModuleType
 
@@ -42,10 +43,10 @@ def tagged(answer: object) -> str:
     return f"<think>\nfirst\nsecond\n</think>\n<answer>{answer}</answer>"
 
 
-def scores(name: str, problem: Problem, verifier: str, *texts: str, **fields: object
-           ) -> list[float]:
+def scores(name: str, problem: Problem, verifier: str, *texts: str, variant: str = "paper",
+           **fields: object) -> list[float]:
     rewarded = Group(problem=problem, verifier=verifier, texts=texts, **fields)
-    return [r.score for r in TECHNIQUES[name].reward(rewarded)]
+    return [r.score for r in TECHNIQUES[name].variant(variant).reward(rewarded)]
 
 
 def accs(name: str, problem: Problem, verifier: str, *texts: str, **fields: object
@@ -94,6 +95,20 @@ def test_technique_fields(name: str, expected: tuple[object, ...]) -> None:
     assert (technique.advantage, technique.data, technique.group_level,
             technique.needs_logprobs, technique.uses_labels) == expected
     assert technique.summary.strip()
+
+
+def test_variants_name_their_source_and_paper_comes_first() -> None:
+    for technique in TECHNIQUES.values():
+        assert list(technique.variants)[0] == "paper"
+        assert technique.reward is technique.variants["paper"].reward
+        for variant in technique.variants.values():
+            assert re.search(r"\.(py|sh):\d+|\.sh|mta:", variant.source), variant.source
+    assert list(TECHNIQUES["random"].variants) == ["paper", "shao"]
+    assert list(TECHNIQUES["format"].variants) == ["paper", "shao"]
+    assert list(TECHNIQUES["incorrect"].variants) == ["paper", "shao", "online"]
+    assert TECHNIQUES["ttrl"].paper_steps == 30
+    with pytest.raises(BadInputError, match="paper, shao"):
+        TECHNIQUES["random"].variant("online")
 
 
 @pytest.mark.parametrize("name", list(MODULES))
@@ -155,11 +170,30 @@ def test_random_is_a_fair_coin() -> None:
     assert 0.45 <= sum(coins) / len(coins) <= 0.55
 
 
-def test_random_same_seed_same_coins_whatever_the_text() -> None:
+def test_random_same_seed_same_coins_whatever_the_answer() -> None:
     first = scores("random", PARIS, "exact", *(tagged("Paris"),) * 64, seed=3)
-    other_texts = scores("random", HALF, "math", *("gibberish",) * 64, seed=3)
+    other_texts = scores("random", HALF, "math", *(tagged("gibberish"),) * 64, seed=3)
     assert first == other_texts
     assert first != scores("random", PARIS, "exact", *(tagged("Paris"),) * 64, seed=4)
+
+
+def test_random_is_zero_whenever_the_format_is_missing() -> None:
+    """The paper's `random_score_with_format`: the coin pays only a formatted response."""
+    unformatted = ("<answer>Paris</answer>", "Paris", "\\boxed{Paris}",
+                   "<think>a</think><answer>b</answer> trailing")
+    texts = unformatted * 50
+    assert scores("random", PARIS, "exact", *texts, seed=7) == [0.0] * len(texts)
+    mixed = (tagged("Paris"), "Paris") * 200
+    got = scores("random", PARIS, "exact", *mixed, seed=7)
+    assert got[1::2] == [0.0] * 200
+    assert 0.35 <= sum(got[0::2]) / 200 <= 0.65  # the formatted ones still flip a fair coin
+    # the same coins as Shao et al.'s coin-only variant, wherever the format holds
+    assert got[0::2] == scores("random", PARIS, "exact", *mixed, seed=7, variant="shao")[0::2]
+
+
+def test_random_shao_variant_is_the_coin_alone() -> None:
+    coins = scores("random", PARIS, "exact", *("gibberish",) * 400, seed=3, variant="shao")
+    assert 0.4 <= sum(coins) / len(coins) <= 0.6
 
 
 def test_random_still_reports_true_accuracy() -> None:
@@ -186,9 +220,30 @@ def test_random_still_reports_true_accuracy() -> None:
     # no answer at all: all 0
     (("hmm", tagged("")), [0.0, 0.0]),
 ])
-def test_incorrect_math_rewards_the_most_common_wrong_answer(texts: tuple[str, ...],
-                                                             expected: list[float]) -> None:
-    assert scores("incorrect", HALF, "math", *texts) == expected
+def test_incorrect_online_rewards_the_groups_most_common_wrong_answer(texts: tuple[str, ...],
+                                                                      expected: list[float]) -> None:
+    assert scores("incorrect", HALF, "math", *texts, variant="online") == expected
+
+
+LABELLED = replace(HALF, meta={"incorrect_label": "3"})  # Shao et al.'s fixed label
+
+
+@pytest.mark.parametrize(("variant", "texts", "expected"), [
+    # paper: format AND the fixed label (by math-verify: 6/2 is 3), whatever the group says
+    ("paper", (tagged("3"), tagged("6/2"), "<answer>3</answer>", tagged("2"), tagged("2"),
+               tagged("0.5")), [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+    # Shao et al.: the fixed label, no format requirement
+    ("shao", (tagged("3"), "\\boxed{3}", "<answer>6/2</answer>", tagged("2"), tagged("0.5")),
+     [1.0, 1.0, 1.0, 0.0, 0.0]),
+])
+def test_incorrect_math_rewards_the_fixed_label(variant: str, texts: tuple[str, ...],
+                                                expected: list[float]) -> None:
+    assert scores("incorrect", LABELLED, "math", *texts, variant=variant) == expected
+
+
+def test_incorrect_math_needs_its_fixed_label() -> None:
+    with pytest.raises(BadInputError, match="fixed incorrect label"):
+        scores("incorrect", HALF, "math", tagged("3"))
 
 
 @pytest.mark.parametrize(("texts", "expected"), [
@@ -211,17 +266,23 @@ def test_incorrect_reasoning_gym(sum_problem: Problem) -> None:
     assert scores("incorrect", sum_problem, "gym", *texts) == [0.0, 1.0, 1.0, 0.0]
 
 
-@pytest.mark.parametrize(("problem", "verifier", "correct", "wrong"), [
-    (HALF, "math", "0.5", "2"),
-    (PARIS, "exact", "Paris", "Rome"),
-    (PARIS, "normalized", "PARIS.", "Rome"),
+@pytest.mark.parametrize(("problem", "verifier", "correct", "wrong", "variant"), [
+    (HALF, "math", "0.5", "2", "online"),
+    (replace(HALF, meta={"incorrect_label": "2"}), "math", "0.5", "2", "paper"),
+    # a label that happens to be right is still never paid (the guard on top of the label)
+    (replace(HALF, meta={"incorrect_label": "1/2"}), "math", "0.5", "2", "skip"),
+    (PARIS, "exact", "Paris", "Rome", "paper"),
+    (PARIS, "normalized", "PARIS.", "Rome", "paper"),
 ])
 def test_incorrect_never_rewards_a_correct_answer(problem: Problem, verifier: str, correct: str,
-                                                  wrong: str) -> None:
+                                                  wrong: str, variant: str) -> None:
     """Defect 1 of the paper's code: its math 'incorrect' reward paid correct answers."""
     for wrong_count in range(4):
         texts = (tagged(correct),) * 3 + (tagged(wrong),) * wrong_count
-        got = scores("incorrect", problem, verifier, *texts)
+        if variant == "skip":
+            assert scores("incorrect", problem, verifier, *texts) == [0.0] * len(texts)
+            continue
+        got = scores("incorrect", problem, verifier, *texts, variant=variant)
         assert got == [0.0] * 3 + [1.0] * wrong_count
 
 
@@ -240,6 +301,11 @@ def test_format_rewards_the_shape_only() -> None:
              "<think>a</think><answer>b</answer>")
     assert scores("format", HALF, "math", *texts) == [1.0, 1.0, 0.0, 0.0, 1.0]
     assert accs("format", HALF, "math", *texts) == [1.0, 0.0, 1.0, 1.0, 0.0]
+
+
+def test_format_shao_variant_rewards_a_boxed_answer() -> None:
+    texts = (tagged("0.5"), "so \\boxed{7}", "\\boxed{}", "<think>a</think>\\boxed{\\frac{1}{2}}")
+    assert scores("format", HALF, "math", *texts, variant="shao") == [0.0, 1.0, 0.0, 1.0]
 
 
 # --- vote and ttrl: the majority answer is the label ------------------------------------------

@@ -24,6 +24,8 @@ from cli.main import app
     (["train", "--technique", "random", "--task", "no-such-task"], "no-such-task"),
     (["train", "--technique", "one-shot", "--one-shot", "nope"], "'nope' is not a problem id"),
     (["train", "--technique", "random", "--eval-k", "0"], "eval_k"),
+    (["train", "--technique", "random", "--variant", "online"], "random has no reward variant 'online'"),
+    (["train", "--technique", "random", "--eval-protocol", "lm-eval"], "evaluation protocol"),
 ])
 def test_bad_input_is_one_line(args: list[str], words: str) -> None:
     assert words in one_error_line(args)
@@ -55,6 +57,19 @@ def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "gain" in result.output and str(out) in result.output.replace("\n", "")
     assert (out / "gains.json").exists() and len((out / "metrics.jsonl").read_text().splitlines()) == 1
+
+
+def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    pytest.importorskip("verl")
+    from omegaconf import OmegaConf
+
+    result = runner.invoke(app, ["train", "--technique", "ttrl", "--backend", "verl", "--dry-run",
+                                 "--model", str(tiny_llama_dir), "--eval-task", "arith-quick",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    config = OmegaConf.load(tmp_path / "run" / "verl_config.yaml")
+    assert config.trainer.total_training_steps == 30
+    assert config.actor_rollout_ref.rollout.val_kwargs.top_p == 0.7
 
 
 def test_data_prepare_writes_verl_parquet(tmp_path: Path) -> None:

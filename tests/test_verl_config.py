@@ -82,12 +82,18 @@ def test_paper_defaults_reach_the_resolved_config(paper) -> None:
     assert config.algorithm.adv_estimator == "grpo"
     assert list(config.trainer.logger) == ["console", "file"]
     assert config.trainer.use_v1 is True
-    assert (rollout.val_kwargs.n, rollout.val_kwargs.do_sample) == (8, True)
+    # validation as the paper's scripts and gains.json: n=1 per row (rows repeat k times),
+    # temperature 1.0, top_p 0.7 (`val_top_p`), first <answer> (the reward kwargs name it)
+    assert (rollout.val_kwargs.n, rollout.val_kwargs.do_sample) == (1, True)
+    assert (rollout.val_kwargs.temperature, rollout.val_kwargs.top_p) == (1.0, 0.7)
+    assert config.reward.custom_reward_function.reward_kwargs.eval_protocol == "paper"
+    assert config.reward.custom_reward_function.reward_kwargs.variant == "paper"
     assert config.reward.custom_reward_function.path == "pkg://mta_train.verl_plugin"
     assert config.reward.custom_reward_function.reward_kwargs.technique == "ground-truth"
     assert config.trainer.v1.sampler.custom_sampler.name == "MtaReplayBuffer"
     assert config.trainer.default_local_dir == "/runs/x/checkpoints"
-    assert config.trainer.save_freq == 300
+    # every 50 steps as the paper's scripts (verl also saves the last): resume_mode=auto resumes
+    assert (config.trainer.save_freq, config.trainer.resume_mode) == (50, "auto")
     assert "hf_model" in list(actor.checkpoint.save_contents)
     assert dict(config.ray_kwargs.ray_init.runtime_env.env_vars) == ENV
 
@@ -165,7 +171,7 @@ def test_every_dapo_setting_has_a_verl_key() -> None:
                "loss_agg_mode": "seq-mean-token-mean", "dynamic_sampling": False,
                "max_num_gen_batches": 3, "lr": 2e-6, "warmup_steps": 0, "weight_decay": 0.0,
                "grad_clip": 0.5, "batch_size": 256, "mini_batch_size": 32, "steps": 30,
-               "val_every": 0, "temperature": 0.7, "top_p": 0.9, "max_prompt_length": 1024,
+               "val_every": 0, "save_every": 10, "temperature": 0.7, "top_p": 0.9, "max_prompt_length": 1024,
                "max_response_length": 4096, "kl_coef": 0.001, "entropy_coeff": 0.01, "seed": 3}
     assert set(changed) == {f.name for f in fields(DapoSettings)}
     for name, value in changed.items():
@@ -173,6 +179,49 @@ def test_every_dapo_setting_has_a_verl_key() -> None:
                  if base.get(k) != v}
         assert moved, f"{name} reaches no verl key"
     assert dapo_overrides(DapoSettings(val_every=0))["trainer.test_freq"] == -1
+
+
+def test_validation_follows_the_evaluation_protocol() -> None:
+    """The same settings as gains.json: the probe protocol keeps the rollout top_p."""
+    inputs = VerlInputs("m", Path("t"), (), Path("/r"), 200)
+    overrides = {}
+    for protocol in ("paper", "probe"):
+        settings = TrainSettings(technique="ground-truth", backend="verl", eval_protocol=protocol,
+                                 dapo=DapoSettings(top_p=0.95, temperature=0.8))
+        overrides[protocol] = verl_overrides(settings, get_technique("ground-truth"), inputs,
+                                             VerlCluster(), ENV)
+    top_p = "actor_rollout_ref.rollout.val_kwargs.top_p"
+    temperature = "actor_rollout_ref.rollout.val_kwargs.temperature"
+    assert (overrides["paper"][temperature], overrides["paper"][top_p]) == (1.0, 0.7)
+    assert (overrides["probe"][temperature], overrides["probe"][top_p]) == (1.0, 0.95)
+
+
+def test_any_batch_size_keeps_groups_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verl 0.9.1's v1 manager chunks PROMPTS over its agent-loop workers (each worker then
+    spawns all rollout.n sessions of its prompts), so a group-level reward needs no batch-size
+    constraint: a batch of 6 prompts over 8 workers, refused by the old check, is fine."""
+    import torch
+    from tensordict import TensorDict
+    from verl.trainer.ppo.v1 import agent_loop_tq
+
+    chunks = []
+
+    class Worker:
+        class generate_sequences:  # noqa: N801 - stands in for a Ray actor method
+            @staticmethod
+            def remote(chunk):
+                chunks.append(chunk)
+
+    manager = object.__new__(agent_loop_tq.AgentLoopManagerTQ)
+    manager.agent_loop_workers = [Worker() for _ in range(8)]
+    monkeypatch.setattr(agent_loop_tq.ray, "get", lambda refs: refs)
+    manager.generate_sequences(TensorDict({"index": torch.arange(6)}, batch_size=[6]))
+    assert sorted(int(i) for chunk in chunks for i in chunk["index"]) == list(range(6))
+    settings = TrainSettings(technique="vote", backend="verl",
+                             dapo=DapoSettings(batch_size=6, mini_batch_size=6))
+    overrides = verl_overrides(settings, get_technique("vote"),
+                               VerlInputs("m", Path("t"), (), Path("/r"), 200), VerlCluster(), ENV)
+    assert overrides["data.train_batch_size"] == 6
 
 
 def test_write_config_keeps_resolved_yaml_and_overrides(paper, tmp_path: Path) -> None:

@@ -102,6 +102,15 @@ def test_verl_log_becomes_mta_metrics() -> None:
     assert "val/arith-quick" not in second
 
 
+def test_vote_statistics_reach_metrics_jsonl_as_maj_at_k() -> None:
+    """Table 4's Maj@16 from verl: mta's sampler logs label accuracy over every finished group."""
+    log = [{"step": 1, "data": {"timing_s/step": 3.0, "mta/majority_ratio": 0.6,
+                                "mta/label_accuracy": 0.55}}]
+    (record,) = metrics_from_verl(log, batch_size=4, group_size=16)
+    assert (record["majority_ratio"], record["label_accuracy"], record["maj@16"]) == (0.6, 0.55, 0.55)
+    assert "maj@16" not in metrics_from_verl(_hand_made_log(), batch_size=4, group_size=16)[0]
+
+
 def test_validation_accuracy_is_kept_per_task() -> None:
     records = metrics_from_verl(_hand_made_log()[:3], batch_size=4)
     assert records[1]["val/arith-quick"] == 0.2

@@ -161,6 +161,15 @@ def test_random_reward_is_a_fair_coin() -> None:
     assert 0.4 < sum(scores) / len(scores) < 0.6
 
 
+def test_random_reward_pays_only_the_format_unless_shao() -> None:
+    extra = dict(ROW["extra_info"])
+    paper = [plugin.compute_score("toy", BARE, "4", extra, technique="random", seed=2)["score"]
+             for _ in range(100)]
+    shao = [plugin.compute_score("toy", BARE, "4", extra, technique="random", seed=2,
+                                 variant="shao")["score"] for _ in range(100)]
+    assert paper == [0.0] * 100 and 0.3 < sum(shao) / 100 < 0.7
+
+
 def test_group_technique_refuses_the_per_sample_path() -> None:
     with pytest.raises(BackendError, match="agent_loop_manager_class"):
         plugin.compute_score("toy", GOOD, "4", dict(ROW["extra_info"]), technique="vote")
@@ -214,10 +223,10 @@ def _outputs(tokenizer, texts: list[str], logprobs: list[list[float]] | None = N
 
 
 def _run(tokenizer, technique: str, texts: list[str], *, validate: bool = False,
-         failing: tuple[int, ...] = (), logprobs=None) -> list[Any]:
+         failing: tuple[int, ...] = (), logprobs=None, variant: str = "paper") -> list[Any]:
     config = OmegaConf.create({
         "reward": {"custom_reward_function": {"reward_kwargs": {"technique": technique,
-                                                                "seed": 0}}},
+                                                                "variant": variant, "seed": 0}}},
         "actor_rollout_ref": {"rollout": {"n": len(texts)}}})
 
     async def run() -> list[Any]:
@@ -263,11 +272,16 @@ def test_vote_scores_the_whole_group(tokenizer) -> None:
     infos = [o.extra_fields["reward_extra_info"] for o in results]
     assert [i["acc"] for i in infos] == [1.0, 0.0, 1.0, BARE_ACC]
     assert [i["format"] for i in infos] == [1.0, 1.0, 1.0, 0.0]
+    # the vote statistics reach verl's reward_extra_info (then mta's sampler metrics)
+    # two of four vote "4" (the bare "4" marks no answer, so it does not vote)
+    assert {(i["majority_ratio"], i["label_accuracy"]) for i in infos} == {(0.5, 1.0)}
 
 
-def test_incorrect_rewards_the_common_wrong_answer(tokenizer) -> None:
+def test_incorrect_rewards_wrong_answers(tokenizer) -> None:
     results = _run(tokenizer, "incorrect", [GOOD, WRONG, WRONG, GOOD])
     assert [o.reward_score for o in results] == [0.0, 1.0, 1.0, 0.0]
+    online = _run(tokenizer, "incorrect", [GOOD, WRONG, WRONG, GOOD], variant="online")
+    assert [o.reward_score for o in online] == [0.0, 1.0, 1.0, 0.0]
 
 
 def test_em_reads_the_rollout_logprobs(tokenizer) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from mta_train.verl_sampling import PaperSamplingMixin, plan_batch
+import pytest
+
+from mta_probe.errors import BackendError
+from mta_train.verl_sampling import PaperSamplingMixin, plan_batch, vote_means
 
 
 def test_plan_batch_follows_the_paper() -> None:
@@ -16,6 +19,15 @@ def test_plan_batch_follows_the_paper() -> None:
     unfiltered = plan_batch([], list("wxyz"), 4, 2, 2)
     assert (unfiltered.groups, unfiltered.fallback) == (tuple("wxyz"), "unfiltered")
     assert plan_batch([], list("wxyz"), 4, 9, 0).generate  # 0: no limit, as verl
+    # every group of the last batch failed and none was kept: never an empty batch
+    assert plan_batch([], [], 4, 2, 2).generate
+
+
+def test_vote_means_are_over_responses_that_carry_them() -> None:
+    infos = [{"acc": 1.0, "majority_ratio": 0.75, "label_accuracy": 1.0}] * 4 + [
+        {"acc": 0.0, "majority_ratio": 0.25, "label_accuracy": 0.0}] * 4 + [{"acc": 1.0}]
+    assert vote_means(infos) == {"mta/majority_ratio": 0.5, "mta/label_accuracy": 0.5}
+    assert vote_means([{"acc": 1.0}]) == {}
 
 
 class _ReplayWorld:
@@ -105,6 +117,17 @@ def test_sampler_trains_the_last_batch_when_nothing_is_kept() -> None:
                     {"e": False, "f": False, "g": False, "h": False}])
     plan, _ = sampler.sample(1, "train", 4)
     assert (plan.groups, plan.fallback) == (tuple("efgh"), "unfiltered")
+
+
+def test_a_step_whose_groups_all_fail_draws_again_then_stops() -> None:
+    sampler = _sampler()
+    sampler.script([{}, {"e": True, "f": True, "g": True, "h": True}])  # batch 1: all failed
+    plan, info = sampler.sample(1, "train", 4)
+    assert (plan.groups, plan.fallback, sampler.refills) == (tuple("efgh"), None, [4])
+    stuck = _sampler()
+    stuck.script([{}, {}, {}, {}])
+    with pytest.raises(BackendError, match="every group of 3 generation batches"):
+        stuck.sample(1, "train", 4)
 
 
 def test_sampler_collects_kept_groups_across_batches() -> None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from mta_probe.errors import BadInputError
 from mta_train.reward import Group, Reward, graded
-from mta_train.technique import Technique
+from mta_train.technique import Technique, Variant
+
+SOURCE = "model-task-align-rl src/syn_logic_reward.py:317-331 (entropy_min; score_type=extropy_min)"
 
 
 def reward(group: Group) -> list[Reward]:
@@ -31,7 +33,7 @@ def reward(group: Group) -> list[Reward]:
 TECHNIQUE = Technique(
     name="em",
     summary="reward = mean token log-prob of the response (entropy minimization, EM-RL)",
-    reward=reward,
+    variants={"paper": Variant(reward, SOURCE)},
     needs_logprobs=True,
     uses_labels=False,
 )

@@ -7,7 +7,10 @@ Differences from DAPO with ground-truth reward: none. Reward = 1 when the respon
 from __future__ import annotations
 
 from mta_train.reward import Group, Reward, ground_truth
-from mta_train.technique import Technique
+from mta_train.technique import Technique, Variant
+
+SOURCE = ("model-task-align-rl src/syn_logic_reward.py:108-126 (acc_with_think_format, "
+          "math_acc_with_think_format), scripts/RQ1/*-ground_truth.sh")
 
 
 def reward(group: Group) -> list[Reward]:
@@ -18,5 +21,5 @@ def reward(group: Group) -> list[Reward]:
 TECHNIQUE = Technique(
     name="ground-truth",
     summary="DAPO with the verifiable reward: correct answer AND format (the baseline)",
-    reward=reward,
+    variants={"paper": Variant(reward, SOURCE)},
 )

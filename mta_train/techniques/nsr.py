@@ -10,12 +10,12 @@ normalized GRPO advantage instead (anchors.md).
 
 from __future__ import annotations
 
-from mta_train.technique import Technique
-from mta_train.techniques.ground_truth import reward
+from mta_train.technique import Technique, Variant
+from mta_train.techniques.ground_truth import SOURCE, reward
 
 TECHNIQUE = Technique(
     name="nsr",
     summary="only responses with reward 0 keep their advantage (negative samples only)",
-    reward=reward,
+    variants={"paper": Variant(reward, SOURCE)},
     advantage="nsr",
 )

@@ -11,12 +11,12 @@ Reward, advantages and the rest are DAPO's.
 
 from __future__ import annotations
 
-from mta_train.technique import Technique
-from mta_train.techniques.ground_truth import reward
+from mta_train.technique import Technique, Variant
+from mta_train.techniques.ground_truth import SOURCE, reward
 
 TECHNIQUE = Technique(
     name="one-shot",
     summary="one (or two) training examples repeated to fill the batch",
-    reward=reward,
+    variants={"paper": Variant(reward, SOURCE)},
     data="one-shot",
 )
