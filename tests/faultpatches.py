@@ -19,6 +19,19 @@ def _slow_engine() -> None:
     HFSampler.sample = slow
 
 
+def _slow_kl() -> None:
+    """The KL probe's greedy decoding of each batch first waits 0.5 s."""
+    import mta_probe.kl as kl
+
+    original = kl.greedy_response_ids
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)
+        return original(*args, **kwargs)
+
+    kl.greedy_response_ids = slow
+
+
 def _cuda_oom_on_third_call() -> None:
     """The hf backend's third sampling call raises CUDA's out-of-memory error (two problems in)."""
     import torch
@@ -64,6 +77,7 @@ def _slow_report() -> None:
 
 FAULTS: dict[str, Callable[[], None]] = {
     "slow-engine": _slow_engine,
+    "slow-kl": _slow_kl,
     "cuda-oom-sampling": _cuda_oom_on_third_call,
     "cuda-oom-loading": _cuda_oom_on_load,
     "slow-report": _slow_report,

@@ -275,7 +275,7 @@ def test_ctrl_c_on_kl_keeps_what_it_wrote_and_resumes(zygote: Zygote, tiny_llama
     run = tmp_path / "run"
     args = ["probe", "kl", "--policy", str(tiny_llama_dir), "--reference", str(tiny_llama_dir),
             "--task", str(task), "--verifier", "normalized", "--max-tokens", "6", "--out", str(run)]
-    interrupted_cleanly(interrupt(zygote, args, env, tmp_path / "err", fault="slow-engine"))
+    interrupted_cleanly(interrupt(zygote, args, env, tmp_path / "err", fault="slow-kl", once=run / "kl.jsonl"))
     assert zygote.run(args, env, tmp_path / "err").code == 0
     assert json.loads((run / "kl.json").read_text())
 
