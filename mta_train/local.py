@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import RecordWriter, room_for
 from mta_probe.sampling import SamplingSettings
 from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
@@ -124,8 +125,9 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
         if step % every == 0 or step == dapo.steps:
             policy.save(run_dir / CHECKPOINT_DIR, {"step": step})
     model_dir = run_dir / MODEL_DIR
-    sampler.model.save_pretrained(model_dir)
-    sampler.tokenizer.save_pretrained(model_dir)
+    with room_for(model_dir):  # a rerun writes it again from the last checkpoint
+        sampler.model.save_pretrained(model_dir)
+        sampler.tokenizer.save_pretrained(model_dir)
     return LocalRun(model_dir=model_dir, steps=dapo.steps, resumed_from=start)
 
 
@@ -168,8 +170,8 @@ def _up_to(line: str, key: str, last_step: int) -> bool:
 
 
 def _append(path: Path, records: list[dict[str, Any]]) -> None:
-    with open(path, "a", encoding="utf-8") as out:
-        out.write("".join(json.dumps(r) + "\n" for r in records))
+    with RecordWriter(path) as out:  # whole lines only, a full disk one DiskFullError
+        out.append(records)
 
 
 def _collect(sampler: Any, policy: Policy, technique: Technique, data: TrainingSet,

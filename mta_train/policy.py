@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mta_probe.runs import room_for
 from mta_train.dapo import aggregate, low_var_kl, policy_loss
 from mta_train.logprobs import response_logprobs
 from mta_train.settings import DapoSettings, LocalSettings
@@ -186,10 +187,18 @@ class Policy:
 
         partial = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        torch.save(self.model.state_dict(), partial / "model.pt")
-        torch.save(self.optimizer.state_dict(), partial / "optimizer.pt")
-        (partial / "state.json").write_text(json.dumps({**state, "steps_done": self.steps_done}))
+        try:
+            with room_for(folder):
+                partial.mkdir(parents=True)
+                # Into files opened here: torch then reports a full disk with the OSError attached.
+                with open(partial / "model.pt", "wb") as handle:
+                    torch.save(self.model.state_dict(), handle)
+                with open(partial / "optimizer.pt", "wb") as handle:
+                    torch.save(self.optimizer.state_dict(), handle)
+                (partial / "state.json").write_text(json.dumps({**state, "steps_done": self.steps_done}))
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # the last whole checkpoint stays
+            raise
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             os.replace(folder, old)

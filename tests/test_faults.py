@@ -171,6 +171,19 @@ def test_a_full_disk_stops_the_run_cleanly_and_it_resumes(zygote: Zygote, tiny_l
     assert done[: len(kept)] == kept and sorted(done) == sorted(set(done)) and len(done) == 2 * PROBLEMS
 
 
+def test_a_full_disk_while_a_checkpoint_is_written_keeps_the_last_one_and_resumes(
+        zygote: Zygote, tiny_llama_dir: Path, task: Path, env: dict, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = train_args(tiny_llama_dir, task, run, steps=8)
+    # The tiny model's weights alone are ~100 kB: 60 kB lets metrics and samples through and
+    # stops the first checkpoint half-way.
+    line = one_line(zygote.run(args, env, tmp_path / "err", fsize=60_000))
+    assert f"cannot write {run / 'checkpoint'}" in line and "resume" in line
+    assert not (run / "checkpoint.tmp").exists() and not (run / "checkpoint").exists()
+    assert zygote.run(args, env, tmp_path / "err").code == 0
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 8 and (run / "gains.json").exists()
+
+
 def test_a_full_disk_while_a_report_is_written_is_one_line(zygote: Zygote, env: dict, tmp_path: Path) -> None:
     out = tmp_path / "report"
     # The correlation figure is tens of kilobytes; 20,000 bytes stops it half-way.
@@ -178,6 +191,12 @@ def test_a_full_disk_while_a_report_is_written_is_one_line(zygote: Zygote, env: 
     assert "File too large" in one_line(ended)
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]  # no half-written file left
     assert zygote.run(["report", "correlation", "--out", str(out)], env, tmp_path / "err").code == 0
+
+
+def train_args(model: Path, task: Path, out: Path, *, steps: int) -> list[str]:
+    return ["train", "--technique", "random", "--model", str(model), "--task", str(task), "--verifier", "normalized",
+            "--steps", str(steps), "--batch-size", "1", "--mini-batch-size", "1", "--group-size", "2",
+            "--max-response-length", "4", "--eval-k", "2", "--out", str(out)]
 
 
 # --- the GPU ---------------------------------------------------------------------------------------
@@ -283,9 +302,7 @@ def test_ctrl_c_on_kl_keeps_what_it_wrote_and_resumes(zygote: Zygote, tiny_llama
 def test_ctrl_c_on_train_keeps_what_it_wrote_and_resumes(zygote: Zygote, tiny_llama_dir: Path,
                                                          task: Path, env: dict, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    args = ["train", "--technique", "random", "--model", str(tiny_llama_dir), "--task", str(task),
-            "--verifier", "normalized", "--steps", "8", "--batch-size", "1", "--mini-batch-size", "1",
-            "--group-size", "2", "--max-response-length", "4", "--eval-k", "2", "--out", str(run)]
+    args = train_args(tiny_llama_dir, task, run, steps=8)
     ended = interrupt(zygote, args, env, tmp_path / "err", fault="slow-engine", once=run / "metrics.jsonl")
     interrupted_cleanly(ended)
     assert 0 < len((run / "metrics.jsonl").read_text().splitlines()) < 8

@@ -9,7 +9,14 @@ pass@k run's samples into `passk.json`, `plot` draws `passk.png` (imported on us
 from mta_probe.runs.home import mta_home
 from mta_probe.runs.identity import default_run_dir, package_versions
 from mta_probe.runs.progress import ProbeProgress
-from mta_probe.runs.store import RecordWriter, open_records, prepare_run_dir, read_records, write_json_atomic
+from mta_probe.runs.store import (
+    RecordWriter,
+    open_records,
+    prepare_run_dir,
+    read_records,
+    room_for,
+    write_json_atomic,
+)
 
 __all__ = [
     "ProbeProgress",
@@ -20,5 +27,6 @@ __all__ = [
     "package_versions",
     "prepare_run_dir",
     "read_records",
+    "room_for",
     "write_json_atomic",
 ]

@@ -15,6 +15,7 @@ A probe run lives in one directory:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -30,6 +31,8 @@ IDENTITY_FILE = "run.json"
 # A write that fails with one of these ran out of room (disk, quota, or a file-size limit): the
 # run stops with one line, keeps every whole record, and resumes once space is freed.
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# How safetensors words a write that ran out of room (its error carries no errno).
+WRITE_FAILED = ("No space left on device", "File too large", "Disk quota exceeded")
 LOCK_FILE = ".lock"
 
 # Run directories this process holds the lock of; the OS releases a lock when its holder dies,
@@ -89,6 +92,30 @@ def no_room(path: Path, exc: OSError) -> DiskFullError:
     return DiskFullError(f"cannot write {path}: {exc.strerror} (errno {errno.errorcode.get(exc.errno, exc.errno)}); "
                          "everything written before is kept: free space and run the same command again "
                          "to resume")
+
+
+@contextlib.contextmanager
+def room_for(path: Path) -> Iterator[None]:
+    """Writes made inside that run out of room raise DiskFullError naming `path`.
+
+    For writers mta does not drive byte by byte: torch.save into a file object mta opened
+    raises a RuntimeError whose context is the OSError (ENOSPC, EFBIG); safetensors words the
+    OS error in its message. Both are recognised; any other error passes through.
+    """
+    try:
+        yield
+    except Exception as exc:
+        chain, seen = [], exc
+        while seen is not None and len(chain) < 8:
+            chain.append(seen)
+            seen = seen.__cause__ or seen.__context__
+        for error in chain:
+            if isinstance(error, OSError) and error.errno in NO_ROOM:
+                raise no_room(path, error) from None
+        if any(words in str(error) for error in chain for words in WRITE_FAILED):
+            raise DiskFullError(f"cannot write {path}: {str(exc).strip()[:200]}; everything written before is "
+                                "kept: free space and run the same command again to resume") from None
+        raise
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
