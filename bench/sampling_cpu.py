@@ -12,8 +12,8 @@ Engines (`--engines`, comma-separated):
   generate      today's hf path: transformers `generate` on the n copies of one prompt at a
                 time (16 rows), float32, torch threads = cores (`engine="generate"`)
   decode        the default CPU path now: `mta_probe.sampling.decode`, one decoding thread per
-                core, bfloat16 projections where the CPU has native bf16, else float32
-  decode-fp32   the decode engine with float32 projections
+                core, float32
+  decode-bf16   the decode engine with bfloat16 projections and KV cache
   decode-1      the decode engine with a single decoding thread
   generate-bf16 transformers `generate`, bfloat16 weights, all prompts x n rows in one call
                 with left padding (the issue's 166 tokens/s measurement; not seeded per prompt)
@@ -40,7 +40,7 @@ from mta_probe.sampling.hf import count_new_tokens  # noqa: E402
 ENGINES = {
     "generate": {"engine": "generate"},
     "decode": {},
-    "decode-fp32": {"dtype": "float32"},
+    "decode-bf16": {"dtype": "bfloat16"},
     "decode-1": {"threads": 1},
     "generate-bf16": {"engine": "generate"},
 }

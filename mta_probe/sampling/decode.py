@@ -1,9 +1,9 @@
 """A minimal decode loop for Llama-family models on CPU, batched across prompts.
 
-transformers' `generate` spends most of a CPU decode step outside arithmetic at the batch sizes
-one prompt's n samples make (its cache concatenations, per-step logits processors, a
-multinomial draw over the whole vocabulary through `exponential_`), and it prefills the same
-prompt n times. This loop instead:
+transformers' `generate` spends about half of a CPU decode step outside the matrix products
+at the batch one prompt's n samples make (cache concatenations, a multinomial draw over the
+whole vocabulary through `exponential_`, per-op dispatch), and it prefills the same prompt n
+times. This loop instead:
 
 * prefills each prompt once (batch 1) and shares that KV cache by its n rows;
 * decodes the rows of several prompts as one batch (one GEMM per fused projection: q|k|v and
@@ -12,7 +12,10 @@ prompt n times. This loop instead:
 * drops a row from the batch as soon as it has finished (EOS or max_tokens), and admits the
   next prompt when there is room;
 * keeps the residual stream, norms, rotary embedding, logits and sampling in float32, and runs
-  the projections in `dtype` (bfloat16 where the CPU has native bf16 dot products).
+  the projections and the KV cache in `dtype` (float32 by default; bfloat16 on request);
+* runs one decoding thread per core, each with one torch thread, instead of one batch whose
+  every op forks and joins OpenMP threads: on cores shared with other processes a fork-join
+  waits for the slowest thread at every op, which measured up to 10x slower.
 
 **Sampling.** Row j of a prompt with seed s draws its t-th token from its own counter-based
 uniform stream u(s, j, t) (`row_uniforms`) by inverse CDF over the temperature-scaled softmax,
@@ -20,8 +23,9 @@ restricted to the top-p nucleus when top_p < 1 (the same nucleus rule as transfo
 `TopPLogitsWarper`), with no top-k. Greedy takes the argmax.
 
 **What a row's tokens depend on.** Every operation of the step acts row by row: matrix products
-through oneDNN, whose result for a row depends neither on the other rows nor on how many there
-are (checked at start-up on the model's own weight shapes, `row_invariant`), attention per
+through oneDNN with packed weights, whose result for a row depends neither on the other rows
+nor on how many there are (checked at start-up on the model's own weight shapes,
+`row_invariant`; MKL's float32 GEMM behind `F.linear` fails that check), attention per
 prompt over that prompt's own cache, norms and softmax per row. So row j of a prompt is a
 function of (prompt ids, settings, s, j) alone: not of n, of the other prompts in the call, nor
 of the order they finish in. Where the check fails (another CPU, another oneDNN), the engine
@@ -30,10 +34,8 @@ runs one prompt at a time, and a prompt's samples depend on (prompt ids, n, sett
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,15 +43,6 @@ import numpy as np
 SUPPORTED_TYPES = ("llama", "mistral", "qwen2")
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU has bf16 dot-product instructions (AVX-512 BF16 or AMX-BF16)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) is not None
 
 
 def unsupported_reason(model: Any) -> str | None:

@@ -28,7 +28,7 @@ import os
 from mta_probe.errors import BadInputError
 from mta_probe.models import ModelRef, prepare_model
 from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
-from mta_probe.sampling.decode import DecodeEngine, cpu_has_native_bf16, unsupported_reason
+from mta_probe.sampling.decode import DecodeEngine, unsupported_reason
 
 DEFAULT_MAX_BATCH = 16  # rows per `generate` call
 DECODE_MAX_ROWS = 128  # rows one decoding thread runs at once
@@ -49,8 +49,9 @@ class HFSampler:
         pack_single: `generate` only: batch several prompts with left padding when n == 1.
         engine: "decode" or "generate" (see the module doc); None takes decode on CPU when the
             model's architecture allows it.
-        dtype: "bfloat16" or "float32" for the decode engine's projections and KV cache; None
-            takes bfloat16 where the CPU has native bf16 dot products, else float32.
+        dtype: "float32" (the default) or "bfloat16" for the decode engine's projections and KV
+            cache. bfloat16 measured no faster on an AVX-512-BF16 CPU without AMX (see
+            docs/performance.md) and rounds the logits' inputs, so float32 is the default.
         on_status: receives the one-line conversion notice of `prepare_model`.
     """
 
@@ -109,7 +110,7 @@ class HFSampler:
         if engine == "decode" and reason is not None:
             raise BadInputError(f"the decode engine does not support {reason}")
         self.uses_decode = engine != "generate" and self.device == "cpu" and reason is None
-        self.dtype = dtype or ("bfloat16" if cpu_has_native_bf16() else "float32")
+        self.dtype = dtype or "float32"
         self.max_batch = max_batch or (DECODE_MAX_ROWS if self.uses_decode else DEFAULT_MAX_BATCH)
         self._engine = None  # built on first use: kl.py opens samplers only for their models
 
