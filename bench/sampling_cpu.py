@@ -6,7 +6,9 @@ answer-format instruction, through the chat template), with the probe's default 
 n = 16, temperature 1.0, top-p 1.0, max_tokens 128. Each round times every engine once, in
 turn, on the same prompts and seeds, so the load of the machine (shared with other jobs) falls
 on all of them alike; the ratio is taken per round and over all rounds. Tokens/s counts new
-tokens up to and including EOS.
+tokens up to and including EOS. Each line also gives the CPU seconds the process used
+(`time.process_time`, all threads): on cores shared with other jobs, wall time measures the
+share this process got as much as the engine, and tokens per CPU second less so.
 
 Engines (`--engines`, comma-separated):
   generate      today's hf path: transformers `generate` on the n copies of one prompt at a
@@ -64,6 +66,13 @@ def time_sampler(sampler, prompts: list[str], n: int, settings: SamplingSettings
     return sum(c.tokens for cs in out for c in cs), time.perf_counter() - started
 
 
+def with_cpu(run):
+    """`run()`'s (tokens, seconds) and the CPU seconds this process spent in it."""
+    cpu = time.process_time()
+    tokens, seconds = run()
+    return tokens, seconds, time.process_time() - cpu
+
+
 def time_generate_bf16(sampler, prompts: list[str], n: int, settings: SamplingSettings,
                        seed: int) -> tuple[int, float]:
     """All prompts x n rows in one left-padded bfloat16 `generate` call (no per-prompt seeds)."""
@@ -119,27 +128,31 @@ def main() -> None:
     print(f"prompts={len(prompts)} n={args.n} max_tokens={args.max_tokens} temperature=1.0 "
           f"top_p=1.0 rounds={args.rounds}; load average before: {os.getloadavg()[0]:.1f}")
 
-    totals = {name: [0, 0.0] for name in names}
+    totals = {name: [0, 0.0, 0.0] for name in names}
     for round_index in range(args.rounds):
         rates = {}
         for name in names:
             if name == "generate-bf16":
-                tokens, seconds = time_generate_bf16(samplers[name], prompts, args.n, settings,
-                                                     round_index)
+                tokens, seconds, cpu = with_cpu(lambda: time_generate_bf16(
+                    samplers[name], prompts, args.n, settings, round_index))
             else:
-                tokens, seconds = time_sampler(samplers[name], prompts, args.n, settings, seeds)
+                tokens, seconds, cpu = with_cpu(lambda: time_sampler(
+                    samplers[name], prompts, args.n, settings, seeds))
             totals[name][0] += tokens
             totals[name][1] += seconds
+            totals[name][2] += cpu
             rates[name] = tokens / seconds
             print(f"round {round_index + 1} {name:13s}: {tokens} tokens in {seconds:6.1f} s = "
-                  f"{rates[name]:6.1f} tokens/s (load {os.getloadavg()[0]:.1f})", flush=True)
+                  f"{rates[name]:6.1f} tokens/s; {cpu:6.1f} CPU s = {tokens / cpu:6.1f} tokens "
+                  f"per CPU s (load {os.getloadavg()[0]:.1f})", flush=True)
         if "generate" in rates:
             print(f"round {round_index + 1} ratios to generate: " + ", ".join(
                 f"{name} {rate / rates['generate']:.2f}x" for name, rate in rates.items()
                 if name != "generate"))
     print("all rounds:")
-    for name, (tokens, seconds) in totals.items():
-        line = f"  {name:13s}: {tokens} tokens in {seconds:6.1f} s = {tokens / seconds:6.1f} tokens/s"
+    for name, (tokens, seconds, cpu) in totals.items():
+        line = (f"  {name:13s}: {tokens} tokens in {seconds:6.1f} s = {tokens / seconds:6.1f} "
+                f"tokens/s, {tokens / cpu:6.1f} per CPU s")
         if "generate" in totals and name != "generate":
             base = totals["generate"][0] / totals["generate"][1]
             line += f", {tokens / seconds / base:.2f}x generate"
