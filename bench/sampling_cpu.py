@@ -20,7 +20,7 @@ Engines (`--engines`, comma-separated):
   generate-bf16 transformers `generate`, bfloat16 weights, all prompts x n rows in one call
                 with left padding (the issue's 166 tokens/s measurement; not seeded per prompt)
 
-Run: python bench/sampling_cpu.py [--prompts 4] [--n 16] [--max-tokens 128] [--rounds 2]
+Run: python bench/sampling_cpu.py [--prompts 10] [--n 16] [--max-tokens 128] [--rounds 2]
        [--engines generate,decode]
 """
 
@@ -96,7 +96,7 @@ def time_generate_bf16(sampler, prompts: list[str], n: int, settings: SamplingSe
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=4)
+    parser.add_argument("--prompts", type=int, default=10)
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2)
@@ -133,11 +133,11 @@ def main() -> None:
         rates = {}
         for name in names:
             if name == "generate-bf16":
-                tokens, seconds, cpu = with_cpu(lambda: time_generate_bf16(
-                    samplers[name], prompts, args.n, settings, round_index))
+                tokens, seconds, cpu = with_cpu(lambda s=samplers[name], r=round_index:
+                                                time_generate_bf16(s, prompts, args.n, settings, r))
             else:
-                tokens, seconds, cpu = with_cpu(lambda: time_sampler(
-                    samplers[name], prompts, args.n, settings, seeds))
+                tokens, seconds, cpu = with_cpu(lambda s=samplers[name]:
+                                                time_sampler(s, prompts, args.n, settings, seeds))
             totals[name][0] += tokens
             totals[name][1] += seconds
             totals[name][2] += cpu

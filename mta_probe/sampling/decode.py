@@ -130,7 +130,7 @@ class _Linear:
         if x.shape[0] == 1:
             # oneDNN takes another kernel for a single row (float32, K = 1536 here), whose sums
             # round differently; a duplicated row keeps every call on the batched kernel.
-            return self(x.expand(2, -1))[:1]
+            return self(torch.cat([x, x]))[:1]
         if self.packed is not None:
             return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         return torch.nn.functional.linear(x, self.weight, self.bias)
@@ -445,7 +445,7 @@ class DecodeEngine:
         torch.set_num_threads(1)
         try:
             self._work(job)
-        except BaseException as error:  # handed to the caller's thread
+        except BaseException as error:  # noqa: BLE001 (re-raised in the caller's thread)
             with job.lock:
                 job.errors.append(error)
                 job.pending.clear()
