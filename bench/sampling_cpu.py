@@ -20,8 +20,12 @@ Engines (`--engines`, comma-separated):
   generate-bf16 transformers `generate`, bfloat16 weights, all prompts x n rows in one call
                 with left padding (the issue's 166 tokens/s measurement; not seeded per prompt)
 
+`--end-to-end` then runs the default command, `python -m cli.main probe passk`, in a fresh
+MTA_HOME (so it converts the GGUF first) and reports its wall time, the conversion time it
+prints, and the sampling time its progress line ends with.
+
 Run: python bench/sampling_cpu.py [--prompts 10] [--n 16] [--max-tokens 128] [--rounds 2]
-       [--engines generate,decode]
+       [--engines generate,decode] [--end-to-end]
 """
 
 from __future__ import annotations
@@ -94,6 +98,33 @@ def time_generate_bf16(sampler, prompts: list[str], n: int, settings: SamplingSe
     return tokens, seconds
 
 
+def end_to_end() -> None:
+    """Time `python -m cli.main probe passk` in a fresh MTA_HOME, as a new user runs it."""
+    import re
+    import subprocess
+    import tempfile
+
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "MTA_HOME": home, "COLUMNS": "200"}
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "cli.main", "probe", "passk"], cwd=repo,
+                              env=env, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - started
+    text = done.stdout + done.stderr
+    converted = re.search(r"converted \S+ in (\d+) s", text)
+    progress = re.findall(r"(\d+)/(\d+) .*?(\d+):(\d\d):(\d\d)", text)
+    print(f"end to end: `python -m cli.main probe passk` in a fresh MTA_HOME took {wall:.1f} s "
+          f"(load {os.getloadavg()[0]:.1f})")
+    print(f"  conversion: {converted.group(1) + ' s' if converted else 'not reported'}")
+    if progress:
+        done_count, total, h, m, sec = progress[-1]
+        print(f"  sampling (the progress line's elapsed time, {done_count}/{total} samples): "
+              f"{int(h) * 3600 + int(m) * 60 + int(sec)} s")
+    else:
+        print("  sampling: the progress line was not found in the output")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=10)
@@ -101,6 +132,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--engines", default="generate,decode")
+    parser.add_argument("--end-to-end", action="store_true")
     args = parser.parse_args()
     names = args.engines.split(",")
     unknown = sorted(set(names) - set(ENGINES))
@@ -149,14 +181,18 @@ def main() -> None:
             print(f"round {round_index + 1} ratios to generate: " + ", ".join(
                 f"{name} {rate / rates['generate']:.2f}x" for name, rate in rates.items()
                 if name != "generate"))
-    print("all rounds:")
-    for name, (tokens, seconds, cpu) in totals.items():
+    print("all rounds:" if args.rounds else "no rounds run")
+    for name, (tokens, seconds, cpu) in totals.items() if args.rounds else ():
         line = (f"  {name:13s}: {tokens} tokens in {seconds:6.1f} s = {tokens / seconds:6.1f} "
                 f"tokens/s, {tokens / cpu:6.1f} per CPU s")
         if "generate" in totals and name != "generate":
             base = totals["generate"][0] / totals["generate"][1]
             line += f", {tokens / seconds / base:.2f}x generate"
         print(line)
+    if args.end_to_end:
+        for sampler in samplers.values():
+            sampler.close()
+        end_to_end()
 
 
 if __name__ == "__main__":
