@@ -186,9 +186,10 @@ def _collect(sampler: Any, policy: Policy, technique: Technique, data: TrainingS
     for attempt in range(dapo.max_num_gen_batches):
         index = (step - 1) * dapo.max_num_gen_batches + attempt
         problems = prompt_batch(data.problems, index, dapo.batch_size, dapo.seed)
-        last = [_rollouts(sampler, policy, technique, data.verifier, p, settings,
-                          _seed(dapo.seed, step, attempt, i))
-                for i, p in enumerate(problems)]
+        seeds = [_seed(dapo.seed, step, attempt, i) for i in range(len(problems))]
+        sampled = _sample(sampler, data.verifier, problems, settings, seeds)
+        last = [_rollouts(sampler, policy, technique, data.verifier, p, settings, seed, done)
+                for p, seed, done in zip(problems, seeds, sampled)]
         generated += last
         if not dapo.dynamic_sampling:
             return last, generated, None
@@ -199,16 +200,31 @@ def _collect(sampler: Any, policy: Policy, technique: Technique, data: TrainingS
     return batch, generated, fallback
 
 
-def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
-              problem: Problem, settings: TrainSettings, seed: int) -> RolloutGroup:
+def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: TrainSettings,
+            seeds: list[int]) -> list[list[Any]]:
+    """Each problem's `group_size` completions, `sampler.prompts_per_call` problems per call
+    (the hf backend's CPU engine decodes several at once; a problem's completions depend on its
+    own seed only, so the grouping does not change them)."""
     dapo = settings.dapo
-    prompt = training_prompt(problem, verifier)
-    prompt_ids = tuple(sampler.encode(prompt))
-    if len(prompt_ids) > dapo.max_prompt_length:
-        raise BadInputError(f"problem {problem.id}: prompt of {len(prompt_ids)} tokens exceeds "
-                            f"max_prompt_length {dapo.max_prompt_length}")
+    prompts = [training_prompt(problem, verifier) for problem in problems]
+    for problem, prompt in zip(problems, prompts):
+        length = len(sampler.encode(prompt))
+        if length > dapo.max_prompt_length:
+            raise BadInputError(f"problem {problem.id}: prompt of {length} tokens exceeds "
+                                f"max_prompt_length {dapo.max_prompt_length}")
     sampling = _rollout_sampling(dapo)
-    completions = sampler.sample([prompt], dapo.group_size, sampling, [seed])[0]
+    step = max(1, getattr(sampler, "prompts_per_call", 1))
+    out: list[list[Any]] = []
+    for first in range(0, len(prompts), step):
+        out += sampler.sample(prompts[first:first + step], dapo.group_size, sampling,
+                              seeds[first:first + step])
+    return out
+
+
+def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
+              problem: Problem, settings: TrainSettings, seed: int,
+              completions: list[Any]) -> RolloutGroup:
+    prompt_ids = tuple(sampler.encode(training_prompt(problem, verifier)))
     sequences = [Sequence(prompt_ids, c.token_ids or (sampler.pad_id,)) for c in completions]
     logprobs, entropies = policy.score(sequences)
     mean_logprobs = tuple(float(lp.mean()) for lp in logprobs)

@@ -33,12 +33,14 @@ def _slow_kl() -> None:
 
 
 def _cuda_oom_on_third_call() -> None:
-    """The hf backend's third sampling call raises CUDA's out-of-memory error (two problems in)."""
+    """The hf backend samples one problem per call and the third call raises CUDA's
+    out-of-memory error (two problems in)."""
     import torch
 
     from mta_probe.sampling.hf import HFSampler
 
     original, calls = HFSampler.sample, []
+    HFSampler.prompts_per_call = property(lambda self: 1)  # one problem per call, as on a GPU
 
     def failing(self, *args, **kwargs):
         calls.append(1)

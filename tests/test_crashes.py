@@ -84,8 +84,11 @@ def check_finished(run: Path, records_name: str, key: tuple[str, ...], expected:
 def setup(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("crashes")
     task = root / "words.jsonl"
-    words = ("one two three four five six seven eight nine zero " * 2).split()[:PROBLEMS]
-    task.write_text("".join(json.dumps({"question": f"what is the sum of {w} and {w} so what is the answer",
+    digits = "one two three four five six seven eight nine zero".split()
+    # Every statement ends differently: a remainder shared by several items is left out of the
+    # contamination scores (docs/contamination.md), which would leave nothing to compare.
+    words = [f"{a} {b}" for a in digits for b in digits][:PROBLEMS]
+    task.write_text("".join(json.dumps({"question": f"what is the sum of {w} so what is the answer {w}",
                                         "answer": "two"}) + "\n" for w in words))
     return tiny_llama_dir, task, root
 

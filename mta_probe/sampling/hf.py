@@ -1,28 +1,46 @@
-"""Sampling with transformers `generate`, on CPU or one GPU, batched over the n samples.
+"""Sampling with a transformers model, on CPU or one GPU.
 
-For each prompt, its n completions are generated as one batch of n copies of that prompt
-(split into chunks of `max_batch` rows). Every row has the same length, so no padding is
-needed and a prompt's completions do not depend on the other prompts of the call. Each chunk
-seeds torch from (seed, prompt index, chunk index), so a call's output depends only on its
-arguments.
+Two engines run the same model:
 
-When n == 1 (greedy contamination probing of many prompts) the prompts themselves are batched
-with left padding, `max_batch` at a time. That is several times faster on CPU but gives up
-exact batch-independence: padding changes floating-point sums, which can flip a near-tie in
-greedy decoding. The output is still a function of the call's arguments. Pass
-`pack_single=False` to keep one prompt per batch.
+* ``decode`` (the default on CPU for Llama, Mistral and Qwen2 models): the minimal decode loop of
+  `mta_probe.sampling.decode`. Each prompt is prefilled once; the rows of several prompts decode
+  as one batch, each prompt over its own KV cache, finished rows leave the batch, and one
+  decoding thread runs per core. Sample j of a prompt with seed s draws from its own uniform
+  stream (s, j), and every step acts row by row (checked at start-up), so a prompt's
+  completions depend on (prompt, settings, s) alone: not on n (sample j is the same for any
+  n > j), nor on the other prompts of the call. `prompts_per_call` is then above 1, so the probe
+  hands several problems per call. Where the row check fails, one prompt decodes at a time and
+  a prompt's samples depend on (prompt, n, settings, s).
+* ``generate`` (GPU, other architectures, or ``engine="generate"``): transformers `generate`
+  on n copies of each prompt (chunks of `max_batch` rows, no padding), seeded per chunk from
+  (seed, prompt index, chunk index); a prompt's completions do not depend on the other prompts.
+  When n == 1 (greedy contamination probing of many prompts) the prompts themselves are
+  batched with left padding, `max_batch` at a time; padding changes floating-point sums, which
+  can flip a near-tie in greedy decoding, so `pack_single=False` keeps one prompt per batch.
+
+Both take temperature and top-p from `SamplingSettings` only (no top-k, no checkpoint defaults).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling.base import Completion, SamplingSettings, cut_at_stop
+from mta_probe.sampling.base import (
+    Completion,
+    SamplingSettings,
+    cut_at_stop,
+    prompt_seeds,
+)
+from mta_probe.sampling.decode import DecodeEngine, unsupported_reason
 from mta_probe.sampling.models import ModelRef, prepare_model
+from mta_probe.sampling.stopping import EXTRA_TOKENS
 
-DEFAULT_MAX_BATCH = 16
+DEFAULT_MAX_BATCH = 16  # rows per `generate` call
+DECODE_MAX_ROWS = 128  # rows one decoding thread runs at once
+DECODE_PROMPTS_PER_CALL = 16  # prompts the probe hands the decode engine per call
 
 
 class HFSampler:
@@ -32,14 +50,20 @@ class HFSampler:
         model: the resolved model; a GGUF is converted once by `prepare_model`.
         chat: render prompts through the chat template; None takes `model.chat`.
         device: "cpu", "cuda" or "cuda:N"; None picks the GPU when there is one.
-        max_batch: rows per `generate` call (memory bound: rows x (prompt + max_tokens)).
-        threads: torch CPU threads; None uses the CPUs this process may run on.
-        pack_single: batch several prompts with left padding when n == 1 (see module doc).
+        max_batch: rows per `generate` call (memory bound: rows x (prompt + max_tokens)); for
+            the decode engine, rows per decoding thread (default 128).
+        threads: torch CPU threads (and decoding threads); None uses the CPUs this process
+            may run on.
+        pack_single: `generate` only: batch several prompts with left padding when n == 1.
+        engine: "decode" or "generate" (see the module doc); None takes decode on CPU when the
+            model's architecture allows it.
+        dtype: "float32" (the default) or "bfloat16" for the decode engine's projections and KV
+            cache. bfloat16 measured no faster on an AVX-512-BF16 CPU without AMX (see
+            docs/performance.md) and rounds the logits' inputs, so float32 is the default.
         on_status: receives the one-line conversion notice of `prepare_model`.
     """
 
     name = "hf"
-    prompts_per_call = 1  # each prompt's n samples are already one batch
 
     def __init__(
         self,
@@ -47,9 +71,11 @@ class HFSampler:
         chat: bool | None = None,
         *,
         device: str | None = None,
-        max_batch: int = DEFAULT_MAX_BATCH,
+        max_batch: int | None = None,
         threads: int | None = None,
         pack_single: bool = True,
+        engine: str | None = None,
+        dtype: str | None = None,
         on_status=None,
     ) -> None:
         import torch  # lazy: heavy
@@ -58,18 +84,23 @@ class HFSampler:
 
         hf_logging.disable_progress_bar()  # the caller draws progress; tqdm lines garble it
 
-        if max_batch < 1:
+        if max_batch is not None and max_batch < 1:
             raise BadInputError(f"max_batch must be >= 1, got {max_batch}")
+        if engine not in (None, "decode", "generate"):
+            raise BadInputError(f"engine must be decode or generate, got {engine!r}")
+        if dtype not in (None, "bfloat16", "float32"):
+            raise BadInputError(f"dtype must be bfloat16 or float32, got {dtype!r}")
         self.chat = model.chat if chat is None else chat
-        self.max_batch = max_batch
         self.pack_single = pack_single
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.threads = threads or len(os.sched_getaffinity(0))
         if self.device == "cpu":
-            torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
-        dtype = torch.float32 if self.device == "cpu" else torch.bfloat16
+            torch.set_num_threads(self.threads)
         checkpoint = prepare_model(model, on_status)
         self.tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-        self.model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=dtype)
+        # float32 on CPU: the trainer updates these weights, and kl.py scores with them.
+        self.model = AutoModelForCausalLM.from_pretrained(
+            checkpoint, dtype=torch.float32 if self.device == "cpu" else torch.bfloat16)
         self.model.to(self.device).eval()
         if self.chat and not self.tokenizer.chat_template:
             raise BadInputError(f"{model.name} has no chat template; sample it with chat off")
@@ -81,6 +112,32 @@ class HFSampler:
         self.model.generation_config = GenerationConfig(
             eos_token_id=self.eos_ids, pad_token_id=self.pad_id
         )
+        if engine == "decode" and self.device != "cpu":
+            raise BadInputError("the decode engine runs on CPU only")
+        reason = unsupported_reason(self.model)
+        if engine == "decode" and reason is not None:
+            raise BadInputError(f"the decode engine does not support {reason}")
+        self.uses_decode = engine != "generate" and self.device == "cpu" and reason is None
+        self.dtype = dtype or "float32"
+        self.max_batch = max_batch or (DECODE_MAX_ROWS if self.uses_decode else DEFAULT_MAX_BATCH)
+        self._engine = None  # built on first use: kl.py opens samplers only for their models
+
+    @property
+    def engine(self):
+        """The decode engine (None when `generate` runs this model); built on first use."""
+        if self._engine is None and self.uses_decode and self.model is not None:
+            import torch
+
+            self._engine = DecodeEngine(self.model, self.eos_ids, getattr(torch, self.dtype),
+                                        max_rows=self.max_batch)
+        return self._engine
+
+    @property
+    def prompts_per_call(self) -> int:
+        """Prompts the probe should hand over per call: several when the decode engine runs
+        and its rows are checked independent of each other, else 1."""
+        engine = self.engine
+        return DECODE_PROMPTS_PER_CALL if engine is not None and engine.shared else 1
 
     def sample(
         self, prompts: list[str], n: int, settings: SamplingSettings, seed: int | list[int]
@@ -101,6 +158,8 @@ class HFSampler:
         if settings.max_tokens < 1:
             raise BadInputError(f"max_tokens must be >= 1, got {settings.max_tokens}")
         encoded = [self.encode(prompt) for prompt in prompts]
+        if self.engine is not None:
+            return self._sample_decode(encoded, n, settings, prompt_seeds(seed, len(prompts)))
         if n == 1 and self.pack_single and isinstance(seed, int):
             return [[c] for c in self._sample_packed(encoded, settings, seed)]
         # One seed per prompt: chunk seeds from (that seed, 0, chunk), so a prompt sampled alone
@@ -120,7 +179,8 @@ class HFSampler:
         """Drop the model so its memory can be reclaimed."""
         import torch
 
-        self.model = None
+        self.model = self._engine = None
+        self.uses_decode = False
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()
 
@@ -133,6 +193,24 @@ class HFSampler:
             # The template already wrote any BOS it wants; adding specials would double it.
             return self.tokenizer(text, add_special_tokens=False).input_ids
         return self.tokenizer(prompt).input_ids
+
+    def _sample_decode(self, encoded: list[list[int]], n: int, settings: SamplingSettings,
+                       seeds: list[int]) -> list[list[Completion]]:
+        if any(not ids for ids in encoded):
+            raise BadInputError("a prompt encodes to no tokens; nothing conditions the first token")
+        rows = self.engine.generate(
+            encoded, n, seeds, max_tokens=settings.max_tokens, temperature=settings.temperature,
+            top_p=settings.top_p, greedy=settings.greedy or settings.temperature <= 0,
+            workers=self.threads, stop_row=self._stop_check(settings.stop))
+        return [[self._completion(row, settings.stop) for row in prompt_rows] for prompt_rows in rows]
+
+    def _stop_check(self, stop: tuple[str, ...] | None) -> Callable[[list[int]], bool] | None:
+        """For the decode engine: does a row's new text end in a stop string? Reads the last
+        few tokens only, as `stopping.StopOnText` does for `generate`."""
+        if not stop:
+            return None
+        window = max(len(s) for s in stop) + EXTRA_TOKENS
+        return lambda ids: any(s in self.tokenizer.decode(ids[-window:], skip_special_tokens=True) for s in stop)
 
     def _sample_packed(
         self, encoded: list[list[int]], settings: SamplingSettings, seed: int

