@@ -27,7 +27,7 @@ def prepare(
     one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id(s) of the example(s).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random one-shot choice.")] = 0,
     gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Local clone for KOR-Bench / SynLogic.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local benchmark files (docs/tasks.md; or $MTA_DATA_DIR).")] = None,
     verifier: Annotated[Optional[str], typer.Option(help="Verifier of a JSONL task.")] = None,
 ) -> None:
     """Write verl's parquet rows (data_source, prompt, ability, reward_model, extra_info)."""

@@ -4,7 +4,7 @@ call, and renders what it returns."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -28,15 +28,31 @@ def parse_ks(text: str | None) -> tuple[int, ...] | None:
     return ks
 
 
-def parse_options(pairs: list[str]) -> dict[str, str]:
+def parse_options(pairs: list[str], flag: str = "--gym-option") -> dict[str, str]:
     """['size=20', 'seed=3'] -> {'size': '20', 'seed': '3'}."""
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise BadInputError(f"--gym-option takes KEY=VALUE, not {pair!r}")
+            raise BadInputError(f"{flag} takes KEY=VALUE, not {pair!r}")
         options[key.strip()] = value.strip()
     return options
+
+
+def parse_engine_options(pairs: list[str]) -> dict[str, Any]:
+    """['max_batch=8', 'dtype=bfloat16'] -> {'max_batch': 8, 'dtype': 'bfloat16'}: integers,
+    numbers and true/false become values of their type; the backend checks names and values."""
+    def typed(text: str) -> Any:
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    return {key: typed(value) for key, value in parse_options(pairs, "--engine-option").items()}
 
 
 def render_passk(result) -> None:
@@ -81,7 +97,7 @@ def passk(
     limit: Annotated[Optional[int], typer.Option(help="take the first N problems")] = None,
     chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="chat template or raw text (default: by model)")] = None,
     stop: Annotated[list[str], typer.Option(help="stop string, repeatable, \\n for a newline (default: the continuation markers for raw prompts, none for chat; --stop '' for none)")] = [],
-    data_dir: Annotated[Optional[Path], typer.Option(help="local clone for KOR-Bench / SynLogic data")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="local benchmark files (docs/tasks.md; or $MTA_DATA_DIR)")] = None,
     gym_option: Annotated[list[str], typer.Option(help="reasoning-gym option KEY=VALUE, repeatable (size, seed, config)")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
     from_samples: Annotated[Optional[Path], typer.Option(help="score completions from this JSONL instead of sampling")] = None,
@@ -92,6 +108,7 @@ def passk(
     ray_address: Annotated[Optional[str], typer.Option(help="a running Ray cluster for the vLLM replicas (default: RAY_ADDRESS, else local)")] = None,
     gpu_memory_utilization: Annotated[Optional[float], typer.Option(help="vLLM: share of each GPU's memory it may take (default 0.9)")] = None,
     max_model_len: Annotated[Optional[int], typer.Option(help="vLLM: context length cap (default: the model's)")] = None,
+    engine_option: Annotated[list[str], typer.Option(help="backend option KEY=VALUE, repeatable (docs/backends.md: max_batch, dtype, problems_per_call, ...)")] = [],
     lenient: Annotated[bool, typer.Option(help="math/gym: take the last number when no answer is marked")] = False,
     verify_workers: Annotated[int, typer.Option(help="verifier processes")] = 2,
     verify_timeout: Annotated[float, typer.Option(help="seconds per verification before it is killed")] = 10.0,
@@ -106,6 +123,7 @@ def passk(
                                     (ref.default_max_tokens if ref else 8192),
                                     stop=tuple(s.replace("\\n", "\n") for s in stop if s) if stop else None)
         engine = {"base_url": base_url} if base_url else {}
+        engine.update(parse_engine_options(engine_option))
         if tensor_parallel != 1 or data_parallel != 1:
             engine.update(tensor_parallel_size=tensor_parallel, data_parallel_size=data_parallel)
         engine.update({key: value for key, value in (("nodes", nodes), ("ray_address", ray_address),
@@ -151,10 +169,11 @@ def contam(
     backend: Annotated[Optional[str], typer.Option(help="hf, vllm or openai")] = None,
     limit: Annotated[Optional[int], typer.Option(help="take the first N problems")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory (default under $MTA_HOME/runs)")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="local clone for KOR-Bench / SynLogic data")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="local benchmark files (docs/tasks.md; or $MTA_DATA_DIR)")] = None,
     gym_option: Annotated[list[str], typer.Option(help="reasoning-gym option KEY=VALUE, repeatable")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="server URL for --backend openai")] = None,
+    engine_option: Annotated[list[str], typer.Option(help="backend option KEY=VALUE, repeatable (docs/backends.md)")] = [],
 ) -> None:
     """Greedy-complete truncated problem statements; ROUGE-L and exact match against the rest (Table 1)."""
     from mta_probe import ContamSettings, TaskOptions, probe_contamination
@@ -170,7 +189,8 @@ def contam(
                               backend=backend, limit=limit, out=out,
                               task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option),
                                                        verifier=verifier),
-                              engine_options={"base_url": base_url} if base_url else {})
+                              engine_options={**({"base_url": base_url} if base_url else {}),
+                                              **parse_engine_options(engine_option)})
 
     settings = run_or_exit(build)
     with sample_progress(f"{model} on {task}") as update:
@@ -200,7 +220,7 @@ def align(
     em_threshold: Annotated[float, typer.Option(help="exact match at the largest portion: contaminated")] = 0.25,
     rouge_threshold: Annotated[float, typer.Option(help="ROUGE-L at the smallest portion: contaminated")] = 0.40,
     out: Annotated[Optional[Path], typer.Option(help="where align.json goes (default: the first pass@k run)")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="with --model/--task: local clone for KOR-Bench / SynLogic")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="with --model/--task: local benchmark files (docs/tasks.md; or $MTA_DATA_DIR)")] = None,
     gym_option: Annotated[list[str], typer.Option(help="with --model/--task: reasoning-gym option KEY=VALUE")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="with --model/--task: verifier for a JSONL task file")] = None,
 ) -> None:
@@ -238,7 +258,7 @@ def kl(
     max_tokens: Annotated[Optional[int], typer.Option(help="new tokens per greedy trajectory")] = None,
     chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="chat template (default: by policy)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory (default under $MTA_HOME/runs)")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="local clone for KOR-Bench / SynLogic data")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="local benchmark files (docs/tasks.md; or $MTA_DATA_DIR)")] = None,
     gym_option: Annotated[list[str], typer.Option(help="reasoning-gym option KEY=VALUE, repeatable")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="verifier for a JSONL task file")] = None,
 ) -> None:

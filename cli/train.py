@@ -52,7 +52,7 @@ def train(
     micro_batch_size: Annotated[int, typer.Option(help="local: sequences per forward/backward pass.")] = 8,
     no_gradient_checkpointing: Annotated[bool, typer.Option("--no-gradient-checkpointing", help="local: keep activations instead of recomputing them.")] = False,
     gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task (repeatable).")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Local clone for KOR-Bench / SynLogic.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local benchmark files (docs/tasks.md; or $MTA_DATA_DIR).")] = None,
     verifier: Annotated[Optional[str], typer.Option(help="Verifier of a JSONL task (math, exact, normalized, ...).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run directory (default under $MTA_HOME/runs/train).")] = None,
     device: Annotated[Optional[str], typer.Option(help="local: cpu, cuda or cuda:N.")] = None,

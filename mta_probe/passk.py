@@ -58,7 +58,7 @@ FAILURES_FILE = "failures.jsonl"  # generations that ended abnormally: never sco
 # run.json's identity, so a run that ran out of memory resumes with a smaller setting. (A
 # max_model_len too small for a prompt fails that request; it never changes a completion.)
 PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch",
-                               "gpu_memory_utilization", "max_model_len"})
+                               "gpu_memory_utilization", "max_model_len", "problems_per_call", "threads"})
 PASSK_FILE = "passk.json"
 PLOT_FILE = "passk.png"
 

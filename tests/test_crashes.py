@@ -119,7 +119,9 @@ def test_a_passk_run_killed_eleven_times_ends_like_an_uninterrupted_one(zygote: 
 
     def args_for(out: Path) -> list[str]:
         return ["probe", "passk", "--model", str(model), "--task", str(task), "--verifier", "normalized",
-                "-n", "2", "--max-tokens", "6", "--backend", "hf", "--out", str(out), "--verify-workers", "0"]
+                "-n", "2", "--max-tokens", "6", "--backend", "hf", "--out", str(out), "--verify-workers", "0",
+                # one problem per call, written as it is verified: kills land all over the file
+                "--engine-option", "problems_per_call=1"]
 
     def same(a: dict, b: dict) -> None:
         assert a["pass_at_k"] == b["pass_at_k"] and a["interval"] == b["interval"]

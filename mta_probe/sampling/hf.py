@@ -60,6 +60,8 @@ class HFSampler:
         dtype: "float32" (the default) or "bfloat16" for the decode engine's projections and KV
             cache. bfloat16 measured no faster on an AVX-512-BF16 CPU without AMX (see
             docs/performance.md) and rounds the logits' inputs, so float32 is the default.
+        problems_per_call: with the decode engine, problems per `sample` call the probe hands
+            over (default 16); a problem's completions do not depend on it.
         on_status: receives the one-line conversion notice of `prepare_model`.
     """
 
@@ -76,6 +78,7 @@ class HFSampler:
         pack_single: bool = True,
         engine: str | None = None,
         dtype: str | None = None,
+        problems_per_call: int | None = None,
         on_status=None,
     ) -> None:
         import torch  # lazy: heavy
@@ -86,6 +89,9 @@ class HFSampler:
 
         if max_batch is not None and max_batch < 1:
             raise BadInputError(f"max_batch must be >= 1, got {max_batch}")
+        if problems_per_call is not None and problems_per_call < 1:
+            raise BadInputError(f"problems_per_call must be >= 1, got {problems_per_call}")
+        self.problems_per_call = problems_per_call
         if engine not in (None, "decode", "generate"):
             raise BadInputError(f"engine must be decode or generate, got {engine!r}")
         if dtype not in (None, "bfloat16", "float32"):
@@ -135,9 +141,12 @@ class HFSampler:
     @property
     def prompts_per_call(self) -> int:
         """Prompts the probe should hand over per call: several when the decode engine runs
-        and its rows are checked independent of each other, else 1."""
+        and its rows are checked independent of each other (`problems_per_call`, default 16:
+        fewer writes each problem to disk sooner, more keeps more rows decoding), else 1."""
         engine = self.engine
-        return DECODE_PROMPTS_PER_CALL if engine is not None and engine.shared else 1
+        if engine is None or not engine.shared:
+            return 1
+        return self.problems_per_call or DECODE_PROMPTS_PER_CALL
 
     def sample(
         self, prompts: list[str], n: int, settings: SamplingSettings, seed: int | list[int]

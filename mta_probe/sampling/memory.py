@@ -18,8 +18,9 @@ from mta_probe.errors import GpuMemoryError
 
 # What helps, per engine: the options that trade memory for speed or context.
 HINTS = {
-    "hf": "use fewer rows per generate call (--max-batch), fewer new tokens (--max-tokens), a "
-          "smaller model, or vLLM with --tensor-parallel on several GPUs",
+    "hf": "use fewer new tokens (--max-tokens), fewer rows at once (--engine-option max_batch=N, "
+          "or problems_per_call=N with the CPU decode engine), a smaller model, or vLLM with "
+          "--tensor-parallel on several GPUs",
     "vllm": "lower --max-model-len (the KV cache each sequence may take), lower or raise "
             "--gpu-memory-utilization (a share of the GPU others also use), or spread the model "
             "with --tensor-parallel 2 or more",
