@@ -1,0 +1,1 @@
+"""Estimators of pass@k: the unbiased one and the fitted one for k beyond the samples."""
