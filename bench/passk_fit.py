@@ -84,8 +84,11 @@ def one_repetition(sample: Callable[[np.random.Generator, int], np.ndarray], pro
         def draw(extra: np.ndarray) -> np.ndarray:
             nonlocal taken
             got = np.array([outcomes[i, taken[i]:taken[i] + e].sum() for i, e in enumerate(extra)])
+            # Past the stored 2,048 outcomes (the "zeros" rule can pile thousands on one problem),
+            # further samples are fresh draws.
+            beyond = np.maximum(taken + extra - outcomes.shape[1], 0) - np.maximum(taken - outcomes.shape[1], 0)
             taken = taken + extra
-            return got
+            return got + rng.binomial(beyond, rates)
 
         start = time.process_time()
         n, c = run_adaptive(draw, problems, AdaptiveSettings(budget=64 * problems, rule=rule))
@@ -126,10 +129,12 @@ def main() -> None:
     parser.add_argument("--populations", default=",".join(POPULATIONS), help="comma-separated subset")
     parser.add_argument("--quick", action="store_true", help="20 repetitions, for a smoke run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--zero-penalty", default="2.71",
+                        help="what the zero atom costs in the BIC ('none': ln N, like any parameter)")
     args = parser.parse_args()
     reps = 20 if args.quick else args.reps
-    settings = FitSettings()
-    print(f"problems={args.problems} reps={reps} ks={KS} fit: {settings.criterion}, candidates {', '.join(settings.candidates)}")
+    settings = FitSettings(zero_penalty=None if args.zero_penalty == "none" else float(args.zero_penalty))
+    print(f"problems={args.problems} reps={reps} ks={KS} fit: {settings.criterion} (zero atom costs {settings.zero_penalty or 'ln N'}), candidates {', '.join(settings.candidates)}")
     start, cpu = time.perf_counter(), time.process_time()
     for index, name in enumerate(args.populations.split(",")):
         description, sample = POPULATIONS[name]
