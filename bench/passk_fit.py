@@ -48,6 +48,7 @@ POPULATIONS: dict[str, tuple[str, Callable[[np.random.Generator, int], np.ndarra
 }
 TIMES: dict[str, list[float]] = {"fit_pass_at_k, n=64": [], "run_adaptive, variance rule": [],
                                  "run_adaptive, zeros rule": []}
+MOST_SAMPLES: dict[str, list[int]] = {"variance": [], "zeros": []}  # the largest n_i of each adaptive run
 METHODS = ["(a) unbiased n=1024", "(b) fit n=64", "(c) adaptive variance", "(c') adaptive zeros",
            "(d) power law n=64"]
 
@@ -93,6 +94,7 @@ def one_repetition(sample: Callable[[np.random.Generator, int], np.ndarray], pro
         start = time.process_time()
         n, c = run_adaptive(draw, problems, AdaptiveSettings(budget=64 * problems, rule=rule))
         TIMES[f"run_adaptive, {rule} rule"].append(time.process_time() - start)
+        MOST_SAMPLES[rule].append(int(n.max()))
         fit = fit_pass_at_k(n, c, KS, fit_settings)
         results[method] = (np.array(fit.values), np.array([fit.low, fit.high]))
 
@@ -141,6 +143,10 @@ def main() -> None:
         results = [one_repetition(sample, args.problems, args.seed + 100_000 * index + rep, settings)
                    for rep in range(reps)]
         summarise(name, description, results)
+        print("  most samples on one problem: " + ", ".join(
+            f"{rule} rule median {np.median(most):.0f}, max {max(most)}" for rule, most in MOST_SAMPLES.items()))
+        for most in MOST_SAMPLES.values():
+            most.clear()
     for what, seconds in TIMES.items():
         print(f"\n{what}: {np.mean(seconds):.2f} CPU s a call (median {np.median(seconds):.2f}, max {np.max(seconds):.2f})", end="")
     print(f"\n\n{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} CPU s in all")
