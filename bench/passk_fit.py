@@ -138,8 +138,9 @@ def main() -> None:
     settings = FitSettings(zero_penalty=None if args.zero_penalty == "none" else float(args.zero_penalty))
     print(f"problems={args.problems} reps={reps} ks={KS} fit: {settings.criterion} (zero atom costs {settings.zero_penalty or 'ln N'}), candidates {', '.join(settings.candidates)}")
     start, cpu = time.perf_counter(), time.process_time()
-    for index, name in enumerate(args.populations.split(",")):
+    for name in args.populations.split(","):
         description, sample = POPULATIONS[name]
+        index = list(POPULATIONS).index(name)  # seeds follow the population, not its place in --populations
         results = [one_repetition(sample, args.problems, args.seed + 100_000 * index + rep, settings)
                    for rep in range(reps)]
         summarise(name, description, results)
