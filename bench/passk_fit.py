@@ -136,7 +136,8 @@ def main() -> None:
     args = parser.parse_args()
     reps = 20 if args.quick else args.reps
     settings = FitSettings(zero_penalty=None if args.zero_penalty == "none" else float(args.zero_penalty))
-    print(f"problems={args.problems} reps={reps} ks={KS} fit: {settings.criterion} (zero atom costs {settings.zero_penalty or 'ln N'}), candidates {', '.join(settings.candidates)}")
+    print(f"problems={args.problems} reps={reps} ks={KS} fit: {settings.criterion} "
+          f"(zero atom costs {settings.zero_penalty or 'ln N'}), candidates {', '.join(settings.candidates)}")
     start, cpu = time.perf_counter(), time.process_time()
     for name in args.populations.split(","):
         description, sample = POPULATIONS[name]
@@ -149,7 +150,8 @@ def main() -> None:
         for most in MOST_SAMPLES.values():
             most.clear()
     for what, seconds in TIMES.items():
-        print(f"\n{what}: {np.mean(seconds):.2f} CPU s a call (median {np.median(seconds):.2f}, max {np.max(seconds):.2f})", end="")
+        print(f"\n{what}: {np.mean(seconds):.2f} CPU s a call "
+              f"(median {np.median(seconds):.2f}, max {np.max(seconds):.2f})", end="")
     print(f"\n\n{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} CPU s in all")
 
 

@@ -13,8 +13,13 @@ from scipy import integrate, special, stats
 
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import successdist as sd
-from mta_probe.estimators.allocation import (AdaptiveSettings, allocate, next_round, run_adaptive,
-                                             variance_reduction)
+from mta_probe.estimators.allocation import (
+    AdaptiveSettings,
+    allocate,
+    next_round,
+    run_adaptive,
+    variance_reduction,
+)
 from mta_probe.estimators.passk_fit import FitSettings, fit_pass_at_k, gof_pvalue
 
 BB, ZI, LN = sd.SPECS["beta-binomial"], sd.SPECS["zero-inflated"], sd.SPECS["logit-normal"]
@@ -27,7 +32,7 @@ def exact(p: np.ndarray, ks: list[int]) -> np.ndarray:
 
 def quad_beta(a: float, b: float, k: int, n: int = 0, c: int = 0) -> float:
     """E[1 - (1 - p)^k] under Beta(a, b) updated by c of n, by numerical integration."""
-    density = lambda p: stats.beta.pdf(p, a + c, b + n - c)  # noqa: E731
+    density = lambda p: stats.beta.pdf(p, a + c, b + n - c)
     # Split at 1/k, where (1 - p)^k turns, so quad sees the mass near zero.
     pieces = [(0.0, 1.0 / k), (1.0 / k, 1.0)]
     return sum(integrate.quad(lambda p: (1 - (1 - p) ** k) * density(p), lo, hi, limit=200)[0] for lo, hi in pieces)
@@ -38,7 +43,8 @@ def simulate(rates: np.ndarray, n: int | np.ndarray, seed: int) -> tuple[np.ndar
     return n_arr, np.random.default_rng(seed).binomial(n_arr, rates)
 
 
-@pytest.mark.parametrize("a, b, k", [(0.4, 0.6, 1), (0.4, 0.6, 1024), (0.2, 1.5, 256), (2.0, 5.0, 64), (0.05, 3.0, 1000)])
+@pytest.mark.parametrize("a, b, k", [(0.4, 0.6, 1), (0.4, 0.6, 1024), (0.2, 1.5, 256), (2.0, 5.0, 64),
+                                     (0.05, 3.0, 1000)])
 def test_beta_pass_at_k_matches_integration(a: float, b: float, k: int) -> None:
     dist = sd.from_theta(BB, np.log([a, b]))
     got = 1.0 - sd.failure_moments(dist, np.zeros(1), np.zeros(1), np.array([float(k)]))[0, 0]
@@ -68,7 +74,7 @@ def test_logit_normal_pass_at_k_matches_integration() -> None:
     mu, sigma = -3.0, 3.0
     dist = sd.from_theta(LN, np.array([mu, np.log(sigma)]))
     for k in (1, 64, 1024):
-        want = integrate.quad(lambda z: -np.expm1(k * np.log1p(-special.expit(mu + sigma * z))) * stats.norm.pdf(z),
+        want = integrate.quad(lambda z, k=k: -np.expm1(k * np.log1p(-special.expit(mu + sigma * z))) * stats.norm.pdf(z),
                               -12, 12, limit=400, points=[(-np.log(k) - mu) / sigma])[0]
         got = 1.0 - sd.failure_moments(dist, np.zeros(1), np.zeros(1), np.array([float(k)]))[0, 0]
         assert got == pytest.approx(want, abs=2e-4)

@@ -57,7 +57,8 @@ class AdaptiveSettings:
     models: tuple[str, ...] = ("beta-binomial", "zero-inflated")
 
 
-def _check(num_samples: np.ndarray, num_correct: np.ndarray, settings: AdaptiveSettings) -> tuple[np.ndarray, np.ndarray]:
+def _check(num_samples: np.ndarray, num_correct: np.ndarray, settings: AdaptiveSettings
+           ) -> tuple[np.ndarray, np.ndarray]:
     """Validated integer arrays; every complaint is one BadInputError."""
     n, c = np.asarray(num_samples), np.asarray(num_correct)
     if n.ndim != 1 or n.shape != c.shape or n.size == 0:
@@ -67,7 +68,8 @@ def _check(num_samples: np.ndarray, num_correct: np.ndarray, settings: AdaptiveS
     if settings.rule not in ("variance", "zeros") or settings.quantum < 1 or settings.cap < settings.quantum:
         raise BadInputError("rule must be 'variance' or 'zeros', and 1 <= quantum <= cap")
     if settings.first < 1 or settings.rounds < 1 or settings.first * n.size > settings.budget:
-        raise BadInputError(f"a budget of {settings.budget} cannot give {n.size} problems {settings.first} samples each")
+        raise BadInputError(f"a budget of {settings.budget} cannot give {n.size} problems "
+                            f"{settings.first} samples each")
     if any(name not in sd.SPECS for name in settings.models) or not settings.models:
         raise BadInputError(f"unknown fit models {list(settings.models)}; choose from {sorted(sd.SPECS)}")
     return n.astype(np.int64), c.astype(np.int64)

@@ -253,7 +253,8 @@ def _mixture_quantiles(mean: np.ndarray, spread: np.ndarray, weights: np.ndarray
         sigma = np.maximum(sigma, 1e-12)
         lo, hi = float((mu - 12 * sigma).min()), float((mu + 12 * sigma).max())
         for i, q in enumerate(qs):
-            out[i, col] = optimize.brentq(lambda x: float(weights @ stats.norm.cdf((x - mu) / sigma)) - q, lo, hi)
+            out[i, col] = optimize.brentq(
+                lambda x, mu=mu, sigma=sigma, q=q: float(weights @ stats.norm.cdf((x - mu) / sigma)) - q, lo, hi)
     return out
 
 
@@ -297,7 +298,8 @@ def gof_pvalue(dist: sd.SuccessDistribution, n: np.ndarray, c: np.ndarray) -> fl
     expected = np.zeros(num_bins)
     for size, count in zip(*np.unique(n, return_counts=True)):
         grid = np.arange(size + 1)
-        expected += count * np.bincount(bin_of(grid, np.full_like(grid, size)), weights=sd.predictive_pmf(dist, int(size)),
+        pmf = sd.predictive_pmf(dist, int(size))
+        expected += count * np.bincount(bin_of(grid, np.full_like(grid, size)), weights=pmf,
                                         minlength=num_bins)
     keep = expected > 1e-9
     dof = int(keep.sum()) - 1 - dist.spec.num_parameters
@@ -314,7 +316,8 @@ def _warnings(best: sd.SuccessDistribution, weights: dict[str, float], pvalue: f
     if n.size < settings.min_problems:
         out.append(f"too few problems: {n.size} < {settings.min_problems}; the fitted distribution rests on few points")
     if (c == 0).all() or (c == n).all():
-        out.append("every problem has the same outcome (all solved or none): the fit cannot tell the spread of success rates")
+        out.append("every problem has the same outcome (all solved or none): "
+                   "the fit cannot tell the spread of success rates")
     if pvalue is not None and pvalue < settings.gof_alpha:
         out.append(f"poor fit: chi-square p = {pvalue:.2g} on the histogram of correct counts ({best.spec.name})")
     if best.spec.name == "beta-mixture" and min(best.w) >= 0.1:

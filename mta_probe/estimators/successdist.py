@@ -226,7 +226,10 @@ def _build(spec: ModelSpec, theta: np.ndarray, loglik: float, box: list[tuple[fl
                                bool(edge[free:].any()), names)
 
 
-def objective(spec: ModelSpec, counts: Counts) -> tuple[Callable[[np.ndarray], tuple[float, np.ndarray]], list[tuple[float, float]]]:
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+def objective(spec: ModelSpec, counts: Counts) -> tuple[Objective, list[tuple[float, float]]]:
     """The negative log-likelihood theta -> (value, gradient) of a model on a run, and its bounds."""
     if spec.family == "logit-normal":
         return (lambda theta: _ln_nll(theta, counts)), bounds(spec)
@@ -293,27 +296,6 @@ def failure_moments(dist: SuccessDistribution, n: np.ndarray, c: np.ndarray, t: 
         out = post[:masses].T @ np.exp(t[None, :] * np.log1p(-dist.x)[:, None])
     ratio = np.exp(special.betaln(a[..., None], b[..., None] + t) - special.betaln(a, b)[..., None])
     return out + (post[masses:, :, None] * ratio).sum(axis=0)
-
-
-def sample_rates(dist: SuccessDistribution, n: np.ndarray, c: np.ndarray, rng: np.random.Generator,
-                 draws: int) -> np.ndarray:
-    """Success rates drawn from each problem's posterior given (n_i, c_i), shape (draws, problems).
-
-    With n = c = 0 for every problem, these are a new set of problems drawn from the fitted distribution.
-    """
-    post, a, b = posterior(dist, n, c)
-    cum = np.cumsum(post, axis=0)
-    cum[-1] = 1.0
-    u = rng.random((draws, post.shape[1]))
-    part = np.empty(u.shape, dtype=np.int64)
-    for col in range(post.shape[1]):  # one searchsorted per problem beats a (parts, draws, problems) cube
-        part[:, col] = np.searchsorted(cum[:, col], u[:, col], side="right")
-    masses = dist.x.size
-    cols = np.broadcast_to(np.arange(post.shape[1]), u.shape)
-    comp = np.clip(part - masses, 0, max(dist.w.size - 1, 0))
-    p_beta = rng.beta(a[comp, cols], b[comp, cols]) if dist.w.size else np.zeros(u.shape)
-    p_mass = dist.x[np.minimum(part, masses - 1)] if masses else np.zeros(u.shape)
-    return np.where(part < masses, p_mass, p_beta)
 
 
 def predictive_pmf(dist: SuccessDistribution, n: int) -> np.ndarray:
