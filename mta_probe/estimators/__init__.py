@@ -1,10 +1,14 @@
 """Estimators: numbers from verified samples. The unbiased pass@k estimator with its bootstrap
-intervals and chance level (`passk`), and ROUGE-L with the exact-match rule (`rouge`).
+intervals and chance level (`passk`); pass@k fitted beyond the samples from the distribution of
+per-problem success rates (`passk_fit`, with the distributions in `successdist`) and the
+adaptive allocation of a sampling budget (`allocation`); ROUGE-L with the exact-match rule (`rouge`).
 
 The verbs: `estimate` gives a task's pass@k curve; `pass_at_k_matrix` the per-problem values;
+`fit_pass_at_k` the fitted curve with intervals; `next_round` the samples each problem gets next;
 `rouge_l` and `exact_match` score a completion against a reference text.
 """
 
+from mta_probe.estimators.allocation import AdaptiveSettings, next_round
 from mta_probe.estimators.passk import (
     PassAtK,
     bootstrap_interval,
@@ -14,16 +18,22 @@ from mta_probe.estimators.passk import (
     estimate,
     pass_at_k_matrix,
 )
+from mta_probe.estimators.passk_fit import FitSettings, PassKFit, fit_pass_at_k
 from mta_probe.estimators.rouge import exact_match, rouge_l, rouge_tokens
 
 __all__ = [
+    "AdaptiveSettings",
+    "FitSettings",
     "PassAtK",
+    "PassKFit",
     "bootstrap_interval",
     "chance_pass_at_k",
     "check_ks",
     "default_ks",
     "estimate",
     "exact_match",
+    "fit_pass_at_k",
+    "next_round",
     "pass_at_k_matrix",
     "rouge_l",
     "rouge_tokens",
