@@ -203,7 +203,12 @@ def probe_passk(settings: PassKSettings, *,
         MtaError: bad input, unknown model or task, a run directory holding another run, a
             backend that cannot run here.
     """
-    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model, resolve_stop
+    from mta_probe.sampling import (
+        check_engine_options,
+        resolve_backend,
+        resolve_model,
+        resolve_stop,
+    )
 
     say = on_status or (lambda _msg: None)
     settings = forced_n(settings, say)
@@ -243,6 +248,7 @@ def _sample_missing(s: PassKSettings, task: LoadedTask, ref: Any, backend: str,
     if backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
         prepare_model(ref, on_status=say)
     sampler = open_sampler(backend, ref, chat=s.chat, **s.engine_options)
+    refuse_beyond_context(sampler, todo)
     start, tokens, resumed = time.monotonic(), 0, done
     if progress:
         progress(ProbeProgress(done, total, 0, 0.0, resumed))
@@ -290,6 +296,25 @@ def failed_generations(out: Path, scored: dict[str, dict[int, bool]]) -> Counter
 
 def _counts(counter: Counter) -> str:
     return ", ".join(f"{reason}: {count}" for reason, count in sorted(counter.items()))
+
+
+def refuse_beyond_context(sampler: Any, problems: list[Problem]) -> None:
+    """Stop before sampling when some prompt leaves the model no room to generate, naming them.
+
+    Raises:
+        BadInputError: the ids of those problems, their length and the window (the sampler is
+            closed first).
+    """
+    from mta_probe.sampling import beyond_context
+
+    long = beyond_context(sampler, [p.prompt for p in problems])
+    if long:
+        sampler.close()
+        ids = ", ".join(f"{problems[i].id} ({length} tokens)" for i, length, _ in long[:5])
+        more = f" and {len(long) - 5} more" if len(long) > 5 else ""
+        raise BadInputError(f"{len(long)} prompts fill the model's context window of {long[0][2]} tokens, "
+                            f"leaving no room for an answer: {ids}{more}; drop them from the task, or raise "
+                            "the window (vLLM: --max-model-len)")
 
 
 def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,

@@ -154,6 +154,18 @@ def test_an_incomplete_checkpoint_is_one_line_and_the_fixed_one_resumes(
     assert sorted(records(run / "samples.jsonl")) == [(f"{i}", j) for i in range(1, PROBLEMS + 1) for j in (0, 1)]
 
 
+def test_a_prompt_longer_than_the_context_is_refused_before_sampling(zygote: Zygote, tiny_llama_dir: Path,
+                                                                    env: dict, tmp_path: Path) -> None:
+    task = tmp_path / "long.jsonl"
+    rows = [{"id": "short", "question": "what is one plus one", "answer": "two"},
+            {"id": "long", "question": " ".join(["one plus one"] * 100), "answer": "two"}]  # 300+ tokens
+    task.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run = tmp_path / "run"
+    line = one_line(zygote.run(passk(tiny_llama_dir, task, run), env, tmp_path / "err"))
+    assert "1 prompts fill the model's context window of 256 tokens, leaving no room for an answer: long (" in line
+    assert records(run / "samples.jsonl") == []  # refused before any sampling
+
+
 # --- the disk --------------------------------------------------------------------------------------
 
 def test_a_full_disk_stops_the_run_cleanly_and_it_resumes(zygote: Zygote, tiny_llama_dir: Path,

@@ -9,7 +9,7 @@ import pytest
 from enginestub import standin_vllm  # noqa: F401 (fixture)
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.sampling import SEED_SCHEME, ModelRef, SamplingSettings, open_sampler
+from mta_probe.sampling import SEED_SCHEME, ModelRef, SamplingSettings, beyond_context, open_sampler
 from mta_probe.sampling.base import SEED_STRIDE
 from mta_probe.sampling.protocol import engine_fields
 
@@ -45,6 +45,13 @@ def test_stop_strings_reach_the_engine(standin_vllm) -> None:
     sampler.sample(["q"], 2, SamplingSettings(max_tokens=4, stop=("\nProblem:", "\nQ:")), seed=[0])
     params = sampler.engine.llm.calls[0][1][0]
     assert (params.stop, params.include_stop_str_in_output) == (["\nProblem:", "\nQ:"], False)
+
+
+def test_prompts_that_fill_the_context_are_found_before_vllm_refuses_them(standin_vllm) -> None:
+    sampler = open_sampler("vllm", RAW, max_model_len=12)
+    assert beyond_context(sampler, ["short", "x" * 11, "y" * 40]) == [(1, 12, 12), (2, 41, 12)]
+    with pytest.raises(ValueError, match="longer than the maximum model length of 12"):
+        sampler.sample(["y" * 40], 1, SamplingSettings(max_tokens=2), seed=[0])  # what vLLM itself says
 
 
 def test_an_int_seed_spaces_prompts_by_the_stride(standin_vllm) -> None:

@@ -20,6 +20,7 @@ from mta_probe.sampling.base import (
     Completion,
     Sampler,
     SamplingSettings,
+    beyond_context,
     check_seed_streams,
     draw,
     is_greedy,
@@ -148,6 +149,7 @@ def _importable(module: str) -> bool:
 
 __all__ = [
     "BACKENDS",
+    "beyond_context",
     "SEED_SCHEME",
     "Completion",
     "ModelRef",

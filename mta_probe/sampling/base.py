@@ -191,3 +191,15 @@ def draw(sampler: Sampler, prompts: list[str], n: int, settings: SamplingSetting
     for first in range(0, len(prompts), step):
         outputs = sampler.sample(prompts[first:first + step], n, settings, seeds[first:first + step])
         yield from enumerate(outputs, start=first)
+
+
+def beyond_context(sampler: Sampler, prompts: list[str]) -> list[tuple[int, int, int]]:
+    """(index, prompt tokens, context window) of each prompt that leaves the model no room to
+    generate: as long as its context window or longer. Empty when the sampler cannot tell (an
+    OpenAI-compatible server reports such a prompt itself, as one error line)."""
+    window = getattr(sampler, "context_window", None)
+    encode = getattr(sampler, "encode", None)
+    if not window or encode is None:
+        return []
+    lengths = [(i, len(encode(prompt))) for i, prompt in enumerate(prompts)]
+    return [(i, length, window) for i, length in lengths if length >= window]

@@ -139,6 +139,11 @@ class HFSampler:
         return self._engine
 
     @property
+    def context_window(self) -> int | None:
+        """The model's trained context length (`max_position_embeddings`), when it says."""
+        return getattr(self.model.config, "max_position_embeddings", None) if self.model is not None else None
+
+    @property
     def prompts_per_call(self) -> int:
         """Prompts the probe should hand over per call: several when the decode engine runs
         and its rows are checked independent of each other (`problems_per_call`, default 16:

@@ -81,6 +81,17 @@ class VLLMSampler:
         # Replicas finish out of order: `draw` takes this stream; one engine is driven by `sample`.
         self.stream = self.replicas.stream
 
+    @property
+    def context_window(self) -> int | None:
+        """Tokens a prompt and its completion may take together (None with Ray replicas)."""
+        return self.engine.context_window if self.engine is not None else None
+
+    def encode(self, prompt: str) -> list[int]:
+        """The prompt's token ids as the engine sees them (one engine in this process only)."""
+        if self.engine is None:
+            raise BackendError("the replicas encode their own prompts")
+        return self.engine.encode(prompt)
+
     @staticmethod
     def preflight(**options: Any) -> None:
         """Check the parallel layout before a run directory is written or an engine loads.

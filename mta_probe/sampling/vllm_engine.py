@@ -46,6 +46,12 @@ class VLLMEngine:
         self.chat = chat
         self.request_seeds = request_seeds
 
+    @property
+    def context_window(self) -> int | None:
+        """The engine's max_model_len (vLLM keeps it in `llm_engine.model_config`)."""
+        config = getattr(getattr(self.llm, "llm_engine", None), "model_config", None)
+        return getattr(config, "max_model_len", None)
+
     def encode(self, prompt: str) -> list[int]:
         """Token ids of the rendered prompt; the chat template already holds any BOS."""
         tokenizer = self.llm.get_tokenizer()

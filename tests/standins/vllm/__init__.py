@@ -9,6 +9,7 @@ import json
 import multiprocessing
 import os
 import random
+import types
 import time
 import weakref
 from typing import Any
@@ -124,6 +125,9 @@ class LLM:
             raise ValueError(f"LLM(data_parallel_size={kwargs['data_parallel_size']}) is not supported for single-"
                              "process usage and may hang.")
         self.model, self.options, self.calls = model, kwargs, []
+        # vLLM keeps the context length here (LLMEngine.model_config); the stand-in's model has 2048.
+        self.llm_engine = types.SimpleNamespace(model_config=types.SimpleNamespace(
+            max_model_len=int(kwargs.get("max_model_len") or 2048)))
         self._rng = random.Random(kwargs.get("seed", 0))
         # multiprocessing refuses this inside a daemonic process, as it refuses vLLM's.
         parent, child = multiprocessing.get_context("fork").Pipe()
@@ -148,6 +152,13 @@ class LLM:
         params = sampling_params if isinstance(sampling_params, list) else [sampling_params or SamplingParams()] * len(prompts)
         if len(params) != len(prompts):
             raise ValueError(f"The lengths of prompts ({len(prompts)}) and params ({len(params)}) must be the same.")
+        limit = self.llm_engine.model_config.max_model_len
+        for prompt in prompts:
+            length = len(prompt["prompt_token_ids"]) if isinstance(prompt, dict) else len(prompt) + 1
+            if length > limit:  # vLLM's input processor refuses such a request outright
+                raise ValueError(f"The decoder prompt (length {length}) is longer than the maximum model length "
+                                 f"of {limit}. Make sure that `max_model_len` is no smaller than the number of "
+                                 "text tokens.")
         self.calls.append((prompts, params))
         time.sleep(float(os.environ.get("STANDIN_VLLM_DELAY", "0")))  # a GPU takes its time
         faults = {**json.loads(os.environ.get("STANDIN_VLLM_FAULTS", "{}")), **FAULTS}
