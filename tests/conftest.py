@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from enginestub import standin_vllm  # noqa: F401 (a fixture: the stand-in vLLM, for any test)
 from tinymodel import save_tiny_llama
 
 

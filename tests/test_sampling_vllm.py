@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from enginestub import standin_vllm  # noqa: F401 (fixture)
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.sampling import SEED_SCHEME, ModelRef, SamplingSettings, beyond_context, open_sampler

@@ -9,8 +9,8 @@ import json
 import multiprocessing
 import os
 import random
-import types
 import time
+import types
 import weakref
 from typing import Any
 
