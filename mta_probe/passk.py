@@ -177,6 +177,12 @@ def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: s
             "adaptive": _jsonable(asdict(s.adaptive)) if s.adaptive else None}
 
 
+def _default_out(s: PassKSettings, ref: Any, task: LoadedTask) -> Path:
+    # An adaptive run's name carries its budget, and its hash the rule: two rules never share a run.
+    return default_run_dir("passk", ref.name, task.name, s.n, s.seed, budget=s.adaptive.budget if s.adaptive else None,
+                           source=f"{ref.path}|{task.source}" + (f"|{s.adaptive}" if s.adaptive else ""))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -233,12 +239,7 @@ def probe_passk(settings: PassKSettings, *,
         MtaError: bad input, unknown model or task, a run directory holding another run, a
             backend that cannot run here.
     """
-    from mta_probe.sampling import (
-        check_engine_options,
-        resolve_backend,
-        resolve_model,
-        resolve_stop,
-    )
+    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model, resolve_stop
 
     say = on_status or (lambda _msg: None)
     if settings.adaptive and is_greedy(settings.sampling):
@@ -254,9 +255,7 @@ def probe_passk(settings: PassKSettings, *,
         check_adaptive(settings.adaptive, settings.n, len(task.problems))
     backend = resolve_backend(settings.backend)
     check_engine_options(backend, settings.engine_options)
-    budget = settings.adaptive.budget if settings.adaptive else None
-    out = settings.out or default_run_dir("passk", ref.name, task.name, settings.n, settings.seed, budget=budget,
-                                          source=f"{ref.path}|{task.source}" + (f"|{settings.adaptive}" if budget else ""))
+    out = settings.out or _default_out(settings, ref, task)
     resumed = prepare_run_dir(out, _identity(settings, task, ref.name, ref.path, backend))
     with RecordWriter(out / SAMPLES_FILE) as writer:  # cuts a partial last line first
         have = sampled_outcomes(out / SAMPLES_FILE)
