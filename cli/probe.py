@@ -55,31 +55,79 @@ def parse_engine_options(pairs: list[str]) -> dict[str, Any]:
     return {key: typed(value) for key, value in parse_options(pairs, "--engine-option").items()}
 
 
-def render_passk(result) -> None:
-    """The curve as a table, then where the files are."""
-    p = result.payload
+def _fit_table(p: dict[str, Any]) -> Table:
+    """Unbiased and fitted pass@k side by side, one row per k of either; the fitted columns marked."""
+    fit = p.get("fit") if p.get("fit") and "pass_at_k" in p["fit"] else None
+    chance = dict(p["chance_pass_at_k"] or {})
+    if fit and fit.get("chance_pass_at_k"):
+        chance = {**fit["chance_pass_at_k"], **chance}
     table = Table(title=f"pass@k of {p['model']} on {p['task']} ({p['num_problems']} problems, n={p['n']})")
-    table.add_column("k", justify="right")
-    table.add_column("pass@k", justify="right")
-    table.add_column("95% interval", justify="right")
-    if p["chance_pass_at_k"]:
-        table.add_column("chance", justify="right")
-    for k, value in p["pass_at_k"].items():
-        low, high = p["interval"][k]
-        row = [k, f"{value:.3f}", f"[{low:.3f}, {high:.3f}]"]
-        if p["chance_pass_at_k"]:
-            row.append(f"{p['chance_pass_at_k'][k]:.3f}")
+    for column in ("k", "pass@k", "95% interval") + (("fitted*", f"fit's {fit['level']:.0%} interval") if fit else ()) \
+            + (("chance",) if chance else ()):
+        table.add_column(column, justify="right")
+    ks = sorted({int(k) for k in p["pass_at_k"]} | ({int(k) for k in fit["pass_at_k"]} if fit else set()))
+    for k in ks:
+        key = str(k)
+        row = [key]
+        if key in p["pass_at_k"]:
+            low, high = p["interval"][key]
+            row += [f"{p['pass_at_k'][key]:.3f}", f"[{low:.3f}, {high:.3f}]"]
+        else:
+            row += ["-", "k > n"]
+        if fit:
+            low, high = fit["interval"][key]
+            row += [f"{fit['pass_at_k'][key]:.3f}", f"[{low:.3f}, {high:.3f}]"]
+        if chance:
+            row.append(f"{chance[key]:.3f}" if key in chance else "")
         table.add_row(*row)
-    console.print(table)
+    return table
+
+
+def render_fit_notes(p: dict[str, Any]) -> None:
+    """What the fitted columns are, and the fit's warnings."""
+    fit = p.get("fit")
+    if not fit:
+        return
+    if "skipped" in fit:
+        console.print(f"[yellow]no fitted curve: {fit['skipped']}[/]", highlight=False)
+        return
+    source = f"the first {fit['max_n']} samples of each problem" if fit.get("max_n") else "every sample"
+    console.print(f"* fitted: {fit['method']} ({fit['criterion'].upper()} over {len(fit['scores'])} models), "
+                  f"from {source}; beyond n it extrapolates (docs/passk.md)", highlight=False)
+    for warning in fit["warnings"]:
+        console.print(f"[yellow]fit: {warning}[/]", highlight=False)
+
+
+def render_passk(result) -> None:
+    """The curve as a table (fitted values beside the unbiased ones), then where the files are."""
+    p = result.payload
+    console.print(_fit_table(p))
+    render_fit_notes(p)
+    if p.get("adaptive"):
+        a = p["adaptive"]
+        spread = a["samples_per_problem"]
+        console.print(f"adaptive ({a['settings']['rule']} rule): {len(a['rounds'])} rounds, {p['num_samples']} samples, "
+                      f"{spread['min']} to {spread['max']} a problem (median {spread['median']:g}); "
+                      f"unbiased pass@k from {a['unbiased_from']}", highlight=False)
     if p.get("correct_only_by_last_number"):
         console.print(f"[yellow]{p['correct_only_by_last_number']} correct samples gave no explicit answer; "
                       "the verifier took the last number in the text[/]", highlight=False)
     if p.get("code_usage") is not None:
         console.print(f"code usage: {p['code_usage']:.1%} of samples reason with code", highlight=False)
-    failures = ", ".join(f"{why}: {count}" for why, count in p["verifier_failures"].items())
+    failures = ", ".join(f"{why}: {count}" for why, count in p.get("verifier_failures", {}).items())
     if failures:
         console.print(f"verifier notes: {failures}", highlight=False)
     console.print(f"written: {result.run_dir}/samples.jsonl, passk.json, passk.png", highlight=False)
+
+
+def fit_settings(enabled: bool, fit_to: int | None, level: float | None = None):
+    """The FitSettings the options ask for (None when --no-fit); unset options keep its defaults."""
+    from mta_probe import FitSettings
+
+    if not enabled:
+        return None
+    given = {name: value for name, value in (("fit_to", fit_to), ("level", level)) if value is not None}
+    return FitSettings(**given)
 
 
 @app.command()
@@ -112,9 +160,36 @@ def passk(
     lenient: Annotated[bool, typer.Option(help="math/gym: take the last number when no answer is marked")] = False,
     verify_workers: Annotated[int, typer.Option(help="verifier processes")] = 2,
     verify_timeout: Annotated[float, typer.Option(help="seconds per verification before it is killed")] = 10.0,
+    fit: Annotated[bool, typer.Option("--fit/--no-fit", help="fit pass@k beyond n beside the unbiased curve (docs/passk.md)")] = True,
+    fit_to: Annotated[Optional[int], typer.Option(help="largest k of the fitted curve (default 1024)")] = None,
+    budget: Annotated[Optional[int], typer.Option(help="adaptive sampling: total samples, spent in rounds after n per problem (docs/passk.md)")] = None,
+    rounds: Annotated[Optional[int], typer.Option(help="with --budget: rounds after the opening one (default 6)")] = None,
+    rule: Annotated[Optional[str], typer.Option(help="with --budget: variance (default) or zeros (Kazdan et al.)")] = None,
+    quantum: Annotated[Optional[int], typer.Option(help="with --budget, variance rule: samples are handed out in multiples of this (default 8)")] = None,
+    cap: Annotated[Optional[int], typer.Option(help="with --budget, variance rule: most samples one problem gets in a round (default 256)")] = None,
 ) -> None:
     """Sample n completions per problem, verify them, and estimate the pass@k curve."""
-    from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk, resolve_model, score_completions
+    from mta_probe import (
+        AdaptiveSettings,
+        PassKSettings,
+        SamplingSettings,
+        TaskOptions,
+        probe_passk,
+        resolve_model,
+        score_completions,
+    )
+
+    def adaptive() -> AdaptiveSettings | None:
+        given = {name: value for name, value in (("rounds", rounds), ("rule", rule), ("quantum", quantum),
+                                                 ("cap", cap)) if value is not None}
+        if budget is None:
+            if given:
+                raise BadInputError(f"--{next(iter(given))} applies to adaptive sampling: give --budget too")
+            return None
+        if from_samples is not None:
+            raise BadInputError("--budget samples in rounds; --from-samples scores completions made elsewhere")
+        target = {"target_k": fit_to} if fit_to is not None else {}
+        return AdaptiveSettings(budget=budget, first=n, **target, **given)
 
     def build() -> PassKSettings:
         ref = resolve_model(model) if from_samples is None else None
@@ -135,7 +210,7 @@ def passk(
                              task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option),
                                                       verifier=verifier),
                              lenient=lenient, verify_workers=verify_workers, verify_timeout=verify_timeout,
-                             engine_options=engine)
+                             engine_options=engine, fit=fit_settings(fit, fit_to), adaptive=adaptive())
 
     settings = run_or_exit(build)
     if from_samples is not None:
@@ -144,6 +219,20 @@ def passk(
         with sample_progress(f"{model} on {task}") as update:
             result = run_or_exit(lambda: probe_passk(settings, progress=update, on_status=status))
     render_passk(result)
+
+
+@app.command("fit")
+def fit_command(
+    run: Annotated[Path, typer.Argument(help="a finished pass@k run directory")],
+    fit_to: Annotated[Optional[int], typer.Option(help="largest k of the fitted curve (default 1024)")] = None,
+    max_n: Annotated[Optional[int], typer.Option(help="fit from each problem's first N samples only (default: all)")] = None,
+    level: Annotated[Optional[float], typer.Option(help="coverage of the fit's interval (default 0.95)")] = None,
+) -> None:
+    """Fit a finished run's pass@k beyond n again, without sampling; rewrites passk.json's fit and passk.png."""
+    from mta_probe import RefitSettings, refit_passk
+
+    settings = run_or_exit(lambda: RefitSettings(run_dir=run, fit=fit_settings(True, fit_to, level), max_n=max_n))
+    render_passk(run_or_exit(lambda: refit_passk(settings)))
 
 
 @app.command()
@@ -219,6 +308,7 @@ def align(
     max_chance: Annotated[float, typer.Option(help="read pass@k only where guessing stays below this")] = 0.5,
     em_threshold: Annotated[float, typer.Option(help="exact match at the largest portion: contaminated")] = 0.25,
     rouge_threshold: Annotated[float, typer.Option(help="ROUGE-L at the smallest portion: contaminated")] = 0.40,
+    from_fit: Annotated[bool, typer.Option("--from-fit/--no-fit", help="a run with n < k-ref: read S at k-ref on its fitted curve (default) or at n")] = True,
     out: Annotated[Optional[Path], typer.Option(help="where align.json goes (default: the first pass@k run)")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="with --model/--task: local benchmark files (docs/tasks.md; or $MTA_DATA_DIR)")] = None,
     gym_option: Annotated[list[str], typer.Option(help="with --model/--task: reasoning-gym option KEY=VALUE")] = [],
@@ -228,7 +318,7 @@ def align(
     from mta_probe import AlignRule, AlignSettings, TaskOptions, probe_alignment
 
     rule = AlignRule(k_ref=k_ref, strong_threshold=strong_threshold, max_chance=max_chance,
-                     em_threshold=em_threshold, rouge_threshold=rouge_threshold)
+                     em_threshold=em_threshold, rouge_threshold=rouge_threshold, from_fit=from_fit)
     settings = run_or_exit(lambda: AlignSettings(
         passk_runs=tuple(passk), contam_runs=tuple(contam), model=model, task=task, rule=rule, out=out,
         task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option), verifier=verifier)))
@@ -239,6 +329,11 @@ def align(
     contaminated = {True: "contaminated", False: "clean", None: "not measured (treated as clean)"}[p["contaminated"]]
     console.print(f"alignment score {p['alignment_score']:.3f} (chance-corrected pass@k at k={p['k_used']}; "
                   f"strong from {strong_threshold})", highlight=False)
+    for note in p["reading_notes"]:
+        console.print(f"[yellow]{note}[/]", highlight=False)
+    for task_name, warnings in p["fit_warnings"].items():
+        for warning in warnings:
+            console.print(f"[yellow]fit of {task_name}: {warning}[/]", highlight=False)
     if p["contaminated"] is not None:
         console.print(f"contamination: {contaminated} (EM {p['contamination_exact_match']:.1%} at the largest "
                       f"portion, ROUGE-L {p['contamination_rouge_l']:.1%} at the smallest)", highlight=False)

@@ -1,14 +1,15 @@
 """mta_probe: how aligned is a model with a task, before any RL is spent on it.
 
 The verbs: `probe_passk` samples and scores a model on a task and estimates its pass@k curve;
-`score_completions` does the same for completions produced elsewhere; `probe_contamination`
+`score_completions` does the same for completions produced elsewhere; `refit_passk` fits a
+finished run's curve beyond n again; `probe_contamination`
 measures how much of a task's statements the model can recite; `probe_kl` how far a trained
 policy moved from its reference; `probe_alignment` sorts a model-task pair into red, green or
 gray; `estimate` is the unbiased pass@k estimator with bootstrap intervals; `load_task` and
 `resolve_model` turn names into problems and models.
 
-The probes are the modules at this level (passk, rescore, contam, kl, align and its rule,
-category); what they stand on is one package per step of the data flow: tasks -> sampling ->
+The probes are the modules at this level (passk with its adaptive rounds, rescore, refit,
+contam, kl, align and its rule, category); what they stand on is one package per step of the data flow: tasks -> sampling ->
 verify -> runs -> estimators. ARCHITECTURE.md at the project root draws the map.
 """
 
@@ -25,26 +26,30 @@ from mta_probe.align import AlignResult, AlignSettings, probe_alignment
 from mta_probe.category import AlignRule
 from mta_probe.contam import ContamResult, ContamSettings, probe_contamination
 from mta_probe.errors import MtaError
-from mta_probe.estimators import PassAtK, estimate
+from mta_probe.estimators import AdaptiveSettings, FitSettings, PassAtK, estimate
 from mta_probe.kl import KLResult, KLSettings, probe_kl
 from mta_probe.passk import PassKResult, PassKSettings, probe_passk
+from mta_probe.refit import RefitSettings, refit_passk
 from mta_probe.rescore import score_completions
 from mta_probe.sampling import SamplingSettings, resolve_model
 from mta_probe.tasks import TASKS, TaskOptions, load_task
 
 __all__ = [
     "TASKS",
+    "AdaptiveSettings",
     "AlignResult",
     "AlignRule",
     "AlignSettings",
     "ContamResult",
     "ContamSettings",
+    "FitSettings",
     "KLResult",
     "KLSettings",
     "MtaError",
     "PassAtK",
     "PassKResult",
     "PassKSettings",
+    "RefitSettings",
     "SamplingSettings",
     "TaskOptions",
     "estimate",
@@ -53,6 +58,7 @@ __all__ = [
     "probe_contamination",
     "probe_kl",
     "probe_passk",
+    "refit_passk",
     "resolve_model",
     "score_completions",
 ]

@@ -1,13 +1,17 @@
 """`mta probe align`: read (or run) pass@k and contamination runs, and write the verdict.
 
-The rule itself is `mta_probe.align`; this module reads run directories, checks they belong to
-one model, bootstraps the verdict's stability over problems, and writes `align.json`.
+The rule itself is `mta_probe.category`; this module reads run directories, checks they belong
+to one model, bootstraps the verdict's stability over problems, and writes `align.json`.
+
+A run sampled with n < k_ref and holding a fitted curve (`passk.json`'s `fit` block) is read at
+k_ref on the fitted curve (`AlignRule.from_fit`), the chance correction computed at that k from
+the task's answer counts; `align.json` and the screen say which runs were read so.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +19,9 @@ import numpy as np
 
 from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categorize, judge, reference_k
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.estimators import pass_at_k_matrix
+from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
 from mta_probe.runs import read_records, write_json_atomic
+from mta_probe.runs.summary import chance_from_choices
 from mta_probe.tasks import TaskOptions
 
 ALIGN_FILE = "align.json"
@@ -84,13 +89,66 @@ def load_contamination(run: Path) -> tuple[dict[str, Any], Contamination]:
                                   {float(p): r["exact_match"] for p, r in rows.items()})
 
 
-def _per_problem_passk(run: Path, k: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Reading:
+    """Where a run's alignment score is read, and the per-problem counts behind it.
+
+    Attributes:
+        curve: the unbiased curve of passk.json, or the fitted one up to k_ref.
+        n, c: each problem's samples and correct ones that the curve rests on (an adaptive run's
+            unbiased curve: its opening round; a fit from --max-n: the samples below it).
+        fit_method: the fitted model when the curve is the fit, else None.
+        note: says that the fit was read (or why it could not be), for align.json and the screen.
+        warnings: the fit's own warnings when it was read.
+    """
+
+    curve: Curve
+    n: np.ndarray
+    c: np.ndarray
+    fit_method: str | None = None
+    note: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def per_problem(self, k: int) -> np.ndarray:
+        """Each problem's pass@k, unbiased or fitted, whose mean the curve holds at k."""
+        if self.fit_method is None:
+            return pass_at_k_matrix(self.n, self.c, [k])[:, 0]
+        return problem_pass_at_k(self.n, self.c, [k], self.fit_method)[:, 0]
+
+
+def _counts(run: Path, below: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(n_i, c_i) of every problem in samples.jsonl, counting sample indices below `below` only."""
     seen: dict[str, dict[int, bool]] = {}
     for r in read_records(run / "samples.jsonl"):
-        seen.setdefault(r["problem_id"], {}).setdefault(int(r["sample_index"]), bool(r["correct"]))
-    n = [len(v) for v in seen.values()]
-    c = [sum(v.values()) for v in seen.values()]
-    return pass_at_k_matrix(n, c, [k])[:, 0]
+        if below is None or int(r["sample_index"]) < below:
+            seen.setdefault(r["problem_id"], {}).setdefault(int(r["sample_index"]), bool(r["correct"]))
+    return (np.array([len(v) for v in seen.values()], np.int64),
+            np.array([sum(v.values()) for v in seen.values()], np.int64))
+
+
+def read_for_alignment(run: Path, payload: dict[str, Any], curve: Curve, rule: AlignRule) -> Reading:
+    """The unbiased curve, or, when the run has n < k_ref and a fitted curve (and `rule.from_fit`),
+    the fitted curve evaluated up to k_ref on the same problems."""
+    n_run = int(payload.get("n") or max(curve.ks))
+    unbiased = Reading(curve, *_counts(run, n_run if payload.get("adaptive") else None))
+    fit = payload.get("fit") or {}
+    if not rule.from_fit or n_run >= rule.k_ref or "method" not in fit:
+        return unbiased
+    choices = payload.get("answer_choices")
+    if choices is None and payload.get("chance_pass_at_k"):
+        return replace(unbiased, note=f"{payload['task']}: fit not read (its chance level beyond n is unknown: "
+                                      "run the probe command again to rewrite passk.json)")
+    top = min(rule.k_ref, max(int(k) for k in fit["pass_at_k"]))
+    ks = sorted({int(k) for k in fit["pass_at_k"] if int(k) <= top} | {top})
+    n, c = _counts(run, fit.get("max_n"))
+    values = problem_pass_at_k(n, c, ks, fit["method"]).mean(axis=0).tolist()
+    fitted = Curve(ks, values, chance_from_choices(choices, ks) if choices else None)
+    k_star = reference_k(fitted, rule)
+    if k_star <= max(curve.ks):  # guessing caps k* within the measured ks: the unbiased curve answers
+        return unbiased
+    return Reading(fitted, n, c, fit["method"],
+                   f"{payload['task']}: S read at k={k_star} on the fitted curve ({fit['method']}), since n={n_run} "
+                   f"< k_ref={rule.k_ref}", tuple(fit.get("warnings", ())))
 
 
 def _per_problem_contam(run: Path, contam: Contamination) -> tuple[np.ndarray, np.ndarray]:
@@ -108,12 +166,13 @@ def _resampled_mean(values: np.ndarray, rng: np.random.Generator) -> float:
     return float(values[rng.integers(0, values.size, values.size)].mean())
 
 
-def stability(passk_runs: list[Path], curves: list[Curve], contam_runs: list[Path],
-              contams: list[Contamination], verdict: Verdict, rule: AlignRule, seed: int) -> float:
+def stability(readings: list[Reading], contam_runs: list[Path], contams: list[Contamination],
+              verdict: Verdict, rule: AlignRule, seed: int) -> float:
     """Share of bootstrap resamples of problems that give the same category as all problems."""
     rng = np.random.default_rng(seed)
+    curves = [r.curve for r in readings]
     ks = [reference_k(c, rule) for c in curves]
-    per_passk = [_per_problem_passk(run, k) for run, k in zip(passk_runs, ks)]
+    per_passk = [r.per_problem(k) for r, k in zip(readings, ks)]
     chances = [c.chance[c.ks.index(k)] if c.chance else 0.0 for c, k in zip(curves, ks)]
     per_contam = [_per_problem_contam(run, c) for run, c in zip(contam_runs, contams)]
     same = 0
@@ -163,15 +222,17 @@ def probe_alignment(settings: AlignSettings) -> AlignResult:
     models = {p["model"] for p, _ in loaded} | {p["model"] for p, _ in contams}
     if len(models) > 1:
         raise RunMismatchError(f"the runs belong to different models: {', '.join(sorted(models))}")
-    curves = [curve for _, curve in loaded]
-    verdict = judge(curves, [c for _, c in contams], settings.rule)
-    share = stability(list(passk_runs), curves, list(contam_runs), [c for _, c in contams], verdict,
-                      settings.rule, settings.seed)
+    readings = [read_for_alignment(run, p, curve, settings.rule) for run, (p, curve) in zip(passk_runs, loaded)]
+    verdict = judge([r.curve for r in readings], [c for _, c in contams], settings.rule)
+    share = stability(readings, list(contam_runs), [c for _, c in contams], verdict, settings.rule, settings.seed)
     payload = {"model": models.pop(), "tasks": [p["task"] for p, _ in loaded],
                "category": verdict.category, "alignment_score": verdict.score, "k_used": verdict.k_used,
                "strongly_aligned": verdict.aligned, "contaminated": verdict.contaminated,
                "contamination_exact_match": verdict.contamination_em,
                "contamination_rouge_l": verdict.contamination_rouge, "stability": share,
+               "read_from": ["fit" if r.fit_method else "unbiased" for r in readings],
+               "reading_notes": [r.note for r in readings if r.note],
+               "fit_warnings": {p["task"]: list(r.warnings) for (p, _), r in zip(loaded, readings) if r.warnings},
                "rule": asdict(settings.rule), "rule_doc": "docs/alignment.md",
                "passk_runs": [str(p) for p in passk_runs], "contam_runs": [str(p) for p in contam_runs],
                "contam_runs_unmeasured": [str(p) for p in unmeasured]}

@@ -9,8 +9,10 @@ of `AlignRule` (documented in docs/alignment.md):
    S = max(0, (P(k*) - C(k*)) / (1 - C(k*))), where C is the chance-level pass@k (0 for open
    answers) and k* is `k_ref`, or the largest k measured if that is smaller, or, on a task with
    a finite answer set, the largest k whose chance level stays at or below `max_chance` (beyond
-   it, pass@k measures guessing more than the model). Several runs (a domain, such as the three
-   math benchmarks the paper groups) give the mean of their scores.
+   it, pass@k measures guessing more than the model). A run sampled with n < k_ref that holds a
+   fitted curve is read on that curve instead (`from_fit`; mta_probe.align builds it), so k*
+   reaches k_ref there. Several runs (a domain, such as the three math benchmarks the paper
+   groups) give the mean of their scores.
 2. **Strongly aligned** when S >= `strong_threshold`.
 3. **Contaminated** when the mean exact match at the largest portion reaches `em_threshold`, or
    the mean ROUGE-L at the smallest portion reaches `rouge_threshold` (the means over the
@@ -48,6 +50,8 @@ class AlignRule:
         rouge_threshold: ROUGE-L at the smallest portion that flags contamination. Qwen2.5 on math
             and HumanEval reach 44-64%, every clean pair stays at or below 34.6%.
         resamples: bootstrap resamples for the stability of the verdict.
+        from_fit: read S at k_ref on a run's fitted pass@k curve when the run has n < k_ref
+            (docs/passk.md; the paper reads K up to 512, which a CPU probe does not sample).
     """
 
     k_ref: int = 64
@@ -56,6 +60,7 @@ class AlignRule:
     em_threshold: float = 0.25
     rouge_threshold: float = 0.40
     resamples: int = 1000
+    from_fit: bool = True
 
 
 @dataclass(frozen=True)

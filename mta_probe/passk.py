@@ -8,7 +8,12 @@ Phases of `probe_passk`, in order:
    run seed and the problem id alone (`draw`: in order from one engine, as they finish from
    data-parallel replicas), verify them in killable worker processes while sampling goes on,
    append the missing records;
-5. estimate pass@k with bootstrap intervals from the records and write `passk.json`, `passk.png`.
+5. estimate pass@k with bootstrap intervals from the records, fit the curve beyond n
+   (`runs.summary.fit_block`), and write `passk.json`, `passk.png`.
+
+With a budget (`adaptive`), step 4 runs in rounds planned by the allocation rule
+(`mta_probe.adaptive`): every problem gets n samples first, then more go to the problems whose
+pass@k is least settled.
 
 Because a problem's completions depend only on (prompt, n, settings, its seed), a run that is
 killed and started again regenerates exactly what it lost and appends only those records: it
@@ -22,6 +27,7 @@ per problem: n is forced to 1, and the probe says so.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -30,8 +36,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mta_probe.adaptive import Span, adaptive_summary, check_adaptive, sample_rounds
 from mta_probe.errors import BadInputError
-from mta_probe.estimators import PassAtK, check_ks, default_ks, estimate
+from mta_probe.estimators import (
+    AdaptiveSettings,
+    FitSettings,
+    PassAtK,
+    check_ks,
+    default_ks,
+    estimate,
+)
 from mta_probe.runs import (
     ProbeProgress,
     RecordWriter,
@@ -41,7 +55,13 @@ from mta_probe.runs import (
     read_records,
     write_json_atomic,
 )
-from mta_probe.runs.summary import passk_payload, summarize_samples
+from mta_probe.runs.summary import (
+    answer_choices,
+    fit_block,
+    passk_payload,
+    per_problem_counts,
+    summarize_samples,
+)
 from mta_probe.sampling import (
     SEED_SCHEME,
     Completion,
@@ -87,6 +107,11 @@ class PassKSettings:
         verify_workers: verifier processes (0 runs them in-process: no timeout protection).
         verify_timeout: seconds one verification may take before its worker is killed.
         engine_options: passed to the backend (e.g. `base_url` for openai, `tensor_parallel_size`).
+        fit: the fitted curve written beside the unbiased one, up to `fit.fit_to` (1024: twice the
+            paper's largest K, 512); None skips it (about 0.3 CPU s). Not part of the run's
+            identity: `mta probe fit` redoes it on a finished run.
+        adaptive: spend `adaptive.budget` samples in rounds (its `first` must equal n, the
+            opening round); None samples n per problem. Part of the run's identity.
     """
 
     model: str = "smollm2-135m"
@@ -104,6 +129,8 @@ class PassKSettings:
     verify_workers: int = 2
     verify_timeout: float = 10.0
     engine_options: dict[str, Any] = field(default_factory=dict)
+    fit: FitSettings | None = field(default_factory=FitSettings)
+    adaptive: AdaptiveSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +172,15 @@ def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: s
             "verify_timeout": s.verify_timeout, "engine_options": _jsonable(engine), "seed": s.seed,
             "seed_scheme": SEED_SCHEME,
             "backend": backend, "chat": s.chat, "limit": s.limit,
-            "sampling": _jsonable(asdict(s.sampling)), "task_options": _jsonable(asdict(s.task_options))}
+            "sampling": _jsonable(asdict(s.sampling)), "task_options": _jsonable(asdict(s.task_options)),
+            # None for a uniform run, also matching run.json files written before budgets existed
+            "adaptive": _jsonable(asdict(s.adaptive)) if s.adaptive else None}
+
+
+def _default_out(s: PassKSettings, ref: Any, task: LoadedTask) -> Path:
+    # An adaptive run's name carries its budget, and its hash the rule: two rules never share a run.
+    return default_run_dir("passk", ref.name, task.name, s.n, s.seed, budget=s.adaptive.budget if s.adaptive else None,
+                           source=f"{ref.path}|{task.source}" + (f"|{s.adaptive}" if s.adaptive else ""))
 
 
 def _jsonable(value: Any) -> Any:
@@ -178,11 +213,12 @@ def forced_n(s: PassKSettings, say: Callable[[str], None]) -> PassKSettings:
     return replace(s, n=1)
 
 
-def sampled_indices(path: Path) -> dict[str, set[int]]:
-    """Which sample indices of which problems `samples.jsonl` already holds (streamed)."""
-    have: dict[str, set[int]] = {}
+def sampled_outcomes(path: Path) -> dict[str, dict[int, bool]]:
+    """Which sample indices of which problems `samples.jsonl` already holds, and whether each
+    was correct (streamed; the first record of an index counts)."""
+    have: dict[str, dict[int, bool]] = {}
     for r in read_records(path):
-        have.setdefault(r["problem_id"], set()).add(int(r["sample_index"]))
+        have.setdefault(r["problem_id"], {}).setdefault(int(r["sample_index"]), bool(r["correct"]))
     return have
 
 
@@ -203,14 +239,11 @@ def probe_passk(settings: PassKSettings, *,
         MtaError: bad input, unknown model or task, a run directory holding another run, a
             backend that cannot run here.
     """
-    from mta_probe.sampling import (
-        check_engine_options,
-        resolve_backend,
-        resolve_model,
-        resolve_stop,
-    )
+    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model, resolve_stop
 
     say = on_status or (lambda _msg: None)
+    if settings.adaptive and is_greedy(settings.sampling):
+        raise BadInputError("adaptive sampling needs temperature sampling: greedy decoding draws one sample a problem")
     settings = forced_n(settings, say)
     ks = check_ks(settings.ks or default_ks(max(settings.n, 1)), settings.n)
     check_verification(settings)
@@ -218,69 +251,115 @@ def probe_passk(settings: PassKSettings, *,
     chat = ref.chat if settings.chat is None else settings.chat
     settings = replace(settings, sampling=resolve_stop(settings.sampling, chat))
     task = load_scored_task(settings)
+    if settings.adaptive:
+        check_adaptive(settings.adaptive, settings.n, len(task.problems))
     backend = resolve_backend(settings.backend)
     check_engine_options(backend, settings.engine_options)
-    out = settings.out or default_run_dir("passk", ref.name, task.name, settings.n, settings.seed,
-                                          source=f"{ref.path}|{task.source}")
+    out = settings.out or _default_out(settings, ref, task)
     resumed = prepare_run_dir(out, _identity(settings, task, ref.name, ref.path, backend))
     with RecordWriter(out / SAMPLES_FILE) as writer:  # cuts a partial last line first
-        have = sampled_indices(out / SAMPLES_FILE)
+        have = sampled_outcomes(out / SAMPLES_FILE)
         if resumed:
             say(f"resuming {out}: {sum(map(len, have.values()))} samples already on disk")
-        _sample_missing(settings, task, ref, backend, have, writer, progress, say)
-    return finish_passk(out, settings, task, ref.name, backend, ks)
+        drawing = _Drawing(settings, task, ref, backend, writer, have, progress, say)
+        try:
+            if settings.adaptive:
+                rounds = sample_rounds(out, task.problems, settings.adaptive, have, drawing.fill, say)
+            else:
+                rounds = None
+                drawing.fill([Span(p, 0, settings.n) for p in task.problems if len(have.get(p.id, {})) < settings.n])
+        finally:
+            drawing.close()
+    return finish_passk(out, settings, task, ref.name, backend, ks, rounds=rounds)
 
 
-def _sample_missing(s: PassKSettings, task: LoadedTask, ref: Any, backend: str,
-                    have: dict[str, set[int]], writer: RecordWriter,
-                    progress: Callable[[ProbeProgress], None] | None,
-                    say: Callable[[str], None]) -> None:
-    from mta_probe.sampling import check_seed_streams, draw, open_sampler, prepare_model
-    from mta_probe.verify import VerifierPool
+class _Drawing:
+    """Draws spans of samples for one run: samples, verifies in killable workers while sampling
+    goes on, appends the records, and keeps `have` current. The sampler and the verifier pool
+    open on the first span (a run with nothing to draw never loads the model) and stay open
+    across calls (the rounds of an adaptive run)."""
 
-    todo = [p for p in task.problems if len(have.get(p.id, set())) < s.n]
-    total = s.n * len(task.problems)
-    done = total - s.n * len(todo) + sum(len(have.get(p.id, set())) for p in todo)
-    if not todo:
-        return
-    seeds = [problem_seed(s.seed, p.id) for p in todo]
-    check_seed_streams(seeds, s.n)
-    if backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
-        prepare_model(ref, on_status=say)
-    sampler = open_sampler(backend, ref, chat=s.chat, **s.engine_options)
-    refuse_beyond_context(sampler, todo)
-    start, tokens, resumed = time.monotonic(), 0, done
-    if progress:
-        progress(ProbeProgress(done, total, 0, 0.0, resumed))
-    # Verification runs on one thread, in arrival order, while sampling goes on; at most one
-    # call's worth of problems waits for it, so a kill loses little and memory stays bounded.
-    backlog = max(1, getattr(sampler, "prompts_per_call", 1))
-    pending: deque[Future[Any]] = deque()
-    try:
-        with VerifierPool(workers=s.verify_workers, timeout=s.verify_timeout) as pool, \
-                RecordWriter(writer.path.with_name(FAILURES_FILE)) as failures, \
-                ThreadPoolExecutor(max_workers=1) as verifier_thread:
-            def verify_and_write(p: Problem, scored: list[tuple[int, Completion]],
-                                 failed: list[tuple[int, Completion]], seed: int) -> None:
-                verdicts = pool.verify(task.verifier, [(c.text, p) for _, c in scored])
-                writer.append(_records_for(p, scored, verdicts, seed))
-                failures.append(_failures_for(p, failed, seed))
+    def __init__(self, s: PassKSettings, task: LoadedTask, ref: Any, backend: str, writer: RecordWriter,
+                 have: dict[str, dict[int, bool]], progress: Callable[[ProbeProgress], None] | None,
+                 say: Callable[[str], None]) -> None:
+        self.s, self.task, self.ref, self.backend, self.writer = s, task, ref, backend, writer
+        self.have, self.progress, self.say = have, progress, say
+        self.total = s.adaptive.budget if s.adaptive else s.n * len(task.problems)
+        self.done = self.resumed = sum(len(v) for v in have.values())
+        self.tokens, self.start = 0, time.monotonic()
+        self.sampler: Any = None
+        self.opened = contextlib.ExitStack()
 
-            for index, comps in draw(sampler, [p.prompt for p in todo], s.n, s.sampling, seeds):
-                p = todo[index]
-                missing = [(i, c) for i, c in enumerate(comps) if i not in have.get(p.id, set())]
-                scored, failed = [m for m in missing if m[1].scored], [m for m in missing if not m[1].scored]
-                pending.append(verifier_thread.submit(verify_and_write, p, scored, failed, seeds[index]))
+    def _open(self) -> None:
+        from mta_probe.sampling import open_sampler, prepare_model
+        from mta_probe.verify import VerifierPool
+
+        if self.backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
+            prepare_model(self.ref, on_status=self.say)
+        self.sampler = open_sampler(self.backend, self.ref, chat=self.s.chat, **self.s.engine_options)
+        self.opened.callback(self.sampler.close)
+        refuse_beyond_context(self.sampler, self.task.problems)
+        if self.s.adaptive and not getattr(self.sampler, "continues", False):
+            raise BadInputError(f"adaptive sampling (--budget) adds samples to a problem from its sample n_i on; "
+                                f"this {self.backend} sampler cannot start there (docs/backends.md)")
+        self.pool = self.opened.enter_context(VerifierPool(workers=self.s.verify_workers,
+                                                           timeout=self.s.verify_timeout))
+        self.failures = self.opened.enter_context(RecordWriter(self.writer.path.with_name(FAILURES_FILE)))
+        self.start = time.monotonic()
+        if self.progress:
+            self.progress(ProbeProgress(self.done, self.total, 0, 0.0, self.resumed))
+
+    def close(self) -> None:
+        """Close what the first span opened, last opened first."""
+        self.opened.close()
+
+    def fill(self, spans: list[Span]) -> None:
+        """Draw the spans' samples that are not on disk yet (a problem's n samples from 0, or an
+        adaptive round's samples n_i .. target_i - 1)."""
+        from mta_probe.sampling import check_seed_streams, draw
+
+        if not spans:
+            return
+        if self.sampler is None:
+            self._open()
+        seeds = [problem_seed(self.s.seed, span.problem.id) for span in spans]
+        check_seed_streams(seeds, max(span.stop for span in spans))
+        uniform = all(span.start == 0 and span.stop == spans[0].stop for span in spans)
+        counts = spans[0].stop if uniform else [span.stop - span.start for span in spans]
+        starts = None if uniform else [span.start for span in spans]
+        # Verification runs on one thread, in arrival order, while sampling goes on; at most one
+        # call's worth of problems waits for it, so a kill loses little and memory stays bounded.
+        backlog = max(1, getattr(self.sampler, "prompts_per_call", 1))
+        pending: deque[tuple[str, Future[list[tuple[int, bool]]]]] = deque()
+        with ThreadPoolExecutor(max_workers=1) as verifier_thread:
+            for index, comps in draw(self.sampler, [span.problem.prompt for span in spans], counts,
+                                     self.s.sampling, seeds, starts):
+                span, have = spans[index], self.have.get(spans[index].problem.id, {})
+                missing = [(span.start + i, c) for i, c in enumerate(comps) if span.start + i not in have]
+                scored = [m for m in missing if m[1].scored]
+                failed = [m for m in missing if not m[1].scored]
+                pending.append((span.problem.id, verifier_thread.submit(
+                    self._verify_and_write, span.problem, scored, failed, seeds[index])))
                 while len(pending) > backlog:
-                    pending.popleft().result()
-                done += len(missing)
-                tokens += sum(c.tokens for _, c in missing)
-                if progress:
-                    progress(ProbeProgress(done, total, tokens, time.monotonic() - start, resumed))
+                    self._settle(*pending.popleft())
+                self.done += len(missing)
+                self.tokens += sum(c.tokens for _, c in missing)
+                if self.progress:
+                    self.progress(ProbeProgress(self.done, self.total, self.tokens, time.monotonic() - self.start,
+                                                self.resumed))
             while pending:
-                pending.popleft().result()
-    finally:
-        sampler.close()
+                self._settle(*pending.popleft())
+
+    def _verify_and_write(self, p: Problem, scored: list[tuple[int, Completion]],
+                          failed: list[tuple[int, Completion]], seed: int) -> list[tuple[int, bool]]:
+        verdicts = self.pool.verify(self.task.verifier, [(c.text, p) for _, c in scored])
+        self.writer.append(_records_for(p, scored, verdicts, seed))
+        self.failures.append(_failures_for(p, failed, seed))
+        return [(i, bool(v.correct)) for (i, _), v in zip(scored, verdicts)]
+
+    def _settle(self, problem_id: str, written: Future[list[tuple[int, bool]]]) -> None:
+        """Wait for a problem's records and note their outcomes (on this thread only)."""
+        self.have.setdefault(problem_id, {}).update(written.result())
 
 
 def failed_generations(out: Path, scored: dict[str, dict[int, bool]]) -> Counter:
@@ -302,14 +381,13 @@ def refuse_beyond_context(sampler: Any, problems: list[Problem]) -> None:
     """Stop before sampling when some prompt leaves the model no room to generate, naming them.
 
     Raises:
-        BadInputError: the ids of those problems, their length and the window (the sampler is
-            closed first).
+        BadInputError: the ids of those problems, their length and the window (the caller closes
+            the sampler).
     """
     from mta_probe.sampling import beyond_context
 
     long = beyond_context(sampler, [p.prompt for p in problems])
     if long:
-        sampler.close()
         ids = ", ".join(f"{problems[i].id} ({length} tokens)" for i, length, _ in long[:5])
         more = f" and {len(long) - 5} more" if len(long) > 5 else ""
         raise BadInputError(f"{len(long)} prompts fill the model's context window of {long[0][2]} tokens, "
@@ -318,13 +396,15 @@ def refuse_beyond_context(sampler: Any, problems: list[Problem]) -> None:
 
 
 def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,
-                 ks: list[int]) -> PassKResult:
-    """Estimate pass@k from `samples.jsonl` and write `passk.json` and `passk.png`."""
+                 ks: list[int], *, rounds: list[dict[str, Any]] | None = None) -> PassKResult:
+    """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, and write `passk.json` and
+    `passk.png`. An adaptive run (`rounds` given) is estimated from its opening round (sample
+    indices below n, see `mta_probe.adaptive`) and fitted from all of its samples."""
     from mta_probe.runs.plot import plot_passk
 
-    summary = summarize_samples(read_records(out / SAMPLES_FILE), {p.id for p in task.problems})
-    counts_n = [len(summary.correct[p.id]) for p in task.problems]
-    counts_c = [sum(summary.correct[p.id].values()) for p in task.problems]
+    ids = [p.id for p in task.problems]
+    summary = summarize_samples(read_records(out / SAMPLES_FILE), set(ids))
+    counts_n, counts_c = per_problem_counts(summary.correct, ids, below=s.n if rounds is not None else None)
     failed = failed_generations(out, summary.correct)
     if min(counts_n) < max(ks):
         short = sum(1 for n in counts_n if n < max(ks))
@@ -339,6 +419,13 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
     # Problems that kept >= k of their n samples are estimated from what they kept (each
     # problem's estimator is unbiased for its own n); the failures are reported, not hidden.
     payload["failed_generations"] = dict(failed)
+    payload["answer_choices"] = answer_choices(p.num_choices for p in task.problems)
+    all_n, all_c = per_problem_counts(summary.correct, ids)
+    if rounds is not None and s.adaptive is not None:
+        payload["adaptive"] = adaptive_summary(s.adaptive, rounds, all_n)
+    fit = None
+    if s.fit is not None:
+        payload["fit"], fit = fit_block(all_n, all_c, curve.ks, s.fit, payload["answer_choices"])
     write_json_atomic(out / PASSK_FILE, payload)
-    plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})")
+    plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})", fit=fit)
     return PassKResult(run_dir=out, curve=curve, payload=payload)

@@ -22,7 +22,7 @@ from mta_probe.passk import (
     check_verification,
     finish_passk,
     load_scored_task,
-    sampled_indices,
+    sampled_outcomes,
 )
 from mta_probe.runs import RecordWriter, default_run_dir, prepare_run_dir
 from mta_probe.tasks import Problem, read_jsonl_objects
@@ -76,7 +76,7 @@ def score_completions(settings: PassKSettings, path: Path) -> PassKResult:
                           "verify_timeout": settings.verify_timeout,
                           "samples_sha256": digest, "limit": settings.limit})
     writer = RecordWriter(out / SAMPLES_FILE)
-    have = sampled_indices(out / SAMPLES_FILE)
+    have = sampled_outcomes(out / SAMPLES_FILE)
     with writer, VerifierPool(workers=settings.verify_workers, timeout=settings.verify_timeout) as pool:
         for pid, completions in grouped.items():
             todo = [i for i in range(len(completions)) if i not in have.get(pid, set())]

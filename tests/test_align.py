@@ -212,6 +212,67 @@ def test_a_directory_without_results_is_bad_input(tmp_path: Path) -> None:
         probe_alignment(AlignSettings(passk_runs=(tmp_path,)))
 
 
+# Runs sampled with n < k_ref and holding a fitted curve: S is read at k_ref on the fit.
+
+def _fitted_run(path: Path, correct: list[int], n: int = 16, choices: dict[str, int] | None = None) -> Path:
+    """`_passk_run` with the fit block and answer counts passk.json gets from a real probe."""
+    from mta_probe.estimators import FitSettings
+    from mta_probe.runs.summary import chance_from_choices, fit_block
+
+    run = _passk_run(path, "m", correct, n)
+    payload = json.loads((run / "passk.json").read_text())
+    curve = estimate([n] * len(correct), correct, default_ks(n))
+    chance = chance_from_choices(choices, curve.ks) if choices else None
+    payload.update(n=n, pass_at_k={str(k): v for k, v in zip(curve.ks, curve.values)}, answer_choices=choices,
+                   chance_pass_at_k=dict(zip(map(str, curve.ks), chance)) if chance else None,
+                   fit=fit_block([n] * len(correct), correct, curve.ks, FitSettings(fit_to=256), choices)[0])
+    (run / "passk.json").write_text(json.dumps(payload))
+    return run
+
+
+CORRECT = [0, 0, 0, 1, 1, 2, 3, 5, 8, 12, 16, 0, 1, 4, 16] * 4  # 60 problems, many rarely solved
+
+
+def test_a_run_with_n_below_k_ref_is_read_on_its_fit_and_says_so(tmp_path: Path) -> None:
+    from mta_probe.estimators import problem_pass_at_k
+
+    run = _fitted_run(tmp_path / "p", CORRECT)
+    method = json.loads((run / "passk.json").read_text())["fit"]["method"]
+    result = probe_alignment(AlignSettings(passk_runs=(run,)))
+    fitted = problem_pass_at_k([16] * 60, CORRECT, [64], method)[:, 0].mean()
+    assert result.verdict.k_used == [64] and result.verdict.score == pytest.approx(fitted)
+    saved = json.loads((run / "align.json").read_text())
+    assert saved["read_from"] == ["fit"] and saved["k_used"] == [64]
+    assert saved["reading_notes"] == [f"t: S read at k=64 on the fitted curve ({method}), since n=16 < k_ref=64"]
+    # the fit sees further than the unbiased pass@16, which stops short of k_ref
+    unbiased = probe_alignment(AlignSettings(passk_runs=(run,), rule=AlignRule(from_fit=False)))
+    assert unbiased.verdict.k_used == [16] and unbiased.payload["read_from"] == ["unbiased"]
+    assert unbiased.verdict.score < result.verdict.score
+    assert 0.0 < result.stability <= 1.0
+
+
+def test_a_run_that_reaches_k_ref_is_read_unbiased_even_with_a_fit(tmp_path: Path) -> None:
+    run = _fitted_run(tmp_path / "p", [4 * c for c in CORRECT], n=64)
+    result = probe_alignment(AlignSettings(passk_runs=(run,)))
+    assert result.payload["read_from"] == ["unbiased"] and result.verdict.k_used == [64]
+    assert result.payload["reading_notes"] == []
+
+
+def test_the_fit_is_chance_corrected_at_its_k(tmp_path: Path) -> None:
+    from mta_probe.estimators import problem_pass_at_k
+
+    run = _fitted_run(tmp_path / "p", CORRECT, choices={"100": 60})  # guessing: 1 - 0.99^64 = 0.47 at 64
+    method = json.loads((run / "passk.json").read_text())["fit"]["method"]
+    result = probe_alignment(AlignSettings(passk_runs=(run,)))
+    p64, c64 = problem_pass_at_k([16] * 60, CORRECT, [64], method)[:, 0].mean(), 1 - 0.99 ** 64
+    assert result.verdict.k_used == [64] and result.payload["read_from"] == ["fit"]
+    assert result.verdict.score == pytest.approx(max(0.0, (p64 - c64) / (1 - c64)))
+    # four options: guessing passes max_chance at k = 3, within the measured n, so the fit is not needed
+    four = _fitted_run(tmp_path / "q", CORRECT, choices={"4": 60})
+    result = probe_alignment(AlignSettings(passk_runs=(four,)))
+    assert result.verdict.k_used == [2] and result.payload["read_from"] == ["unbiased"]
+
+
 class _Echo:
     """A stand-in engine: every sample answers "yes", every greedy completion repeats the prefix."""
 

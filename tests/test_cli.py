@@ -44,6 +44,10 @@ def one_error_line(args: list[str]) -> str:
     (["--verify-timeout", "nan"], "--verify-timeout must be positive"),
     (["--task", "gym:chain_sum", "--gym-option", "nonsense"], "KEY=VALUE"),
     (["--task", "gym:chain_sum", "--gym-option", "no_such_field=3"], "no_such_field"),
+    (["--rounds", "3"], "--rounds applies to adaptive sampling: give --budget too"),
+    (["--budget", "100"], "a budget of 100 cannot give 10 problems 16 samples each"),
+    (["--budget", "1000", "--rule", "most"], "rule must be 'variance' or 'zeros'"),
+    (["--budget", "1000", "--temperature", "0"], "adaptive sampling needs temperature sampling"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str) -> None:
     assert says in one_error_line(["probe", "passk", *args])
@@ -78,6 +82,28 @@ def test_from_samples_scores_with_the_task_verifier(task_file: Path, tmp_path: P
     payload = json.loads((out / "passk.json").read_text())
     assert payload["pass_at_k"] == {"1": 0.25, "2": 0.5, "4": 1.0}
     assert [json.loads(line)["correct"] for line in (out / "samples.jsonl").open()] == [True, False, False, False]
+
+
+def test_from_samples_fits_the_curve_beyond_n_and_shows_it_beside(tmp_path: Path) -> None:
+    task = tmp_path / "t.jsonl"
+    task.write_text("".join(json.dumps({"id": f"q{i}", "question": "Say yes.", "answer": "yes"}) + "\n"
+                            for i in range(6)))
+    done = tmp_path / "done.jsonl"
+    done.write_text("".join(json.dumps({"problem_id": f"q{i}", "completion": f"<answer>{'yes' if j < i else 'no'}</answer>"})
+                            + "\n" for i in range(6) for j in range(8)))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["probe", "passk", "--task", str(task), "--verifier", "exact", "--from-samples",
+                                 str(done), "--out", str(out), "--verify-workers", "0", "--fit-to", "32"])
+    assert result.exit_code == 0, result.output
+    fit = json.loads((out / "passk.json").read_text())["fit"]
+    assert list(fit["pass_at_k"]) == ["1", "2", "4", "8", "16", "32"] and fit["samples"] == 48
+    text = " ".join(result.output.split())
+    assert "fitted*" in text and "k > n" in text and "fit: too few problems: 6 < 50" in text
+    assert (out / "passk.png").read_bytes()[:4] == b"\x89PNG"
+    skipped = runner.invoke(app, ["probe", "passk", "--task", str(task), "--verifier", "exact", "--from-samples",
+                                  str(done), "--out", str(tmp_path / "plain"), "--verify-workers", "0", "--no-fit"])
+    assert "fit" not in json.loads((tmp_path / "plain" / "passk.json").read_text())
+    assert "fitted*" not in skipped.output
 
 
 def test_tasks_lists_the_table() -> None:

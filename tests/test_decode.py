@@ -127,6 +127,25 @@ def test_a_changed_model_is_read_again(tiny_llama_dir: Path) -> None:
     assert fresh.sample(PROMPTS, 4, settings, seed=[1, 2, 3, 4]) == after
 
 
+def test_a_call_may_start_each_prompt_at_its_own_sample_index(decoder) -> None:
+    # Adaptive rounds: samples 5..8 of one problem and 2..3 of another, in one call, are
+    # samples 5..8 and 2..3 of a call that drew them all from 0.
+    settings = SamplingSettings(max_tokens=12)
+    whole = decoder.sample(PROMPTS[:2], 9, settings, seed=[31, 32])
+    later = decoder.sample(PROMPTS[:2], [4, 2], settings, seed=[31, 32], start=[5, 2])
+    assert later == [whole[0][5:9], whole[1][2:4]]
+    assert decoder.continues
+
+
+def test_the_generate_engine_refuses_to_start_past_sample_zero(tiny_llama_dir: Path) -> None:
+    from mta_probe.errors import BadInputError
+
+    sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)), engine="generate")
+    assert not sampler.continues
+    with pytest.raises(BadInputError, match="cannot start a problem at sample j > 0"):
+        sampler.sample(PROMPTS[:1], 2, SamplingSettings(max_tokens=4), seed=[0], start=[3])
+
+
 def test_without_the_row_check_one_prompt_decodes_at_a_time(tiny_llama_dir: Path) -> None:
     sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)))
     sampler.engine.shared = False  # as on a CPU whose kernels failed the check

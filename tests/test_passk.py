@@ -63,7 +63,8 @@ def yes_task(tmp_path: Path) -> Path:
 
 def settings_for(model: Path, task: Path, out: Path, **changes) -> PassKSettings:
     base = dict(model=str(model), task=str(task), n=8, out=out, verify_workers=0, backend="hf",
-                task_options=TaskOptions(verifier="normalized"), sampling=SamplingSettings(max_tokens=8))
+                task_options=TaskOptions(verifier="normalized"), sampling=SamplingSettings(max_tokens=8),
+                fit=None)  # the fit has its own test below; 0.3 CPU s a run adds up over this file
     base.update(changes)
     return PassKSettings(**base)
 
@@ -85,6 +86,24 @@ def test_probe_writes_every_sample_and_the_curve_they_imply(fake_engine: Path, y
     assert payload["code_usage"] == 0.0
     assert (tmp_path / "run" / "passk.png").read_bytes()[:4] == b"\x89PNG"
     assert result.curve.values == pytest.approx(want.values)
+
+
+def test_the_fit_beyond_n_sits_beside_the_unbiased_curve(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
+    from mta_probe import FitSettings
+    from mta_probe.estimators import fit_pass_at_k
+
+    result = probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run", fit=FitSettings(fit_to=128)))
+    records = list(read_records(tmp_path / "run" / "samples.jsonl"))
+    c = [sum(r["correct"] for r in records if r["problem_id"] == f"q{i}") for i in range(12)]
+    want = fit_pass_at_k([8] * 12, c, [1, 2, 4, 8, 16, 32, 64, 128], FitSettings(fit_to=128))
+    payload = json.loads((tmp_path / "run" / "passk.json").read_text())
+    assert payload["fit"]["pass_at_k"] == {str(k): pytest.approx(v) for k, v in zip(want.ks, want.values)}
+    assert payload["fit"]["warnings"] == want.warnings and payload["fit"]["method"] == want.method
+    assert list(payload["pass_at_k"]) == ["1", "2", "4", "8"]  # the unbiased curve still stops at n
+    assert payload["answer_choices"] == {"open": 12} and result.payload["fit"] == payload["fit"]
+    # the fit is a result, not part of what the run is: another horizon reuses the samples
+    again = probe_passk(settings_for(fake_engine, yes_task, tmp_path / "run", fit=FitSettings(fit_to=16)))
+    assert list(again.payload["fit"]["pass_at_k"]) == ["1", "2", "4", "8", "16"]
 
 
 def test_a_rerun_with_the_same_arguments_samples_nothing(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:

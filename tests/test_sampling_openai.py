@@ -76,6 +76,17 @@ def test_aborted_choices_are_drawn_again_one_by_one_from_seed_plus_index(server_
     assert sorted(redraws) == [(1, 42), (1, 44), (1, 44)]  # abort and error are retried, repetition is not
 
 
+def test_a_request_may_start_at_sample_j_in_sample_and_in_stream(server_url: str) -> None:
+    sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url)
+    settings = SamplingSettings(max_tokens=5)
+    whole = sampler.sample(["p", "q"], 6, settings, seed=[100, 900])
+    assert sampler.sample(["p", "q"], [2, 3], settings, seed=[100, 900], start=[4, 1]) == [whole[0][4:6], whole[1][1:4]]
+    streamed = dict(sampler.stream(["p", "q"], [2, 3], settings, [100, 900], start=[4, 1]))
+    assert streamed == {0: whole[0][4:6], 1: whole[1][1:4]}
+    assert sorted((b["n"], b["seed"]) for _, b in VLLMServe.bodies[2:]) == [(2, 104), (2, 104), (3, 901), (3, 901)]
+    sampler.close()
+
+
 def test_the_client_retries_server_errors_then_succeeds(server_url: str) -> None:
     VLLMServe.failures = 2
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url, retries=2)

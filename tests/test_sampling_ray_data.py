@@ -62,6 +62,19 @@ def test_a_replica_stage_answers_a_batch_like_one_engine(standin_vllm, tiny_llam
     assert got == want and [len(c) for c in got] == [3, 3]
 
 
+def test_a_replica_stage_takes_each_rows_own_count(standin_vllm, tiny_llama_dir: Path) -> None:
+    # adaptive rounds hand problems different counts, each request seeded at its first sample
+    from mta_probe.sampling.vllm_engine import VLLMEngine
+
+    settings = SamplingSettings(max_tokens=6)
+    stage = EngineStage(str(tiny_llama_dir), False, {"tensor_parallel_size": 1}, True, 5, settings)
+    batch = {"index": np.array([0, 1]), "prompt": np.array(["a b", "c"], dtype=object),
+             "seed": np.array([65536 + 3, 0]), "n": np.array([2, 5])}
+    got = [pickle.loads(blob) for blob in stage(batch)["completions"]]
+    whole = VLLMEngine(str(tiny_llama_dir), False).run(["a b", "c"], 5, settings, [65536, 0])
+    assert got == [whole[0][3:5], whole[1]]
+
+
 def test_ray_llm_stage_keeps_one_sample_and_no_finish_reason(standin_vllm) -> None:
     """Why mta does not use ray.data.llm's vLLM stage: n samples in, one out, and an aborted
     sample comes back as an ordinary row. If Ray fixes this, this test fails: revisit."""

@@ -68,6 +68,16 @@ def test_child_i_is_drawn_from_seed_plus_i_as_in_vllm(standin_vllm) -> None:
     assert len({c.text for c in together}) > 1
 
 
+def test_a_request_may_start_at_sample_j_with_its_own_count(standin_vllm) -> None:
+    # Adaptive rounds: samples 3..4 of one problem and 0..5 of another are what a call from 0 drew.
+    sampler = open_sampler("vllm", RAW)
+    settings = SamplingSettings(max_tokens=12)
+    whole = sampler.sample(["q", "r"], 6, settings, seed=[1000, 5000])
+    later = sampler.sample(["q", "r"], [2, 6], settings, seed=[1000, 5000], start=[3, 0])
+    assert later == [whole[0][3:5], whole[1]]
+    assert [(p.n, p.seed) for p in sampler.engine.llm.calls[-1][1]] == [(2, 1003), (6, 5000)]
+
+
 def test_greedy_with_n_above_one_is_refused_as_vllm_refuses_it(standin_vllm) -> None:
     with pytest.raises(ValueError, match="n must be 1 when using greedy sampling, got 3"):
         standin_vllm.SamplingParams(n=3, temperature=0.0)  # what the engine itself says

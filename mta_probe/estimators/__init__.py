@@ -4,7 +4,8 @@ per-problem success rates (`passk_fit`, with the distributions in `successdist`)
 adaptive allocation of a sampling budget (`allocation`); ROUGE-L with the exact-match rule (`rouge`).
 
 The verbs: `estimate` gives a task's pass@k curve; `pass_at_k_matrix` the per-problem values;
-`fit_pass_at_k` the fitted curve with intervals; `next_round` the samples each problem gets next;
+`fit_pass_at_k` the fitted curve with intervals, `problem_pass_at_k` each problem's share of it;
+`next_round` the samples each problem gets next;
 `rouge_l` and `exact_match` score a completion against a reference text.
 """
 
@@ -18,7 +19,7 @@ from mta_probe.estimators.passk import (
     estimate,
     pass_at_k_matrix,
 )
-from mta_probe.estimators.passk_fit import FitSettings, PassKFit, fit_pass_at_k
+from mta_probe.estimators.passk_fit import FitSettings, PassKFit, fit_pass_at_k, problem_pass_at_k
 from mta_probe.estimators.rouge import exact_match, rouge_l, rouge_tokens
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "fit_pass_at_k",
     "next_round",
     "pass_at_k_matrix",
+    "problem_pass_at_k",
     "rouge_l",
     "rouge_tokens",
 ]

@@ -373,3 +373,17 @@ def fit_pass_at_k(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence
                     values=estimate(best, counts, k_arr, settings.target).tolist(), low=low.tolist(),
                     high=high.tolist(), level=settings.level, num_problems=int(n.size), gof_pvalue=pvalue,
                     warnings=_warnings(best, weights, pvalue, n, c, ks, settings))
+
+
+def problem_pass_at_k(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence[int] | np.ndarray,
+                      ks: Sequence[int], method: str) -> np.ndarray:
+    """Each problem's fitted pass@k, E[1 - (1 - p_i)^k | n_i, c_i] under `method` fitted to these
+    problems by maximum likelihood: the terms whose mean is `fit_pass_at_k`'s value (target
+    "problems") when `method` is the one it chose; shape (problems, len(ks)).
+
+    Raises:
+        BadInputError: malformed counts, an unknown model, or k < 1.
+    """
+    n, c, ks = _check(num_samples, num_correct, ks, FitSettings(fit_to=max(max(ks, default=1), 1), candidates=(method,)))
+    dist = sd.fit(sd.SPECS[method], sd.Counts.of(n, c))
+    return 1.0 - sd.failure_moments(dist, n, c, np.asarray(ks, np.float64))

@@ -29,11 +29,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "run"
 
 
-def default_run_dir(kind: str, model: str, task: str, n: int, seed: int, *, source: str = "") -> Path:
-    """`$MTA_HOME/runs/<kind>/<model>__<task>__n<n>__s<seed>[__<hash>]`: the same arguments, the
-    same directory. `source` (the model's full path or hub ID, the task's source) adds a short
-    hash, so two checkpoints both called `checkpoint-100` never share a directory."""
-    name = f"{_slug(model)}__{_slug(task)}__n{n}__s{seed}"
+def default_run_dir(kind: str, model: str, task: str, n: int, seed: int, *, source: str = "",
+                    budget: int | None = None) -> Path:
+    """`$MTA_HOME/runs/<kind>/<model>__<task>__n<n>[__b<budget>]__s<seed>[__<hash>]`: the same
+    arguments, the same directory. `source` (the model's full path or hub ID, the task's source)
+    adds a short hash, so two checkpoints both called `checkpoint-100` never share a directory;
+    `budget` marks an adaptive run (n is then its opening round)."""
+    name = f"{_slug(model)}__{_slug(task)}__n{n}" + (f"__b{budget}" if budget is not None else "") + f"__s{seed}"
     if source:
         name += "__" + hashlib.sha256(source.encode()).hexdigest()[:8]
     return mta_home() / "runs" / kind / name

@@ -1,16 +1,18 @@
-"""Figures of the probe: the pass@k curve on a log axis with its intervals (the paper's Figure 2)."""
+"""Figures of the probe: the pass@k curve on a log axis with its intervals (the paper's Figure 2),
+and the fitted curve beside it, dashed, with its band."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from mta_probe.estimators import PassAtK
+from mta_probe.estimators import PassAtK, PassKFit
 from mta_probe.runs.store import write_bytes_atomic
 
 
-def plot_passk(path: Path, curve: PassAtK, *, title: str) -> None:
-    """Write a PNG of pass@k against k (log2 axis), the 95% band, and the chance level if any."""
+def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None = None) -> None:
+    """Write a PNG of pass@k against k (log2 axis), the 95% band, the chance level if any, and
+    the fitted curve (dashed, its band lighter) when given."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on the machines this runs on
@@ -18,18 +20,24 @@ def plot_passk(path: Path, curve: PassAtK, *, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 4.0), dpi=120)
     ax.fill_between(curve.ks, curve.low, curve.high, alpha=0.25, color="tab:blue", label="95% bootstrap interval")
-    ax.plot(curve.ks, curve.values, marker="o", color="tab:blue", label="pass@k")
+    ax.plot(curve.ks, curve.values, marker="o", color="tab:blue", label="pass@k (unbiased)")
     if curve.chance:
-        ax.plot(curve.ks, curve.chance, linestyle="--", color="gray", label="chance level")
+        ax.plot(curve.ks, curve.chance, linestyle=":", color="gray", label="chance level")
+    ticks = list(curve.ks)
+    if fit is not None:
+        ax.fill_between(fit.ks, fit.low, fit.high, alpha=0.12, color="tab:orange",
+                        label=f"fit's {fit.level:.0%} interval")
+        ax.plot(fit.ks, fit.values, linestyle="--", color="tab:orange", label=f"fitted ({fit.method})")
+        ticks = sorted(set(ticks) | set(fit.ks))
     ax.set_xscale("log", base=2)
-    ax.set_xticks(curve.ks)
-    ax.set_xticklabels([str(k) for k in curve.ks])
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(k) for k in ticks], fontsize=7 if len(ticks) > 8 else None)
     ax.set_ylim(0.0, 1.0)
     ax.set_xlabel("k")
     ax.set_ylabel("pass@k")
     ax.set_title(f"{title}, {curve.num_problems} problems", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -1,15 +1,30 @@
-"""What a pass@k run says about itself in `passk.json`, gathered from `samples.jsonl` in one pass."""
+"""What a pass@k run says about itself in `passk.json`, gathered from `samples.jsonl` in one pass,
+and the fitted curve it holds beside the unbiased one (the `fit` block)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mta_probe.estimators import PassAtK
+import numpy as np
+
+from mta_probe.errors import BadInputError
+from mta_probe.estimators import (
+    FitSettings,
+    PassAtK,
+    PassKFit,
+    chance_pass_at_k,
+    fit_pass_at_k,
+)
 from mta_probe.verify import extract_answer, uses_code
+
+# What the fit block says about k beyond n, for a reader of passk.json who has not read the docs.
+FIT_NOTE = ("pass@k fitted from the distribution of per-problem success rates (docs/passk.md); "
+            "beyond the run's n it is an extrapolation by the chosen model, kept apart from the "
+            "unbiased pass_at_k")
 
 
 @dataclass
@@ -81,3 +96,58 @@ def passk_payload(curve: PassAtK, summary: SampleSummary, *, model: str, task: A
         "versions": versions,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def per_problem_counts(correct: dict[str, dict[int, bool]], problem_ids: Sequence[str],
+                       below: int | None = None) -> tuple[list[int], list[int]]:
+    """(n_i, c_i) of each problem from its sample outcomes, counting sample indices below `below`
+    only (None: all of them)."""
+    kept = [{j: ok for j, ok in correct[pid].items() if below is None or j < below} for pid in problem_ids]
+    return [len(k) for k in kept], [sum(k.values()) for k in kept]
+
+
+def answer_choices(num_choices: Iterable[int | None]) -> dict[str, int]:
+    """How many problems have each number of possible answers ("open": none to guess from), so
+    that the chance level can be computed at any k later (a fit reaches beyond n)."""
+    counts = Counter("open" if m is None else str(m) for m in num_choices)
+    return dict(sorted(counts.items()))
+
+
+def chance_from_choices(choices: dict[str, int], ks: Sequence[int]) -> list[float] | None:
+    """The chance-level pass@k (`chance_pass_at_k`) of a task given by `answer_choices`."""
+    expanded = [None if m == "open" else int(m) for m, count in choices.items() for _ in range(count)]
+    return chance_pass_at_k(expanded, ks)
+
+
+def fit_ks(unbiased_ks: Sequence[int], fit_to: int) -> list[int]:
+    """The k values of a fit: powers of two up to fit_to, fit_to, and the unbiased ones up to it."""
+    powers = [1 << i for i in range(fit_to.bit_length()) if (1 << i) <= fit_to]
+    return sorted(set(powers) | {fit_to} | {k for k in unbiased_ks if k <= fit_to})
+
+
+def fit_block(num_samples: Sequence[int], num_correct: Sequence[int], unbiased_ks: Sequence[int],
+              settings: FitSettings, choices: dict[str, int] | None, *,
+              max_n: int | None = None) -> tuple[dict[str, Any], PassKFit | None]:
+    """The `fit` block of passk.json and the fit itself (None when it cannot be fitted: then the
+    block holds only `skipped`, the reason).
+
+    Args:
+        num_samples, num_correct: (n_i, c_i) of every problem; n may differ between problems.
+        unbiased_ks: the k values of the unbiased curve, also reported by the fit.
+        settings: the fit's settings (`fit_to` is the largest k).
+        choices: `answer_choices` of the task, for the chance level at the fit's k (None: unknown).
+        max_n: the fit used only each problem's samples below this index (recorded).
+    """
+    try:
+        fit = fit_pass_at_k(np.asarray(num_samples, np.int64), np.asarray(num_correct, np.int64),
+                            fit_ks(unbiased_ks, settings.fit_to), settings)
+    except BadInputError as exc:
+        return {"skipped": str(exc)}, None
+    block = fit.to_json()
+    block.update({"fit_to": settings.fit_to, "max_n": max_n,
+                  "samples": int(sum(num_samples)), "n_range": [int(min(num_samples)), int(max(num_samples))],
+                  "chance_pass_at_k": None, "note": FIT_NOTE})
+    chance = chance_from_choices(choices, fit.ks) if choices else None
+    if chance is not None:
+        block["chance_pass_at_k"] = dict(zip(block["pass_at_k"], chance))
+    return block, fit

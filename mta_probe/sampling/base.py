@@ -117,6 +117,16 @@ def is_greedy(settings: SamplingSettings) -> bool:
     return settings.greedy or settings.temperature < 1e-5
 
 
+def continued_seeds(seeds: list[int], start: list[int] | None) -> list[int]:
+    """Request seeds that start each prompt at sample start[i], for engines that draw child j
+    of a request seeded s from s + j (vLLM, its OpenAI server): seeds[i] + start[i]."""
+    if start is None:
+        return list(seeds)
+    if len(start) != len(seeds):
+        raise ValueError(f"{len(start)} starts for {len(seeds)} prompts")
+    return [s + first for s, first in zip(seeds, start)]
+
+
 def prompt_seeds(seed: int | list[int], count: int) -> list[int]:
     """One seed per prompt: the list as given, or `seed + i * SEED_STRIDE` for prompt i."""
     if isinstance(seed, int):
@@ -133,6 +143,11 @@ class Sampler(Protocol):
     that batches a prompt's n samples itself (hf), hundreds for one that schedules requests
     (vLLM, a server). A sampler may also offer `stream(prompts, n, settings, seeds)` yielding
     (prompt index, completions) as each prompt finishes, in any order; `draw` prefers it.
+
+    A sampler whose `continues` is True also takes `start` (in `sample` and `stream`): prompt i
+    then gets samples start[i] .. start[i] + n[i] - 1, sample j drawn from the same stream as
+    in a call that began at 0, so adaptive sampling can add samples to a problem in later rounds
+    (vLLM and servers: a request seeded seed + j; hf's decode engine: the streams (seed, j)).
     """
 
     name: str
@@ -140,10 +155,11 @@ class Sampler(Protocol):
     prompts_per_call: int
 
     def sample(
-        self, prompts: list[str], n: int, settings: SamplingSettings, seed: int | list[int]
+        self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seed: int | list[int]
     ) -> list[list[Completion]]:
-        """Return, for each prompt, `n` completions. Deterministic given the arguments; with a
-        list of seeds, prompt i's completions depend only on its prompt and seeds[i]."""
+        """Return, for each prompt, `n` completions (n: one count, or one per prompt).
+        Deterministic given the arguments; with a list of seeds, prompt i's completions depend
+        only on its prompt and seeds[i]."""
         ...
 
     def close(self) -> None:
@@ -176,20 +192,32 @@ def check_seed_streams(seeds: list[int], n: int) -> None:
             raise BadInputError(f"two problems' seed streams overlap ({low}, {high}); use another --seed")
 
 
-def draw(sampler: Sampler, prompts: list[str], n: int, settings: SamplingSettings,
-         seeds: list[int]) -> Iterator[tuple[int, list[Completion]]]:
+def draw(sampler: Sampler, prompts: list[str], n: int | list[int], settings: SamplingSettings,
+         seeds: list[int], start: list[int] | None = None) -> Iterator[tuple[int, list[Completion]]]:
     """(prompt index, its n completions) as they are ready.
 
     A sampler with a `stream` method (data-parallel replicas finish out of order) yields in its
-    own order; any other gets `prompts_per_call` prompts per `sample` call, in order.
+    own order; any other gets `prompts_per_call` prompts per `sample` call, in order. `n` may be
+    one count per prompt, and `start` each prompt's first sample index (see `Sampler`).
+
+    Raises:
+        BadInputError: a start above 0 for a sampler that cannot continue a prompt's samples.
     """
+    extra: dict[str, list[int]] = {}
+    if start is not None:
+        if any(start) and not getattr(sampler, "continues", False):
+            raise BadInputError(f"the {sampler.name} sampler cannot start a problem at sample j > 0, "
+                                "which adaptive sampling needs (docs/backends.md)")
+        extra["start"] = start
     stream = getattr(sampler, "stream", None)
     if stream is not None:
-        yield from stream(prompts, n, settings, seeds)
+        yield from stream(prompts, n, settings, seeds, **extra)
         return
     step = max(1, getattr(sampler, "prompts_per_call", 1))
     for first in range(0, len(prompts), step):
-        outputs = sampler.sample(prompts[first:first + step], n, settings, seeds[first:first + step])
+        part = slice(first, first + step)
+        outputs = sampler.sample(prompts[part], n if isinstance(n, int) else n[part], settings, seeds[part],
+                                 **{key: value[part] for key, value in extra.items()})
         yield from enumerate(outputs, start=first)
 
 

@@ -70,16 +70,20 @@ class DecodeEngine:
         # several prompts per batch only where a row's bits cannot depend on the others
         self.shared = self.net.row_invariant()
 
-    def generate(self, prompts: list[list[int]], n: int, seeds: list[int], *, max_tokens: int,
+    def generate(self, prompts: list[list[int]], n: int | list[int], seeds: list[int], *, max_tokens: int,
                  temperature: float, top_p: float, greedy: bool, workers: int = 1,
-                 stop_row: Callable[[list[int]], bool] | None = None) -> list[list[list[int]]]:
+                 stop_row: Callable[[list[int]], bool] | None = None,
+                 start: list[int] | None = None) -> list[list[list[int]]]:
         """For each prompt, n lists of new token ids (each ends at its first EOS, included, or
         after max_tokens).
 
         Args:
             prompts: token ids of each prompt (at least one id each).
-            n: samples per prompt.
+            n: samples per prompt, one count for all or one per prompt.
             seeds: one seed per prompt; sample j of prompt i uses the stream (seeds[i], j).
+            start: per prompt, the index of its first sample (None: 0): prompt i gets samples
+                start[i] .. start[i] + n[i] - 1, each from its own stream, so a problem's
+                samples can be drawn in several calls (adaptive sampling) and come out as in one.
             max_tokens, temperature, top_p, greedy: as in SamplingSettings.
             workers: decoding threads, each running its own batch with one torch thread (no
                 fork-join inside a step, so a busy core stalls one worker, not every op).
@@ -95,15 +99,21 @@ class DecodeEngine:
         self.net.refresh()
         with torch.inference_mode():
             self.net.rope_table(max(len(ids) for ids in prompts) + max_tokens)
+        counts = [n] * len(prompts) if isinstance(n, int) else list(n)
+        starts = [0] * len(prompts) if start is None else list(start)
+        stops = [first + count for first, count in zip(starts, counts)]
+        # out[p][j] is sample j of prompt p; the rows below starts[p] stay empty and are cut off.
         job = _Job(prompts=prompts, seeds=seeds, max_tokens=max_tokens, temperature=temperature,
-                   top_p=top_p, greedy=greedy, out=[[[] for _ in range(n)] for _ in prompts],
+                   top_p=top_p, greedy=greedy, out=[[[] for _ in range(stop)] for stop in stops],
                    stop_row=stop_row)
         # Units of admission: (prompt, its sample indices), at most max_rows rows each.
-        job.pending = deque((p, list(range(s, min(n, s + self.max_rows))))
-                            for p in range(len(prompts)) for s in range(0, n, self.max_rows))
+        job.pending = deque((p, list(range(s, min(stops[p], s + self.max_rows))))
+                            for p in range(len(prompts)) for s in range(starts[p], stops[p], self.max_rows))
+        if not job.pending:
+            return [[] for _ in prompts]
         workers = max(1, min(workers, len(job.pending)))
         # Rows per worker: an even share of the call, so the first worker does not take it all.
-        job.rows_cap = min(self.max_rows, -(-len(prompts) * n // workers))
+        job.rows_cap = min(self.max_rows, -(-sum(counts) // workers))
         threads_before = torch.get_num_threads()
         try:
             if workers == 1:
@@ -120,7 +130,7 @@ class DecodeEngine:
                     raise job.errors[0]
         finally:
             torch.set_num_threads(threads_before)
-        return job.out
+        return [rows[first:] for rows, first in zip(job.out, starts)]
 
     def _work_safely(self, job: _Job) -> None:
         import torch

@@ -9,7 +9,8 @@ Two engines run the same model:
   stream (s, j), and every step acts row by row (checked at start-up), so a prompt's
   completions depend on (prompt, settings, s) alone: not on n (sample j is the same for any
   n > j), nor on the other prompts of the call. `prompts_per_call` is then above 1, so the probe
-  hands several problems per call. Where the row check fails, one prompt decodes at a time and
+  hands several problems per call. A call may also start a prompt at sample j (`start`), which
+  adaptive sampling needs to give a problem more samples in a later round. Where the row check fails, one prompt decodes at a time and
   a prompt's samples depend on (prompt, n, settings, s).
 * ``generate`` (GPU, other architectures, or ``engine="generate"``): transformers `generate`
   on n copies of each prompt (chunks of `max_batch` rows, no padding), seeded per chunk from
@@ -17,6 +18,7 @@ Two engines run the same model:
   When n == 1 (greedy contamination probing of many prompts) the prompts themselves are
   batched with left padding, `max_batch` at a time; padding changes floating-point sums, which
   can flip a near-tie in greedy decoding, so `pack_single=False` keeps one prompt per batch.
+  Sample j depends on where its chunk began, so `generate` refuses to start a prompt at j > 0.
 
 Both take temperature and top-p from `SamplingSettings` only (no top-k, no checkpoint defaults).
 """
@@ -153,37 +155,54 @@ class HFSampler:
             return 1
         return self.problems_per_call or DECODE_PROMPTS_PER_CALL
 
+    @property
+    def continues(self) -> bool:
+        """Whether `sample(..., start=...)` works: the decode engine draws sample j of a prompt
+        from its own stream (seed, j), so it can start anywhere. `generate` seeds a chunk of
+        `max_batch` rows at once: sample j depends on where its chunk began, so it cannot."""
+        return self.engine is not None
+
     def sample(
-        self, prompts: list[str], n: int, settings: SamplingSettings, seed: int | list[int]
+        self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seed: int | list[int],
+        start: list[int] | None = None,
     ) -> list[list[Completion]]:
         """Return n completions for each prompt; same arguments, same texts.
 
         Args:
             prompts: the prompt texts (rendered through the chat template when `chat`).
-            n: completions per prompt, >= 1.
+            n: completions per prompt, >= 1 (one count for all, or one per prompt).
             settings: temperature, top_p, max_tokens, greedy.
             seed: base seed, or one seed per prompt; chunk seeds are derived from it.
+            start: per prompt, the index of its first sample (None: 0); decode engine only.
 
         Returns:
             One list of n `Completion`s per prompt, in prompt order.
+
+        Raises:
+            BadInputError: n < 1, max_tokens < 1, or a start > 0 on the `generate` engine.
         """
-        if n < 1:
-            raise BadInputError(f"n must be >= 1, got {n}")
+        counts = [n] * len(prompts) if isinstance(n, int) else list(n)
+        if any(count < 1 for count in counts):
+            raise BadInputError(f"n must be >= 1, got {min(counts)}")
         if settings.max_tokens < 1:
             raise BadInputError(f"max_tokens must be >= 1, got {settings.max_tokens}")
+        if start is not None and any(start) and not self.continues:
+            raise BadInputError("the hf backend's generate engine seeds max_batch samples at once, so it cannot "
+                                "start a problem at sample j > 0 (adaptive --budget): use the CPU decode engine "
+                                "(Llama, Mistral, Qwen2 models), vLLM, or an OpenAI-compatible server")
         encoded = [self.encode(prompt) for prompt in prompts]
         if self.engine is not None:
-            return self._sample_decode(encoded, n, settings, prompt_seeds(seed, len(prompts)))
+            return self._sample_decode(encoded, counts, settings, prompt_seeds(seed, len(prompts)), start)
         if n == 1 and self.pack_single and isinstance(seed, int):
             return [[c] for c in self._sample_packed(encoded, settings, seed)]
         # One seed per prompt: chunk seeds from (that seed, 0, chunk), so a prompt sampled alone
         # with seed s gives what it gives as prompt i of a call with seeds[i] = s.
         seeds = [(s, 0) for s in seed] if isinstance(seed, list) else [(seed, i) for i in range(len(prompts))]
         results = []
-        for index, ids in enumerate(encoded):
+        for index, (ids, count) in enumerate(zip(encoded, counts)):
             completions: list[Completion] = []
-            for chunk, start in enumerate(range(0, n, self.max_batch)):
-                rows = min(self.max_batch, n - start)
+            for chunk, first in enumerate(range(0, count, self.max_batch)):
+                rows = min(self.max_batch, count - first)
                 batch = [ids] * rows
                 completions += self._generate(batch, settings, chunk_seed(*seeds[index], chunk))
             results.append(completions)
@@ -208,14 +227,14 @@ class HFSampler:
             return self.tokenizer(text, add_special_tokens=False).input_ids
         return self.tokenizer(prompt).input_ids
 
-    def _sample_decode(self, encoded: list[list[int]], n: int, settings: SamplingSettings,
-                       seeds: list[int]) -> list[list[Completion]]:
+    def _sample_decode(self, encoded: list[list[int]], n: list[int], settings: SamplingSettings,
+                       seeds: list[int], start: list[int] | None) -> list[list[Completion]]:
         if any(not ids for ids in encoded):
             raise BadInputError("a prompt encodes to no tokens; nothing conditions the first token")
         rows = self.engine.generate(
             encoded, n, seeds, max_tokens=settings.max_tokens, temperature=settings.temperature,
             top_p=settings.top_p, greedy=settings.greedy or settings.temperature <= 0,
-            workers=self.threads, stop_row=self._stop_check(settings.stop))
+            workers=self.threads, stop_row=self._stop_check(settings.stop), start=start)
         return [[self._completion(row, settings.stop) for row in prompt_rows] for prompt_rows in rows]
 
     def _stop_check(self, stop: tuple[str, ...] | None) -> Callable[[list[int]], bool] | None:

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
+from mta_probe.sampling.base import Completion, SamplingSettings, continued_seeds, prompt_seeds
 from mta_probe.sampling.models import ModelRef
 from mta_probe.sampling.protocol import (
     NON_OPENAI_FIELDS,
@@ -77,28 +77,31 @@ class OpenAISampler:
         self.client = openai.OpenAI(base_url=self.base_url, timeout=timeout, max_retries=retries,
                                     api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY")
 
-    def sample(self, prompts: list[str], n: int, settings: SamplingSettings,
-               seed: int | list[int]) -> list[list[Completion]]:
+    # A server seeds child i of a request seeded s from s + i (vLLM's does; one that ignores seeds
+    # repeats nothing anyway), so samples j.. of a problem are a request seeded s + j.
+    continues = True
+
+    def sample(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
+               seed: int | list[int], start: list[int] | None = None) -> list[list[Completion]]:
         """Return n completions for each prompt (prompt i is seeded with seed[i], or with
-        seed + i * SEED_STRIDE for an int).
+        seed + i * SEED_STRIDE for an int); n may be one count per prompt, and `start` the index
+        of each prompt's first sample (its request is then seeded seed[i] + start[i]).
 
         Raises:
             BadInputError: greedy decoding with n > 1.
             BackendError: the server is unreachable after the client's retries, or refuses.
         """
-        if n < 1:
-            raise BadInputError(f"n must be >= 1, got {n}")
-        engine_fields(settings, n, None)  # refuse greedy with n > 1 before any request
-        seeds = prompt_seeds(seed, len(prompts))
-        results = self._requests([(p, n, s) for p, s in zip(prompts, seeds)], settings)
+        counts = _counts(n, len(prompts), settings)
+        seeds = continued_seeds(prompt_seeds(seed, len(prompts)), start)
+        results = self._requests([(p, count, s) for p, count, s in zip(prompts, counts, seeds)], settings)
 
         def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
             return [c[0] for c in self._requests([(prompts[p], 1, seeds[p] + i) for p, i in failed], settings)]
 
         return retry_failed(results, redraw)
 
-    def stream(self, prompts: list[str], n: int, settings: SamplingSettings,
-               seeds: list[int]) -> Iterator[tuple[int, list[Completion]]]:
+    def stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
+               seeds: list[int], start: list[int] | None = None) -> Iterator[tuple[int, list[Completion]]]:
         """(prompt index, its n completions) as each prompt's request finishes, so that a server
         that goes away mid-call costs only the prompts still in flight: the others are already
         verified and on disk. Same requests, seeds and redraws as `sample`.
@@ -106,12 +109,11 @@ class OpenAISampler:
         Raises:
             BadInputError, BackendError: as `sample`, at the first prompt that fails.
         """
-        if n < 1:
-            raise BadInputError(f"n must be >= 1, got {n}")
-        engine_fields(settings, n, None)
+        counts = _counts(n, len(prompts), settings)
+        seeds = continued_seeds(seeds, start)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = {pool.submit(self._drawn, prompt, n, seed, settings): i
-                       for i, (prompt, seed) in enumerate(zip(prompts, seeds))}
+            futures = {pool.submit(self._drawn, prompt, count, seed, settings): i
+                       for i, (prompt, count, seed) in enumerate(zip(prompts, counts, seeds))}
             try:
                 for future in as_completed(futures):
                     yield futures[future], future.result()
@@ -181,3 +183,12 @@ class OpenAISampler:
         tokens = len(token_ids) or (len(per_token) if per_token is not None else tokens_if_unknown)
         return Completion(text=text, tokens=tokens, finish_reason=finish_reason(choice.finish_reason),
                           token_ids=token_ids)
+
+
+def _counts(n: int | list[int], prompts: int, settings: SamplingSettings) -> list[int]:
+    """One count per prompt, each checked (n >= 1; greedy allows 1) before any request."""
+    counts = [n] * prompts if isinstance(n, int) else list(n)
+    if any(count < 1 for count in counts):
+        raise BadInputError(f"n must be >= 1, got {min(counts)}")
+    engine_fields(settings, max(counts, default=1), None)  # refuse greedy with n > 1
+    return counts

@@ -104,7 +104,9 @@ class EngineStage:
         self.n, self.settings = n, settings
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        results = self.engine.run([str(p) for p in batch["prompt"]], self.n, self.settings,
+        # A row may carry its own count (adaptive rounds give problems different numbers).
+        counts = [int(c) for c in batch["n"]] if "n" in batch else self.n
+        results = self.engine.run([str(p) for p in batch["prompt"]], counts, self.settings,
                                   [int(s) for s in batch["seed"]])
         # Completions travel pickled: Arrow would flatten the dataclasses into nested columns.
         payload = np.empty(len(results), dtype=object)
@@ -125,9 +127,10 @@ class RayReplicas:
             else dict(options)
         self.request_seeds, self.batch = request_seeds, problems_per_batch
 
-    def stream(self, prompts: list[str], n: int, settings: SamplingSettings,
+    def stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
                seeds: list[int]) -> Iterator[tuple[int, list[Completion]]]:
-        """(prompt index, its n completions) as the replicas finish them, in any order.
+        """(prompt index, its n completions) as the replicas finish them, in any order (n: one
+        count, or one per prompt).
 
         Raises:
             BadInputError: settings vLLM would refuse (checked here, before any replica starts).
@@ -136,16 +139,18 @@ class RayReplicas:
         import ray
         import ray.data
 
-        engine_fields(settings, n, None)  # greedy with n > 1 and the like fail here, not remotely
+        counts = [n] * len(prompts) if isinstance(n, int) else list(n)
+        engine_fields(settings, max(counts, default=1), None)  # greedy with n > 1 and the like fail here
         if not prompts:
             return
-        rows = [{"index": i, "prompt": p, "seed": s} for i, (p, s) in enumerate(zip(prompts, seeds))]
+        rows = [{"index": i, "prompt": p, "seed": s, "n": count}
+                for i, (p, s, count) in enumerate(zip(prompts, seeds, counts))]
         blocks = max(1, -(-len(rows) // self.batch))
         dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             EngineStage, batch_size=self.batch, compute=ray.data.ActorPoolStrategy(size=self.replicas),
             num_gpus=self.options["tensor_parallel_size"], num_cpus=CPUS_PER_REPLICA,
             fn_constructor_kwargs={"checkpoint": self.checkpoint, "chat": self.chat, "options": self.options,
-                                   "request_seeds": self.request_seeds, "n": n, "settings": settings})
+                                   "request_seeds": self.request_seeds, "n": max(counts), "settings": settings})
         try:
             for row in dataset.iter_rows():
                 yield int(row["index"]), pickle.loads(row["completions"])

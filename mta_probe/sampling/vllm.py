@@ -26,7 +26,12 @@ from __future__ import annotations
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling.base import Completion, SamplingSettings, prompt_seeds
+from mta_probe.sampling.base import (
+    Completion,
+    SamplingSettings,
+    continued_seeds,
+    prompt_seeds,
+)
 from mta_probe.sampling.models import ModelRef, prepare_model
 from mta_probe.sampling.vllm_engine import VLLMEngine, import_vllm
 
@@ -79,7 +84,12 @@ class VLLMSampler:
                                     replicas=data_parallel_size, request_seeds=request_seeds,
                                     problems_per_batch=problems_per_batch, ray_address=ray_address)
         # Replicas finish out of order: `draw` takes this stream; one engine is driven by `sample`.
-        self.stream = self.replicas.stream
+        self.stream = self._stream
+
+    def _stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seeds: list[int],
+                start: list[int] | None = None):
+        """The replicas' stream, with each request seeded at its first sample (see `sample`)."""
+        return self.replicas.stream(prompts, n, settings, continued_seeds(seeds, start))
 
     @property
     def context_window(self) -> int | None:
@@ -111,16 +121,22 @@ class VLLMSampler:
         elif nodes not in (None, 1):
             raise BadInputError(f"--nodes {nodes} needs --data-parallel > 1 (one replica runs on one node)")
 
-    def sample(self, prompts: list[str], n: int, settings: SamplingSettings,
-               seed: int | list[int]) -> list[list[Completion]]:
+    # Child j of a request seeded s draws from s + j, so samples j.. of a problem are a request
+    # seeded s + j: a later round of adaptive sampling continues a problem's samples exactly.
+    continues = True
+
+    def sample(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
+               seed: int | list[int], start: list[int] | None = None) -> list[list[Completion]]:
         """Return n completions for each prompt (prompt i is seeded with seed[i], or with
-        seed + i * SEED_STRIDE for an int)."""
-        if n < 1:
-            raise BadInputError(f"n must be >= 1, got {n}")
-        seeds = prompt_seeds(seed, len(prompts))
+        seed + i * SEED_STRIDE for an int); n may be one count per prompt, and `start` the
+        index of each prompt's first sample (its request is then seeded seed[i] + start[i])."""
+        counts = [n] * len(prompts) if isinstance(n, int) else list(n)
+        if any(count < 1 for count in counts):
+            raise BadInputError(f"n must be >= 1, got {min(counts)}")
+        seeds = continued_seeds(prompt_seeds(seed, len(prompts)), start)
         if self.engine is not None:
-            return self.engine.run(prompts, n, settings, seeds)
-        results: dict[int, list[Completion]] = dict(self.replicas.stream(prompts, n, settings, seeds))
+            return self.engine.run(prompts, counts, settings, seeds)
+        results: dict[int, list[Completion]] = dict(self.replicas.stream(prompts, counts, settings, seeds))
         return [results[i] for i in range(len(prompts))]
 
     def close(self) -> None:

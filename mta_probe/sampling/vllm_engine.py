@@ -61,12 +61,15 @@ class VLLMEngine:
                                              add_generation_prompt=True, tokenize=False)
         return tokenizer.encode(text, add_special_tokens=False)
 
-    def run(self, prompts: list[str], n: int, settings: SamplingSettings,
+    def run(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
             seeds: list[int]) -> list[list[Completion]]:
-        """n completions per prompt; aborted or errored samples are drawn again (n = 1, seed + j)."""
+        """n completions per prompt (one count, or one per prompt); aborted or errored samples
+        are drawn again (n = 1, seed + j)."""
         requests = [{"prompt_token_ids": self.encode(p)} for p in prompts]
         own = [s if self.request_seeds else None for s in seeds]
-        results = self._generate(requests, [sampling_params(self.vllm, n, settings, s) for s in own])
+        counts = [n] * len(prompts) if isinstance(n, int) else list(n)
+        results = self._generate(requests, [sampling_params(self.vllm, count, settings, s)
+                                            for count, s in zip(counts, own)])
 
         def redraw(failed: list[tuple[int, int]]) -> list[Completion]:
             # Child j of a request seeded s is drawn from s + j, so a one-sample request seeded
