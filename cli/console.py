@@ -122,7 +122,7 @@ class EtaColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         if task.finished:
             return Text("done", style="green")
-        fresh = task.completed - task.fields.get("start", 0)
+        fresh = task.completed - task.fields.get("first", 0)
         if fresh <= 0 or not task.elapsed or task.total is None:
             return Text("left -:--:--", style="cyan")
         left = task.elapsed * (task.total - task.completed) / fresh
@@ -148,7 +148,7 @@ def phase_progress() -> Iterator[Callable[[str, int, int, str], None]]:
         if phase not in tasks:
             if not tasks:
                 bar.start()
-            tasks[phase] = bar.add_task(phase, total=total, completed=done, unit=unit, start=done)
+            tasks[phase] = bar.add_task(phase, total=total, completed=done, unit=unit, first=done)
             return
         bar.update(tasks[phase], completed=done, total=total)
 
