@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import signal
 import sys
 import threading
@@ -104,6 +105,52 @@ def sample_progress(description: str) -> Iterator[Callable[[Any], None]]:
             task_id = bar.add_task(description, total=p.samples_total)
         bar.update(task_id, completed=p.samples_done, total=p.samples_total, tokens=p.tokens,
                    elapsed=p.elapsed, resumed=p.resumed)
+
+    try:
+        yield update
+    except BaseException:
+        bar.live.transient = True  # an error leaves its one line, not a half-drawn bar
+        raise
+    finally:
+        bar.stop()
+
+
+class EtaColumn(ProgressColumn):
+    """Time left, from this phase's own pace since its bar opened: rich's estimate needs two
+    updates inside a 30 s window, which a training step of a minute never gives."""
+
+    def render(self, task: Task) -> Text:
+        if task.finished:
+            return Text("done", style="green")
+        fresh = task.completed - task.fields.get("first", 0)
+        if fresh <= 0 or not task.elapsed or task.total is None:
+            return Text("left -:--:--", style="cyan")
+        left = task.elapsed * (task.total - task.completed) / fresh
+        return Text(f"left {datetime.timedelta(seconds=round(left))}", style="cyan")
+
+
+@contextlib.contextmanager
+def phase_progress() -> Iterator[Callable[[str, int, int, str], None]]:
+    """One progress bar per phase of a long command (a train run's evaluations and steps, the
+    probes of `mta probe align`), each with its count, elapsed time and an estimate of the time
+    left. `update(phase, done, total, unit)` opens the phase's bar on its first call (at the
+    count it starts from, so a resumed phase's earlier units do not make the estimate fast)
+    and moves it after that; nothing is drawn before the first call.
+    """
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
+               TimeElapsedColumn(), EtaColumn()]
+    bar = Progress(*columns, console=err_console, transient=False)
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int, unit: str = "") -> None:
+        check_interrupted()
+        if phase not in tasks:
+            if not tasks:
+                bar.start()
+            tasks[phase] = bar.add_task(phase, total=total, completed=done, unit=unit, first=done)
+            return
+        bar.update(tasks[phase], completed=done, total=total)
 
     try:
         yield update

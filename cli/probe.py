@@ -9,7 +9,14 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from cli.console import CATEGORY_STYLES, console, run_or_exit, sample_progress, status
+from cli.console import (
+    CATEGORY_STYLES,
+    console,
+    phase_progress,
+    run_or_exit,
+    sample_progress,
+    status,
+)
 from mta_probe.errors import BadInputError
 
 app = typer.Typer(help="Probe a model on a task: pass@k, contamination, alignment.", no_args_is_help=True)
@@ -26,6 +33,17 @@ def parse_ks(text: str | None) -> tuple[int, ...] | None:
     if not ks:
         raise BadInputError("--k needs at least one value, such as 1,2,4,8")
     return ks
+
+
+def parse_portions(text: str) -> tuple[float, ...]:
+    """'0.4,0.6,0.8' -> (0.4, 0.6, 0.8), each strictly between 0 and 1."""
+    try:
+        cuts = tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise BadInputError(f"--portions takes comma-separated fractions such as 0.4,0.6,0.8, not {text!r}") from None
+    if not cuts or any(not 0 < p < 1 for p in cuts):
+        raise BadInputError(f"--portions must lie strictly between 0 and 1, got {text!r}")
+    return cuts
 
 
 def parse_options(pairs: list[str], flag: str = "--gym-option") -> dict[str, str]:
@@ -268,13 +286,8 @@ def contam(
     from mta_probe import ContamSettings, TaskOptions, probe_contamination
 
     def build() -> ContamSettings:
-        try:
-            cuts = tuple(float(p) for p in portions.split(",") if p.strip())
-        except ValueError:
-            raise BadInputError(f"--portions takes comma-separated fractions such as 0.4,0.6,0.8, not {portions!r}") from None
-        if not cuts or any(not 0 < p < 1 for p in cuts):
-            raise BadInputError(f"--portions must lie strictly between 0 and 1, got {portions!r}")
-        return ContamSettings(model=model, task=task, portions=cuts, chat=chat, max_tokens=max_tokens,
+        return ContamSettings(model=model, task=task, portions=parse_portions(portions), chat=chat,
+                              max_tokens=max_tokens,
                               backend=backend, limit=limit, out=out,
                               task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option),
                                                        verifier=verifier),
@@ -313,16 +326,52 @@ def align(
     data_dir: Annotated[Optional[Path], typer.Option(help="with --model/--task: local benchmark files (docs/tasks.md; or $MTA_DATA_DIR)")] = None,
     gym_option: Annotated[list[str], typer.Option(help="with --model/--task: reasoning-gym option KEY=VALUE")] = [],
     verifier: Annotated[Optional[str], typer.Option(help="with --model/--task: verifier for a JSONL task file")] = None,
+    n: Annotated[int, typer.Option("-n", "--n", help="with --model/--task: pass@k samples per problem")] = 16,
+    limit: Annotated[Optional[int], typer.Option(help="with --model/--task: the first N problems, in both probes")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="with --model/--task: pass@k new tokens per sample (default: the model's own)")] = None,
+    temperature: Annotated[float, typer.Option(help="with --model/--task: pass@k sampling temperature (paper: 1.0)")] = 1.0,
+    seed: Annotated[int, typer.Option(help="with --model/--task: pass@k run seed")] = 0,
+    chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="with --model/--task: pass@k prompts through the chat template or raw (default: by model)")] = None,
+    portions: Annotated[str, typer.Option(help="with --model/--task: contamination portions of each statement shown")] = "0.4,0.6,0.8",
+    backend: Annotated[Optional[str], typer.Option(help="with --model/--task: hf, vllm or openai (default: vllm on GPU, else hf)")] = None,
+    engine_option: Annotated[list[str], typer.Option(help="with --model/--task: backend option KEY=VALUE, repeatable")] = [],
 ) -> None:
-    """Red, green or gray: is the pair contaminated, and is it strongly aligned (docs/alignment.md)?"""
-    from mta_probe import AlignRule, AlignSettings, TaskOptions, probe_alignment
+    """Red, green or gray: is the pair contaminated, and is it strongly aligned (docs/alignment.md)?
+    With --model and --task and no runs, both probes run first, sized by the options above."""
+    from mta_probe import (
+        AlignRule,
+        AlignSettings,
+        ContamSettings,
+        PassKSettings,
+        SamplingSettings,
+        TaskOptions,
+        probe_alignment,
+        resolve_model,
+    )
 
-    rule = AlignRule(k_ref=k_ref, strong_threshold=strong_threshold, max_chance=max_chance,
-                     em_threshold=em_threshold, rouge_threshold=rouge_threshold, from_fit=from_fit)
-    settings = run_or_exit(lambda: AlignSettings(
-        passk_runs=tuple(passk), contam_runs=tuple(contam), model=model, task=task, rule=rule, out=out,
-        task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option), verifier=verifier)))
-    result = run_or_exit(lambda: probe_alignment(settings))
+    def build() -> AlignSettings:
+        rule = AlignRule(k_ref=k_ref, strong_threshold=strong_threshold, max_chance=max_chance,
+                         em_threshold=em_threshold, rouge_threshold=rouge_threshold, from_fit=from_fit)
+        probes: dict[str, Any] = {}
+        if model and task and not passk:
+            tokens = max_tokens if max_tokens is not None else resolve_model(model).default_max_tokens
+            engine = parse_engine_options(engine_option)
+            probes = {"passk_probe": PassKSettings(
+                n=n, limit=limit, seed=seed, backend=backend, chat=chat, engine_options=engine,
+                sampling=SamplingSettings(temperature=temperature, max_tokens=tokens)),
+                "contam_probe": ContamSettings(limit=limit, backend=backend, engine_options=engine,
+                                               portions=parse_portions(portions))}
+        return AlignSettings(
+            passk_runs=tuple(passk), contam_runs=tuple(contam), model=model, task=task, rule=rule, out=out,
+            task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option), verifier=verifier),
+            **probes)
+
+    settings = run_or_exit(build)
+    with phase_progress() as update:
+        result = run_or_exit(lambda: probe_alignment(
+            settings, on_status=status,
+            progress=lambda probe, p: update(f"{probe}: {Path(task or '').name}", p.samples_done,
+                                             p.samples_total, "samples")))
     p = result.payload
     style = CATEGORY_STYLES[p["category"]]
     console.print(f"[{style}]{p['category'].upper()}[/]  {p['model']} on {', '.join(p['tasks'])}", highlight=False)

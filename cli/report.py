@@ -68,13 +68,25 @@ def render_gains(report, k: int) -> None:
             summary.add_row(_category(name) if key == "category" else name, str(held), str(total),
                             f"{held / total:.0%}")
         console.print(summary)
+    if report.seeds:
+        seeds = Table(title="Gains over seeds: mean and 95% t interval over runs (percentage points)")
+        for column in ("model", "task", "technique", "category", "runs", "before", "after", "mean gain",
+                       "95% interval", "each run"):
+            seeds.add_column(column, justify="left" if column in ("model", "task", "technique", "category") else "right")
+        for s in report.seeds:
+            interval = "" if s.low is None else f"[{s.low:+.1f}, {s.high:+.1f}]"
+            seeds.add_row(s.model, s.task, s.technique, _category(s.category), str(s.runs), f"{s.before:.1f}",
+                          f"{s.after:.1f}", f"{s.mean:+.1f}", interval, " ".join(f"{g:+.1f}" for g in s.gains))
+        console.print(seeds)
     unpredicted = sum(r.prediction is None for r in report.rows)
     if unpredicted:
         console.print(f"{unpredicted} rows: too few to predict (no interval; see the note column)",
                       highlight=False)
     _notes(report.notes)
     figure = f", {report.figure}" if report.figure else ""
-    console.print(f"written: {report.csv}{figure}, {report.files.html}, {report.files.markdown}", highlight=False)
+    seeds_csv = f", {report.seeds_csv}" if report.seeds_csv else ""
+    console.print(f"written: {report.csv}{seeds_csv}{figure}, {report.files.html}, {report.files.markdown}",
+                  highlight=False)
 
 
 @app.command()

@@ -10,7 +10,14 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from cli.console import check_interrupted, console, err_console, run_or_exit, status
+from cli.console import (
+    check_interrupted,
+    console,
+    err_console,
+    phase_progress,
+    run_or_exit,
+    status,
+)
 from cli.probe import parse_options
 
 app = typer.Typer(help="Run one RL technique of the paper and measure what it buys.",
@@ -30,23 +37,24 @@ def train(
     task: Annotated[str, typer.Option(help="Training task (TASKS key, gym:NAME or JSONL file).")] = "arith-quick",
     eval_task: Annotated[Optional[list[str]], typer.Option(help="Task scored before and after (repeatable; default: the training task).")] = None,
     backend: Annotated[str, typer.Option(help="local (this machine) or verl (a Ray cluster with GPUs).")] = "local",
-    steps: Annotated[Optional[int], typer.Option(help="Training steps (local 8, verl 300; ttrl on verl 30).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Prompts per step (local 4, verl 128).")] = None,
-    mini_batch_size: Annotated[Optional[int], typer.Option(help="Prompts per optimizer step (local 4, verl 64).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Training steps (local 6, verl 300; ttrl on verl 30).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Prompts per step (local 2, verl 128).")] = None,
+    mini_batch_size: Annotated[Optional[int], typer.Option(help="Prompts per optimizer step (local 2, verl 64).")] = None,
     group_size: Annotated[Optional[int], typer.Option(help="Rollouts per prompt (local 8, verl 16).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate (local 1e-5, verl 1e-6).")] = None,
     kl_coef: Annotated[Optional[float], typer.Option(help="KL penalty coefficient; Table 13 uses 0.001.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of rollouts, random rewards and data order.")] = None,
-    max_response_length: Annotated[Optional[int], typer.Option(help="Response tokens (local 128, verl 8192).")] = None,
+    max_response_length: Annotated[Optional[int], typer.Option(help="Response tokens (local 64, verl 8192).")] = None,
     temperature: Annotated[Optional[float], typer.Option(help="Rollout temperature (1.0).")] = None,
     max_num_gen_batches: Annotated[Optional[int], typer.Option(help="Generation batches per step before the fallback (2).")] = None,
     no_dynamic_sampling: Annotated[bool, typer.Option("--no-dynamic-sampling", help="Train on every group, even those whose rewards are all equal.")] = False,
     no_format_reward: Annotated[bool, typer.Option("--no-format-reward", help="Reward correctness alone, not correctness AND format (not the paper's setting).")] = False,
     one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id of the example (repeat for two).")] = None,
     train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
-    eval_limit: Annotated[Optional[int], typer.Option(help="Score only the first N problems of each evaluation task.")] = None,
+    eval_limit: Annotated[Optional[int], typer.Option(help="Score only the first N problems of each evaluation task (local default 20, verl: all).")] = None,
     eval_k: Annotated[Optional[int], typer.Option(help="Samples per evaluation problem, the k of avg@k (default: the paper's, 8 on aime24/synlogic/code, else 1).")] = None,
     eval_protocol: Annotated[str, typer.Option(help="paper (training prompt, first <answer>, T 1.0, top_p 0.7) or probe (the task's prompt and extraction, top_p of the rollouts).")] = "paper",
+    train_prompt: Annotated[str, typer.Option(help="paper (the think/answer instruction) or task (the task's own prompt, as mta probe passk sends it; not the paper's setting).")] = "paper",
     val_every: Annotated[Optional[int], typer.Option(help="Validate every N steps with the evaluation protocol (local 0 = never, verl 20).")] = None,
     label_samples: Annotated[int, typer.Option(help="incorrect on math: rollouts per problem for Shao et al.'s fixed labels.")] = 64,
     micro_batch_size: Annotated[int, typer.Option(help="local: sequences per forward/backward pass.")] = 8,
@@ -67,8 +75,11 @@ def train(
         return
     from mta_train import train as run_training
 
-    result = run_or_exit(lambda: run_training(_settings(given), on_step=_print_step,
-                                              on_status=status))
+    settings = run_or_exit(lambda: _settings(given))
+    with phase_progress() as update:
+        result = run_or_exit(lambda: run_training(
+            settings, on_step=_print_step, on_status=status,
+            on_progress=lambda p: update(p.phase, p.done, p.total, p.unit)))
     _render(result)
 
 
@@ -76,7 +87,13 @@ def _settings(given: dict[str, Any]):
     """TrainSettings from the command's options (`given`: the callback's arguments by name)."""
     from mta_probe import TaskOptions
     from mta_probe.errors import BadInputError
-    from mta_train import DapoSettings, LocalSettings, TrainSettings, get_technique
+    from mta_train import (
+        LOCAL_EVAL_LIMIT,
+        DapoSettings,
+        LocalSettings,
+        TrainSettings,
+        get_technique,
+    )
 
     if given["technique"] is None:
         raise BadInputError("name a technique with --technique (e.g. --technique ground-truth)")
@@ -93,8 +110,9 @@ def _settings(given: dict[str, Any]):
         technique=given["technique"], variant=given["variant"], model=given["model"],
         task=given["task"], eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
         dapo=replace(dapo, **options), train_limit=given["train_limit"],
-        eval_limit=given["eval_limit"], eval_k=given["eval_k"],
-        eval_protocol=given["eval_protocol"], label_samples=given["label_samples"],
+        eval_limit=given["eval_limit"] or (LOCAL_EVAL_LIMIT if local else None),
+        eval_k=given["eval_k"], eval_protocol=given["eval_protocol"],
+        train_prompt=given["train_prompt"], label_samples=given["label_samples"],
         local=LocalSettings(device=given["device"], micro_batch_size=given["micro_batch_size"],
                             gradient_checkpointing=not given["no_gradient_checkpointing"]),
         one_shot=tuple(given["one_shot"]) if given["one_shot"] else None, run_dir=given["out"],

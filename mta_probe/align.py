@@ -11,20 +11,27 @@ the task's answer counts; `align.json` and the screen say which runs were read s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categorize, judge, reference_k
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
-from mta_probe.runs import read_records, write_json_atomic
+from mta_probe.runs import ProbeProgress, read_records, write_json_atomic
 from mta_probe.runs.summary import chance_from_choices
 from mta_probe.tasks import TaskOptions
 
+if TYPE_CHECKING:  # the probes import their engines' modules; align imports them when it runs them
+    from mta_probe.contam import ContamSettings
+    from mta_probe.passk import PassKSettings
+
 ALIGN_FILE = "align.json"
+# What `probe_alignment` reports while its probes run: the probe's name and its counts.
+AlignProgress = Callable[[str, ProbeProgress], None]
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,13 @@ class AlignSettings:
     Attributes:
         passk_runs: pass@k run directories (one task, or several of one domain).
         contam_runs: contamination run directories of the same model (may be empty).
-        model, task: when no runs are given, run both probes with their defaults for this pair.
+        model, task: when no runs are given, run both probes for this pair.
         task_options: the task's data paths, generator options or JSONL verifier, for those runs.
+        passk_probe: how that pass@k probe runs (n, limit, sampling, backend, ...); its model,
+            task and task_options are this pair's. None: the probe's defaults, with the model's
+            own max_tokens.
+        contam_probe: how that contamination probe runs (limit, portions, backend, ...), the same
+            way. None: its defaults.
         rule: the thresholds.
         out: where align.json goes; default: the first pass@k run directory.
         seed: of the stability bootstrap.
@@ -46,6 +58,8 @@ class AlignSettings:
     model: str | None = None
     task: str | None = None
     task_options: TaskOptions = field(default_factory=TaskOptions)
+    passk_probe: PassKSettings | None = None
+    contam_probe: ContamSettings | None = None
     rule: AlignRule = field(default_factory=AlignRule)
     out: Path | None = None
     seed: int = 0
@@ -188,24 +202,39 @@ def stability(readings: list[Reading], contam_runs: list[Path], contams: list[Co
     return same / rule.resamples
 
 
-def _run_probes(settings: AlignSettings) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+def _run_probes(settings: AlignSettings, progress: AlignProgress | None,
+                on_status: Callable[[str], None] | None) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     from mta_probe.contam import ContamSettings, probe_contamination
     from mta_probe.passk import PassKSettings, probe_passk
     from mta_probe.sampling import SamplingSettings, resolve_model
 
     if not settings.model or not settings.task:
         raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")
-    ref = resolve_model(settings.model)
-    passk = probe_passk(PassKSettings(model=settings.model, task=settings.task,
-                                      task_options=settings.task_options,
-                                      sampling=SamplingSettings(max_tokens=ref.default_max_tokens)))
-    contam = probe_contamination(ContamSettings(model=settings.model, task=settings.task,
-                                                task_options=settings.task_options))
+    pair = {"model": settings.model, "task": settings.task, "task_options": settings.task_options}
+    passk_probe = settings.passk_probe or PassKSettings(
+        sampling=SamplingSettings(max_tokens=resolve_model(settings.model).default_max_tokens))
+    passk = probe_passk(replace(passk_probe, **pair), on_status=on_status,
+                        progress=_named(progress, "pass@k"))
+    contam = probe_contamination(replace(settings.contam_probe or ContamSettings(), **pair),
+                                 on_status=on_status, progress=_named(progress, "contamination"))
     return (passk.run_dir,), (contam.run_dir,)
 
 
-def probe_alignment(settings: AlignSettings) -> AlignResult:
+def _named(progress: AlignProgress | None, probe: str) -> Callable[[ProbeProgress], None] | None:
+    """A probe's progress callback that names the probe to `progress`."""
+    if progress is None:
+        return None
+    return lambda counts: progress(probe, counts)
+
+
+def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None = None,
+                    on_status: Callable[[str], None] | None = None) -> AlignResult:
     """Judge a model-task pair (or a domain) from its runs; writes `align.json`.
+
+    Args:
+        settings: the runs, or the pair whose probes to run first, and the rule.
+        progress: while probes run, the probe's name ("pass@k", "contamination") and its counts.
+        on_status: the probes' one-line status messages.
 
     Raises:
         BadInputError: no runs and no model/task, an unreadable run.
@@ -213,7 +242,7 @@ def probe_alignment(settings: AlignSettings) -> AlignResult:
     """
     passk_runs, contam_runs = settings.passk_runs, settings.contam_runs
     if not passk_runs:
-        passk_runs, contam_runs = _run_probes(settings)
+        passk_runs, contam_runs = _run_probes(settings, progress, on_status)
     loaded = [load_curve(run) for run in passk_runs]
     # a run whose every remainder is shared boilerplate (KOR-cipher) measured nothing
     unmeasured = [run for run in contam_runs if not _read_json(run / "contam.json").get("portions")]

@@ -19,6 +19,7 @@ from mta_report.figures import check_format, plot_correlation, plot_gains, plot_
 from mta_report.points import GainPoint, paper_points, passk_measure, run_points
 from mta_report.predict import GainRow, PredictSettings, coverage, gains_table
 from mta_report.runs import Runs, alignment_of, load_runs
+from mta_report.seeds import SeedGain, seed_gains, seed_table
 from mta_report.tables import Column, Table, write_csv
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ GAINS_MEASURE_NOTE = ("Measure: the paper publishes base accuracy (its tables' B
                       "'before'); pass@{k} of your probe runs enters through the category (red/green/gray). A line "
                       "on pass@{k} fit on your runs alone replaces it once you have {runs} other runs of the "
                       "technique with pass@{k}. The column 'measure' says which was used.")
+SEEDS_NOTE = ("Runs of the same model, task and technique (seeds) grouped: the mean gain with a 95% Student's t "
+              "interval over the runs, which is the interval of a gain that the seeds allow; with one run there is "
+              "none. Each run's before and after are its own evaluation samples (seeded by the run).")
 MEASURE_NOTE = ("The paper publishes base accuracy (its tables' Base rows, avg@k), not pass@k: every paper "
                 "point uses base accuracy. Your runs use pass@{k} from a matching probe run where one reached "
                 "k={k}, else their gains.json 'before' (base accuracy). The column 'measure' says which.")
@@ -46,6 +50,8 @@ class GainsReport:
         coverage_by_category: red / green / gray -> the same counts.
         csv: the gains table; figure: predicted against actual; files: the report.
         notes: what could not be linked or measured, one line each.
+        seeds: your runs grouped by (model, task, technique, KL): the mean gain over seeds with
+            its t interval (mta_report/seeds.py); seeds_csv: that table's CSV.
     """
 
     rows: list[GainRow]
@@ -56,6 +62,8 @@ class GainsReport:
     files: ReportFiles
     sections: list[Section]
     notes: list[str] = field(default_factory=list)
+    seeds: list[SeedGain] = field(default_factory=list)
+    seeds_csv: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -179,8 +187,14 @@ def gains_report(runs: Sequence[Path], *, out: Path | None = None, k: int = 32, 
             GAINS_MEASURE_NOTE.format(k=k, runs=settings.min_run_points),
             "Held, per category: " + _held(by_category) + ". Per technique: " + _held(counts) + ".", *notes)
     sections = [Section("Was the gain predictable?", text, (table,), (figure,) if figure else ())]
+    seeds = seed_gains(user)
+    seeds_csv = None
+    if seeds:
+        summary = seed_table(seeds)
+        seeds_csv = write_csv(folder / "gains_over_seeds.csv", summary)
+        sections.append(Section("Gains over seeds", SEEDS_NOTE, (summary,), ()))
     files = write_report(folder, "mta report gains", sections)
-    return GainsReport(rows, counts, by_category, csv_path, figure, files, sections, notes)
+    return GainsReport(rows, counts, by_category, csv_path, figure, files, sections, notes, seeds, seeds_csv)
 
 
 def _held(counts: dict[str, tuple[int, int]]) -> str:

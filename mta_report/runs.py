@@ -326,9 +326,19 @@ def paper_alias(model: str) -> str:
     return {hub: alias for alias, hub in ALIASES.items() if isinstance(hub, str)}.get(model, model)
 
 
+def same_task(name_a: str, name_b: str) -> bool:
+    """Two runs name the same task. A JSONL task is named by its path where a train run was
+    given it (`--eval-task dir/x.jsonl`, the key of gains.json) and by the file's stem in a
+    probe's `passk.json` and `align.json` ("x"): both forms are one task."""
+    def key(name: str) -> str:
+        return Path(name).stem if name.endswith(".jsonl") else name
+    return key(name_a) == key(name_b)
+
+
 def find_probe(runs: Runs, model: str, model_path: str, task: str) -> ProbeRun | None:
     """The probe run of (model, task); with several, the one with the most samples per problem."""
-    matches = [p for p in runs.probes if p.task == task and same_model(p.model, p.model_path, model, model_path)]
+    matches = [p for p in runs.probes
+               if same_task(p.task, task) and same_model(p.model, p.model_path, model, model_path)]
     return max(matches, key=lambda p: (p.n, p.num_problems)) if matches else None
 
 
@@ -365,7 +375,7 @@ def alignment_of(runs: Runs, model: str, model_path: str, task: str, k: int, *,
     passk = probe.pass_at_k.get(k) if probe else None
     pass1 = probe.pass_at_k.get(1) if probe else None
     where = probe.path if probe else None
-    verdicts = [a for a in runs.aligns if a.model == model and task in a.tasks]
+    verdicts = [a for a in runs.aligns if a.model == model and any(same_task(t, task) for t in a.tasks)]
     if verdicts:
         return Alignment(passk, pass1, verdicts[0].score, verdicts[0].category, "align.json", where)
     if given is None:

@@ -13,17 +13,25 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mta_train.parquet import prepare_data
+from mta_train.progress import TrainProgress
 from mta_train.record import TrainResult
 from mta_train.run import train
 from mta_train.selection import Ranked, select_example
-from mta_train.settings import DapoSettings, LocalSettings, TrainSettings
+from mta_train.settings import (
+    LOCAL_EVAL_LIMIT,
+    DapoSettings,
+    LocalSettings,
+    TrainSettings,
+)
 from mta_train.techniques import TECHNIQUES, get_technique
 
 __all__ = [
+    "LOCAL_EVAL_LIMIT",
     "DapoSettings",
     "LocalSettings",
     "Ranked",
     "TECHNIQUES",
+    "TrainProgress",
     "TrainResult",
     "TrainSettings",
     "get_technique",

@@ -4,6 +4,11 @@ The paper trains every task with the SynLogic format instruction (`<think>` then
 Appendix B) because the reward checks that format. Tasks whose probe prompt asks for something
 else (math asks for `\\boxed{}`) get the format instruction around the bare statement instead;
 code tasks keep their own prompt (their "format" is a fenced block, see reward.py).
+
+`TRAIN_PROMPTS` names the two choices: "paper" (the above) and "task", the task's own prompt as
+`mta probe passk` sends it. "task" is not the paper's setting: it is for a model that cannot
+follow the think/answer instruction (the embedded 135M model), trained and evaluated (with the
+"probe" evaluation protocol) on the prompt its alignment was measured with.
 """
 
 from __future__ import annotations
@@ -34,9 +39,14 @@ class TrainingSet:
     problems: tuple[Problem, ...]
 
 
-def training_prompt(problem: Problem, verifier: str) -> str:
-    """The user message a rollout answers (see the module docstring)."""
-    if verifier in CODE_VERIFIERS or "<answer>" in problem.prompt:
+# How a training prompt is made (module docstring): the paper's think/answer instruction, or the
+# task's own prompt.
+TRAIN_PROMPTS = ("paper", "task")
+
+
+def training_prompt(problem: Problem, verifier: str, style: str = "paper") -> str:
+    """The user message a rollout answers, in `style` (a TRAIN_PROMPTS key; module docstring)."""
+    if style == "task" or verifier in CODE_VERIFIERS or "<answer>" in problem.prompt:
         return problem.prompt
     if verifier.startswith("math"):
         return ANSWER_TAG_TEMPLATE.format(question=problem.statement)

@@ -23,7 +23,7 @@ code tasks (Appendix G: "we report avg@8, following the same protocol as SynLogi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,9 +98,12 @@ def eval_sampling(settings: TrainSettings) -> SamplingSettings:
                             max_tokens=settings.eval_max_tokens or dapo.max_response_length)
 
 
-def eval_prompt(problem: Problem, verifier: str, protocol: EvalProtocol) -> str:
-    """The prompt a problem is evaluated with."""
-    return training_prompt(problem, verifier) if protocol.prompt == "training" else problem.prompt
+def eval_prompt(problem: Problem, verifier: str, protocol: EvalProtocol,
+                style: str = "paper") -> str:
+    """The prompt a problem is evaluated with (`style`: the run's training prompt style)."""
+    if protocol.prompt == "training":
+        return training_prompt(problem, verifier, style)
+    return problem.prompt
 
 
 def scored_text(text: str, verifier: str, protocol: EvalProtocol) -> str:
@@ -115,23 +118,25 @@ def scored_text(text: str, verifier: str, protocol: EvalProtocol) -> str:
 @dataclass(frozen=True)
 class EvalSet:
     """One evaluation task: its problems, verifier and k. `task` is the task as the run names
-    it (the key of gains.json, of `val/<task>` and verl's validation data_source)."""
+    it (the key of gains.json, of `val/<task>` and verl's validation data_source); `available`
+    is how many problems the task has before `eval_limit` (0: not counted)."""
 
     task: str
     verifier: str
     problems: tuple[Problem, ...]
     k: int
+    available: int = 0
 
 
 def eval_sets(settings: TrainSettings) -> list[EvalSet]:
     """The run's evaluation tasks, loaded (first `eval_limit` problems of each)."""
     sets = []
     for task in settings.evaluation:
-        loaded = load_task(task, limit=settings.eval_limit, options=settings.task_options)
+        loaded = load_task(task, options=settings.task_options)
         if not loaded.problems:
             raise BadInputError(f"evaluation task {loaded.name} has no problems")
-        sets.append(EvalSet(task, loaded.verifier, tuple(loaded.problems),
-                            eval_k(loaded.name, settings)))
+        sets.append(EvalSet(task, loaded.verifier, tuple(loaded.problems[:settings.eval_limit]),
+                            eval_k(loaded.name, settings), len(loaded.problems)))
     return sets
 
 
@@ -146,7 +151,8 @@ class Scored:
 
 
 def score_set(sampler: Any, pool: Any, eval_set: EvalSet, settings: TrainSettings,
-              problems: Sequence[Problem] | None = None) -> list[Scored]:
+              problems: Sequence[Problem] | None = None,
+              on_done: Callable[[int], None] | None = None) -> list[Scored]:
     """Sample k completions per problem and verify them under the run's protocol.
 
     Each problem's samples are seeded by the run seed and its id alone (as `mta probe passk`),
@@ -158,6 +164,7 @@ def score_set(sampler: Any, pool: Any, eval_set: EvalSet, settings: TrainSetting
         eval_set: the task, its problems and k.
         settings: protocol, sampling, seed.
         problems: a subset of the set's problems to score (default: all).
+        on_done: receives the number of problems scored so far, after each sampler call.
     """
     protocol = get_protocol(settings.eval_protocol)
     sampling = eval_sampling(settings)
@@ -167,11 +174,13 @@ def score_set(sampler: Any, pool: Any, eval_set: EvalSet, settings: TrainSetting
     for first in range(0, len(todo), step):
         chunk = todo[first:first + step]
         seeds = [problem_seed(settings.dapo.seed, p.id) for p in chunk]
-        prompts = [eval_prompt(p, eval_set.verifier, protocol) for p in chunk]
+        prompts = [eval_prompt(p, eval_set.verifier, protocol, settings.train_prompt) for p in chunk]
         outputs = sampler.sample(prompts, eval_set.k, sampling, seeds)
         for problem, seed, completions in zip(chunk, seeds, outputs, strict=True):
             items = [(scored_text(c.text, eval_set.verifier, protocol), problem) for c in completions]
             scored.append(Scored(problem, seed, list(completions), pool.verify(eval_set.verifier, items)))
+        if on_done is not None:
+            on_done(len(scored))
     return scored
 
 

@@ -29,6 +29,7 @@ from mta_train.evaluation import (
     get_protocol,
     score_set,
 )
+from mta_train.progress import ProgressCallback, reporter
 from mta_train.settings import TrainSettings
 
 GAINS_FILE = "gains.json"
@@ -48,7 +49,8 @@ class Evaluation:
 
 
 def evaluate(model: str, label: str, settings: TrainSettings, run_dir: Path, *, chat: bool,
-             on_status: Callable[[str], None] | None = None) -> dict[str, Evaluation]:
+             on_status: Callable[[str], None] | None = None,
+             on_progress: ProgressCallback | None = None) -> dict[str, Evaluation]:
     """avg@k of `model` on every evaluation task of the run, under the run's protocol.
 
     Args:
@@ -60,6 +62,7 @@ def evaluate(model: str, label: str, settings: TrainSettings, run_dir: Path, *, 
             model (whose folder may carry a template its base model was not tuned on) is
             prompted as in training.
         on_status: one-line status messages.
+        on_progress: problems scored so far, per task ("before: TASK", "after: TASK").
 
     Returns:
         One Evaluation per task.
@@ -86,14 +89,25 @@ def evaluate(model: str, label: str, settings: TrainSettings, run_dir: Path, *, 
     try:
         with VerifierPool(workers=settings.verify_workers) as pool:
             for eval_set, out in pending:
-                say(f"evaluating {label} on {eval_set.task} (avg@{eval_set.k}, "
-                    f"{settings.eval_protocol} protocol)")
-                scored = score_set(sampler, pool, eval_set, settings)
+                say(f"evaluating {label} on {eval_set.task}: {_extent(eval_set, settings)}, "
+                    f"avg@{eval_set.k}, {settings.eval_protocol} protocol")
+                report = reporter(on_progress, f"{label}: {Path(eval_set.task).name}",
+                                  len(eval_set.problems), "problems")
+                report(0)
+                scored = score_set(sampler, pool, eval_set, settings, on_done=report)
                 accuracy = _write(out, scored, settings, eval_set, ref, chat)
                 results[eval_set.task] = Evaluation(eval_set.task, accuracy, len(scored), eval_set.k, out)
     finally:
         sampler.close()
     return results
+
+
+def _extent(eval_set: EvalSet, settings: TrainSettings) -> str:
+    """Which problems are scored, as the screen says it ("the first 20 problems (--eval-limit)")."""
+    count = len(eval_set.problems)
+    if count < eval_set.available:
+        return f"the first {count} of {eval_set.available} problems (--eval-limit {settings.eval_limit})"
+    return f"all {count} problems"
 
 
 def _identity(settings: TrainSettings, eval_set: EvalSet, model_path: str, chat: bool) -> dict[str, Any]:

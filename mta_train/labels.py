@@ -26,6 +26,7 @@ from mta_probe.sampling import SamplingSettings, problem_seed
 from mta_probe.tasks import Problem
 from mta_train.data import TrainingSet, training_prompt
 from mta_train.majority import majority_vote
+from mta_train.progress import ProgressCallback, reporter
 from mta_train.reward import Group, verdicts
 from mta_train.techniques.incorrect import LABEL_KEY, MATH_VERIFIERS
 
@@ -38,13 +39,14 @@ def needs_fixed_labels(fixed_label: bool, verifier: str) -> bool:
 
 
 def label_one(sampler: Any, problem: Problem, verifier: str, samples: int,
-              sampling: SamplingSettings, seed: int) -> dict[str, Any]:
-    """Sample `samples` rollouts of one problem and record its majority answer.
+              sampling: SamplingSettings, seed: int, prompt_style: str = "paper") -> dict[str, Any]:
+    """Sample `samples` rollouts of one problem (its training prompt in `prompt_style`) and
+    record its majority answer.
 
     Returns:
         {problem_id, label, label_correct, majority_ratio}; label None when nobody answered.
     """
-    prompt = training_prompt(problem, verifier)
+    prompt = training_prompt(problem, verifier, prompt_style)
     completions = sampler.sample([prompt], samples, sampling, [problem_seed(seed, problem.id)])[0]
     group = Group(problem=problem, verifier=verifier, texts=tuple(c.text for c in completions))
     vote = majority_vote(group, verdicts(group))
@@ -67,7 +69,9 @@ def read_labels(path: Path) -> dict[str, dict[str, Any]]:
 
 def fixed_incorrect_labels(data: TrainingSet, sampler: Any, *, samples: int,
                            sampling: SamplingSettings, seed: int, run_dir: Path,
-                           on_status: Callable[[str], None] | None = None) -> TrainingSet:
+                           on_status: Callable[[str], None] | None = None,
+                           prompt_style: str = "paper",
+                           on_progress: ProgressCallback | None = None) -> TrainingSet:
     """The training set reduced to problems with a wrong majority answer, each labelled.
 
     Args:
@@ -78,6 +82,8 @@ def fixed_incorrect_labels(data: TrainingSet, sampler: Any, *, samples: int,
         seed: the run seed (each problem's rollouts are seeded by it and the problem id).
         run_dir: where `incorrect_labels.jsonl` is kept.
         on_status: one-line progress messages.
+        prompt_style: the run's training prompt style (mta_train.data.TRAIN_PROMPTS).
+        on_progress: problems labelled so far ("labelling").
 
     Returns:
         The kept problems with `meta["incorrect_label"]` set.
@@ -88,11 +94,16 @@ def fixed_incorrect_labels(data: TrainingSet, sampler: Any, *, samples: int,
     if todo and on_status:
         on_status(f"labelling {len(todo)} problems with {samples} rollouts each (Shao et al.'s "
                   "fixed incorrect labels)")
+    report = reporter(on_progress, "labelling", len(data.problems), "problems")
+    if todo:
+        report(len(data.problems) - len(todo))
     with open(path, "a", encoding="utf-8") as out:
         for problem in todo:
-            votes[problem.id] = label_one(sampler, problem, data.verifier, samples, sampling, seed)
+            votes[problem.id] = label_one(sampler, problem, data.verifier, samples, sampling, seed,
+                                          prompt_style)
             out.write(json.dumps(votes[problem.id]) + "\n")
             out.flush()
+            report(len(votes))
     kept = tuple(replace(p, meta={**p.meta, LABEL_KEY: votes[p.id]["label"]})
                  for p in data.problems
                  if votes[p.id]["label"] is not None and not votes[p.id]["label_correct"])

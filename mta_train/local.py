@@ -40,6 +40,7 @@ from mta_train.data import TrainingSet, prompt_batch, training_prompt
 from mta_train.evaluation import eval_sets, validate
 from mta_train.labels import fixed_incorrect_labels, needs_fixed_labels
 from mta_train.policy import Policy, Sequence
+from mta_train.progress import ProgressCallback, reporter
 from mta_train.reward import Group, Reward
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.step_metrics import step_record
@@ -78,6 +79,7 @@ class LocalRun:
 def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet, run_dir: Path,
                 *, on_step: Callable[[dict[str, Any]], None] | None = None,
                 on_status: Callable[[str], None] | None = None,
+                on_progress: ProgressCallback | None = None,
                 checkpoint_every: int | None = None) -> LocalRun:
     """Train `settings.model` with `technique` for `settings.dapo.steps` steps (or resume).
 
@@ -89,6 +91,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
         run_dir: metrics.jsonl, checkpoint/ and the final model/ go here.
         on_step: receives each step's metrics (for a progress display).
         on_status: one-line status messages.
+        on_progress: steps done ("training"), and problems labelled ("labelling").
         checkpoint_every: steps between checkpoints (None: `dapo.save_every`; the last step
             always saves).
 
@@ -105,11 +108,15 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
     if needs_fixed_labels(variant.fixed_label, data.verifier):  # the initial weights label
         data = fixed_incorrect_labels(data, sampler, samples=settings.label_samples,
                                       sampling=_rollout_sampling(dapo), seed=dapo.seed,
-                                      run_dir=run_dir, on_status=say)
+                                      run_dir=run_dir, on_status=say,
+                                      prompt_style=settings.train_prompt,
+                                      on_progress=on_progress)
     policy = Policy(sampler.model, dapo, sampler.pad_id, settings.local)
     start = _resume(run_dir, policy, say)
     sets = eval_sets(settings) if dapo.val_every > 0 else []
     every = checkpoint_every or dapo.save_every
+    report = reporter(on_progress, "training", dapo.steps, "steps")
+    report(start)
     for step in range(start + 1, dapo.steps + 1):
         began = time.perf_counter()
         batch, generated, fill = _collect(sampler, policy, technique, data, settings, step)
@@ -124,6 +131,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
             on_step(record)
         if step % every == 0 or step == dapo.steps:
             policy.save(run_dir / CHECKPOINT_DIR, {"step": step})
+        report(step)
     model_dir = run_dir / MODEL_DIR
     with room_for(model_dir):  # a rerun writes it again from the last checkpoint
         sampler.model.save_pretrained(model_dir)
@@ -206,7 +214,7 @@ def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: Trai
     (the hf backend's CPU engine decodes several at once; a problem's completions depend on its
     own seed only, so the grouping does not change them)."""
     dapo = settings.dapo
-    prompts = [training_prompt(problem, verifier) for problem in problems]
+    prompts = [training_prompt(problem, verifier, settings.train_prompt) for problem in problems]
     for problem, prompt in zip(problems, prompts):
         length = len(sampler.encode(prompt))
         if length > dapo.max_prompt_length:
@@ -224,7 +232,7 @@ def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: Trai
 def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
               problem: Problem, settings: TrainSettings, seed: int,
               completions: list[Any]) -> RolloutGroup:
-    prompt_ids = tuple(sampler.encode(training_prompt(problem, verifier)))
+    prompt_ids = tuple(sampler.encode(training_prompt(problem, verifier, settings.train_prompt)))
     sequences = [Sequence(prompt_ids, c.token_ids or (sampler.pad_id,)) for c in completions]
     logprobs, entropies = policy.score(sequences)
     mean_logprobs = tuple(float(lp.mean()) for lp in logprobs)

@@ -65,12 +65,12 @@ def ability(verifier: str) -> str:
 
 
 def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,
-                index: int, prompt: str | None = None) -> dict[str, Any]:
+                index: int, prompt: str | None = None, style: str = "paper") -> dict[str, Any]:
     """One verl row for `problem` (layout in the module docstring); `prompt` defaults to the
-    training prompt."""
+    training prompt in `style` (mta_train.data.TRAIN_PROMPTS)."""
     return {
         "data_source": data_source,
-        "prompt": [{"role": "user", "content": prompt or training_prompt(problem, verifier)}],
+        "prompt": [{"role": "user", "content": prompt or training_prompt(problem, verifier, style)}],
         "ability": ability(verifier),
         "reward_model": {"style": "rule", "ground_truth": problem.gold},
         "extra_info": {"split": split, "index": index, "problem_id": problem.id,
@@ -85,11 +85,11 @@ def problem_from_extra_info(extra_info: dict[str, Any]) -> tuple[Problem, str]:
 
 
 def repeated_rows(problems: tuple[Problem, ...], verifier: str, *, data_source: str,
-                  split: str, min_rows: int) -> list[dict[str, Any]]:
+                  split: str, min_rows: int, style: str = "paper") -> list[dict[str, Any]]:
     """Rows for `problems`, repeated in order until there are at least `min_rows`."""
     count = max(len(problems), min_rows)
     return [problem_row(problems[i % len(problems)], verifier, data_source=data_source,
-                        split=split, index=i) for i in range(count)]
+                        split=split, index=i, style=style) for i in range(count)]
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -137,13 +137,14 @@ def prepare_data(settings: TrainSettings, out_dir: Path, technique: Technique | 
                             "incorrect labels that the model makes first: `mta train --backend verl` "
                             "labels before writing the rows (or use --variant online)")
     rows = repeated_rows(data.problems, data.verifier, data_source=data.task, split="train",
-                         min_rows=settings.dapo.batch_size)
+                         min_rows=settings.dapo.batch_size, style=settings.train_prompt)
     train_file = write_rows(rows, out_dir / TRAIN_FILE)
     protocol = get_protocol(settings.eval_protocol)
     val_files = []
     for number, eval_set in enumerate(eval_sets(settings)):
         val_rows = [problem_row(p, eval_set.verifier, data_source=eval_set.task, split="val",
-                                index=i, prompt=eval_prompt(p, eval_set.verifier, protocol))
+                                index=i, prompt=eval_prompt(p, eval_set.verifier, protocol,
+                                                         settings.train_prompt))
                     for i, p in enumerate(eval_set.problems) for _ in range(eval_set.k)]
         val_files.append(write_rows(val_rows, out_dir / f"val_{number}.parquet"))
     return VerlData(train_file=train_file, val_files=tuple(val_files), train_rows=len(rows),

@@ -11,19 +11,23 @@ from typing import Any
 
 from mta_probe.errors import BadInputError
 from mta_probe.runs import prepare_run_dir, write_json_atomic
+from mta_train.progress import ProgressCallback
 from mta_train.record import TRAIN_FILE, TrainResult, default_train_dir, run_identity, train_record
 from mta_train.settings import TrainSettings
 from mta_train.techniques import get_technique
 
 
 def train(settings: TrainSettings, *, on_step: Callable[[dict[str, Any]], None] | None = None,
-          on_status: Callable[[str], None] | None = None) -> TrainResult:
+          on_status: Callable[[str], None] | None = None,
+          on_progress: ProgressCallback | None = None) -> TrainResult:
     """Run (or resume) one technique on one model and task, and measure its gain.
 
     Args:
         settings: technique, model, task, backend, DAPO settings, evaluation.
         on_step: receives each training step's metrics record.
         on_status: one-line status messages.
+        on_progress: counts of the long phases (labelling, evaluations, training steps) on the
+            local backend, for a progress display.
 
     Returns:
         The run directory and gains.json payload.
@@ -44,12 +48,13 @@ def train(settings: TrainSettings, *, on_step: Callable[[dict[str, Any]], None] 
         from mta_train.verl_launch import launch
 
         return launch(settings, technique, run_dir, on_status=on_status)
-    return _train_local(settings, technique, ref, run_dir, on_step, on_status)
+    return _train_local(settings, technique, ref, run_dir, on_step, on_status, on_progress)
 
 
 def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Path,
                  on_step: Callable[[dict[str, Any]], None] | None,
-                 on_status: Callable[[str], None] | None) -> TrainResult:
+                 on_status: Callable[[str], None] | None,
+                 on_progress: ProgressCallback | None) -> TrainResult:
     from mta_train.data import training_set
     from mta_train.gains import evaluate, write_gains
     from mta_train.local import train_local
@@ -57,9 +62,23 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
     data = training_set(settings, technique)  # bad task or one-shot id: fail before any work
     prepare_run_dir(run_dir, run_identity(settings, str(ref.path)))
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, data.task))
-    before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status)
-    local = train_local(settings, technique, data, run_dir, on_step=on_step, on_status=on_status)
+    if on_status:
+        on_status(_sizes(settings))
+    before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status,
+                      on_progress=on_progress)
+    local = train_local(settings, technique, data, run_dir, on_step=on_step, on_status=on_status,
+                        on_progress=on_progress)
     after = evaluate(str(local.model_dir), "after", settings, run_dir, chat=ref.chat,
-                     on_status=on_status)
+                     on_status=on_status, on_progress=on_progress)
     gains = write_gains(run_dir, settings, ref.name, before, after)
     return TrainResult(run_dir=run_dir, gains=gains)
+
+
+def _sizes(settings: TrainSettings) -> str:
+    """The run's size in one line, as the screen says it before the work starts."""
+    dapo = settings.dapo
+    limit = f"the first {settings.eval_limit}" if settings.eval_limit else "all"
+    return (f"{dapo.steps} steps of {dapo.batch_size} prompts x {dapo.group_size} rollouts of up to "
+            f"{dapo.max_response_length} tokens; evaluation before and after on {limit} problems of "
+            f"each evaluation task (--steps, --batch-size, --group-size, --max-response-length, "
+            f"--eval-limit change them)")

@@ -104,10 +104,13 @@ class DapoSettings:
 
         Smaller groups, batches and responses, and a larger learning rate: at lr 1e-6 a
         handful of steps would not move a model at all. Everything else is the paper's.
+        Sized so that `mta train --technique random` with no size option finishes in minutes
+        on the embedded 135M model on two CPU cores (docs/train.md, "Defaults that finish"):
+        6 steps of 2 prompts x 8 rollouts of up to 64 tokens.
         """
-        base = cls(group_size=8, batch_size=4, mini_batch_size=4, steps=8, val_every=0,
-                   save_every=4, lr=1e-5, warmup_steps=0, max_prompt_length=512,
-                   max_response_length=128)
+        base = cls(group_size=8, batch_size=2, mini_batch_size=2, steps=6, val_every=0,
+                   save_every=3, lr=1e-5, warmup_steps=0, max_prompt_length=512,
+                   max_response_length=64)
         return replace(base, **changes)
 
     @classmethod
@@ -119,6 +122,12 @@ class DapoSettings:
 
 
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean")
+
+# The local backend's evaluation size when the user names none (`mta train` without
+# --eval-limit): the first 20 problems of each evaluation task, so the evaluations before and
+# after take about a minute each on a CPU (docs/train.md, "Defaults that finish"). The paper
+# scores whole benchmarks; TrainSettings.eval_limit's own default (None) is that.
+LOCAL_EVAL_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,10 @@ class TrainSettings:
         require_format: the reward needs the `<think>`/`<answer>` format AND a correct answer,
             as in the paper (Appendix B); False rewards correctness alone, for models that never
             produce the tags (the embedded 135M model), and is not the paper's setting.
+        train_prompt: how rollouts (and the "paper" evaluation protocol) are prompted, a key of
+            mta_train.data.TRAIN_PROMPTS: "paper" (the think/answer instruction, Appendix B) or
+            "task" (the task's own prompt, as `mta probe passk` sends it; not the paper's
+            setting: for models that cannot follow the think/answer instruction).
     """
 
     technique: str
@@ -214,12 +227,15 @@ class TrainSettings:
     backend_options: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     require_format: bool = True
+    train_prompt: str = "paper"
 
     def __post_init__(self) -> None:
         if self.backend not in ("local", "verl"):
             raise BadInputError(f"unknown backend {self.backend!r}; use local or verl")
         if self.eval_protocol not in ("paper", "probe"):
             raise BadInputError(f"unknown evaluation protocol {self.eval_protocol!r}; use paper or probe")
+        if self.train_prompt not in ("paper", "task"):
+            raise BadInputError(f"unknown training prompt {self.train_prompt!r}; use paper or task")
         if self.label_samples < 2 or self.verify_workers < 0:
             raise BadInputError("label_samples must be at least 2 and verify_workers at least 0")
         for name in ("train_limit", "eval_limit", "eval_max_tokens", "eval_k"):

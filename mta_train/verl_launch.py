@@ -187,7 +187,8 @@ def fixed_labels(settings: TrainSettings, technique: Technique, ref: Any, run_di
         return fixed_incorrect_labels(
             data, sampler, samples=settings.label_samples, seed=dapo.seed, run_dir=run_dir,
             sampling=SamplingSettings(temperature=dapo.temperature, top_p=dapo.top_p,
-                                      max_tokens=dapo.max_response_length), on_status=say)
+                                      max_tokens=dapo.max_response_length), on_status=say,
+            prompt_style=settings.train_prompt)
     finally:
         sampler.close()
 

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import os
 import re
 from pathlib import Path
 
@@ -303,6 +304,35 @@ def test_with_a_model_and_task_and_no_runs_both_probes_run_first(
     assert result.verdict.category == "green" and result.verdict.score == pytest.approx(1.0)
     assert result.payload["contaminated"] is False and len(result.payload["contam_runs"]) == 1
     assert Path(result.payload["passk_runs"][0], "samples.jsonl").exists()
+
+
+def test_align_on_the_command_line_sizes_both_probes_with_their_options(
+        tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_cli import runner
+
+    import mta_probe.sampling as sampling
+    from cli.main import app
+
+    monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: _Echo())
+    task = tmp_path / "yes.jsonl"
+    task.write_text("".join(json.dumps({"question": f"Say yes or no: is {i} a number?", "answer": "yes"}) + "\n"
+                            for i in range(6)))
+    result = runner.invoke(app, ["probe", "align", "--model", str(tiny_llama_dir), "--task", str(task),
+                                 "--verifier", "normalized", "-n", "4", "--limit", "3", "--max-tokens", "7",
+                                 "--seed", "5", "--portions", "0.5"])
+    assert result.exit_code == 0, result.output
+    runs = {}
+    for name in ("passk.json", "contam.json"):
+        found = list((Path(os.environ["MTA_HOME"]) / "runs").rglob(name))
+        assert len(found) == 1, found
+        runs[name] = json.loads(found[0].read_text())
+    passk, contam = runs["passk.json"], runs["contam.json"]
+    assert (passk["n"], passk["num_problems"], passk["seed"]) == (4, 3, 5)
+    assert passk["sampling"]["max_tokens"] == 7
+    assert list(contam["portions"]) == ["0.5"] and contam["portions"]["0.5"]["items"] == 3
+    screen = " ".join(result.output.split())
+    assert "GREEN" in screen and "pass@k: yes.jsonl" in screen and "contamination: yes.jsonl" in screen
+    assert "12/12" in screen and "3/3" in screen
 
 
 # A uniform random guesser on the real benchmarks: it must read gray.

@@ -148,3 +148,25 @@ def test_align_without_runs_or_pair_is_one_line() -> None:
 
 def test_contam_bad_portions_is_one_line() -> None:
     assert "--portions" in one_error_line(["probe", "contam", "--portions", "0.4,1.2"])
+
+
+def test_phase_bars_count_time_and_say_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    import cli.console as console_module
+
+    screen = Console(file=io.StringIO(), width=120, force_terminal=False)
+    monkeypatch.setattr(console_module, "err_console", screen)
+    with console_module.phase_progress() as update:
+        update("training", 0, 2, "steps")
+        update("labelling", 1, 3, "problems")  # a resumed phase: 1 of 3 was done before
+        time.sleep(0.05)
+        update("training", 2, 2, "steps")
+        update("labelling", 2, 3, "problems")
+    lines = {line.split()[0]: line for line in screen.file.getvalue().splitlines() if line.strip()}
+    assert "2/2 steps" in lines["training"] and "done" in lines["training"]
+    assert "2/3 problems" in lines["labelling"] and "left 0:00:00" in lines["labelling"]
+    assert "0:00:00" in lines["training"].split("steps")[1]  # the phase's elapsed time

@@ -50,6 +50,14 @@ def test_prompt_that_already_asks_for_the_tags_is_kept() -> None:
     assert training_prompt(problem, "gym") == problem.prompt
 
 
+@pytest.mark.parametrize("verifier", ["math", "normalized", "gym", "code"])
+def test_the_task_style_keeps_the_tasks_own_prompt(verifier: str) -> None:
+    problem = Problem(id="c", prompt="Q: capital of Peru?\nA: The answer is Lima.\n\nQ: capital of Chad?\nA:",
+                      statement="s", gold="N'Djamena")
+    assert training_prompt(problem, verifier, "task") == problem.prompt
+    assert training_prompt(problem, verifier, "paper") != problem.prompt or verifier == "code"
+
+
 @pytest.mark.parametrize("verifier", ["exact", "normalized", "kor"])
 def test_other_prompts_get_the_tag_instruction(verifier: str) -> None:
     problem = Problem(id="l", prompt="Rule: ...\n### Answer:\n", statement="s", gold="x")

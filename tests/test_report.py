@@ -273,6 +273,24 @@ def test_run_points_link_train_run_to_probe_and_align(runs_dir: Path) -> None:
     assert (point.category, point.score, point.category_source) == ("red", 0.88, "align.json")
 
 
+def test_a_jsonl_task_given_by_path_links_to_its_probe_named_by_stem(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path, "probe", model="tiny", task="caps-test", pass_at_k={1: 0.3, 32: 0.95})
+    (probe / "align.json").write_text(json.dumps({
+        "model": "tiny", "tasks": ["caps-test"], "category": "green", "alignment_score": 0.95, "contaminated": False}))
+    write_train(tmp_path, "a", model="tiny", technique="vote", task="docs/caps-test.jsonl", before=0.3, after=0.4)
+    write_train(tmp_path, "b", model="tiny", technique="vote", task="docs/caps-test.jsonl", before=0.2, after=0.4)
+    write_train(tmp_path, "c", model="tiny", technique="vote", task="other.jsonl", before=0.2, after=0.2)
+    points = run_points(load_runs([tmp_path]), k=32)
+    linked = [p for p in points if p.task == "docs/caps-test.jsonl"]
+    assert [(p.category, p.category_source, p.passk) for p in linked] == [("green", "align.json", 95.0)] * 2
+    assert [p.category_source for p in points if p.task == "other.jsonl"] == ["no probe run given"]
+    report = gains_report([tmp_path], out=tmp_path / "out", reference=small_reference(),
+                          settings=PredictSettings(min_points=6))
+    seeds = {s.task: s for s in report.seeds}
+    assert seeds["docs/caps-test.jsonl"].runs == 2 and seeds["docs/caps-test.jsonl"].mean == pytest.approx(15.0)
+    assert report.seeds_csv.exists() and "Gains over seeds" in report.files.markdown.read_text()
+
+
 def test_run_points_without_align_judge_the_probe_curve(runs_dir: Path) -> None:
     (point,) = run_points(load_runs([runs_dir]), k=8)
     assert point.passk == pytest.approx(60.0)

@@ -35,9 +35,9 @@ def test_defaults_are_the_papers() -> None:
 def test_small_changes_only_the_size() -> None:
     small = DapoSettings.small()
     changed = {name: getattr(small, name) for name in PAPER if getattr(small, name) != PAPER[name]}
-    assert changed == {"group_size": 8, "batch_size": 4, "mini_batch_size": 4, "steps": 8,
-                       "val_every": 0, "save_every": 4, "lr": 1e-5, "warmup_steps": 0,
-                       "max_prompt_length": 512, "max_response_length": 128}
+    assert changed == {"group_size": 8, "batch_size": 2, "mini_batch_size": 2, "steps": 6,
+                       "val_every": 0, "save_every": 3, "lr": 1e-5, "warmup_steps": 0,
+                       "max_prompt_length": 512, "max_response_length": 64}
     # the objective is the paper's
     assert (small.clip_low, small.clip_high, small.clip_c, small.loss_agg_mode,
             small.dynamic_sampling, small.kl_coef) == (0.2, 0.28, 10.0, "token-mean", True, 0.0)

@@ -46,17 +46,45 @@ def test_select_example_ranks_by_accuracy_variance(tmp_path: Path) -> None:
 
 def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: Path) -> None:
     task = tmp_path / "t.jsonl"
-    task.write_text(json.dumps({"id": "a", "question": "what is one plus zero ?",
-                                "answer": "one"}) + "\n")
+    task.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"what is {i} plus zero ?",
+                                        "answer": str(i)}) + "\n" for i in range(23)))
     out = tmp_path / "run"
     result = runner.invoke(app, ["train", "--technique", "random", "--model", str(tiny_llama_dir),
-                                 "--task", str(task), "--verifier", "normalized", "--steps", "1",
+                                 "--task", str(task), "--verifier", "normalized", "--steps", "2",
                                  "--batch-size", "1", "--mini-batch-size", "1", "--group-size",
-                                 "2", "--max-response-length", "4", "--eval-k", "2",
+                                 "2", "--max-response-length", "4", "--train-prompt", "task",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "gain" in result.output and str(out) in result.output.replace("\n", "")
-    assert (out / "gains.json").exists() and len((out / "metrics.jsonl").read_text().splitlines()) == 1
+    assert (out / "gains.json").exists() and len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    # the local default evaluates a prefix, and says so; every long phase had its bar
+    settings = json.loads((out / "train.json").read_text())["settings"]
+    assert settings["eval_limit"] == 20 and settings["train_prompt"] == "task"
+    gains = json.loads((out / "gains.json").read_text())["tasks"]
+    assert [row["num_problems"] for row in gains.values()] == [20]
+    screen = " ".join(result.output.split())
+    assert "evaluation before and after on the first 20 problems" in screen
+    assert "the first 20 of 23 problems (--eval-limit 20)" in screen
+    for bar in ("before: t.jsonl", "after: t.jsonl", "training"):
+        assert bar in screen
+    assert "2/2 st" in screen and screen.count("20/20") == 2, result.output
+
+
+def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    from cli.train import _settings
+
+    given = {name: None for name in ("technique", "eval_task", "steps", "batch_size", "mini_batch_size",
+                                     "group_size", "lr", "kl_coef", "seed", "max_response_length",
+                                     "temperature", "max_num_gen_batches", "one_shot", "train_limit",
+                                     "eval_limit", "eval_k", "val_every", "gym_option", "data_dir",
+                                     "verifier", "out", "device", "ray_address")}
+    given.update(technique="random", variant="paper", model=str(tiny_llama_dir), task="arith-quick",
+                 backend="verl", eval_protocol="paper", train_prompt="paper", label_samples=64,
+                 micro_batch_size=8, no_gradient_checkpointing=False, no_dynamic_sampling=False,
+                 no_format_reward=False, dry_run=True, nodes=1, gpus_per_node=8)
+    assert _settings(given).eval_limit is None
+    assert _settings({**given, "backend": "local"}).eval_limit == 20
+    assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_limit == 5
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mta_probe.errors import BadInputError
 from mta_probe.tasks import Problem
 from mta_probe.verify import VerifierPool
 from mta_train.evaluation import (
@@ -55,6 +56,9 @@ def test_validation_on_verl_scores_as_the_local_evaluation() -> None:
 def test_prompt_sampling_and_k_follow_the_protocol() -> None:
     assert "<answer>" in eval_prompt(HALF, "math", PAPER) and "\\boxed" not in eval_prompt(HALF, "math", PAPER)
     assert eval_prompt(HALF, "math", PROBE) == HALF.prompt
+    assert eval_prompt(HALF, "math", PAPER, "task") == HALF.prompt  # --train-prompt task
+    with pytest.raises(BadInputError, match="training prompt"):
+        TrainSettings(technique="ground-truth", train_prompt="chat")
     paper = TrainSettings(technique="ground-truth", dapo=DapoSettings(top_p=0.9), eval_max_tokens=64)
     sampling = eval_sampling(paper)
     assert (sampling.temperature, sampling.top_p, sampling.max_tokens) == (1.0, 0.7, 64)
