@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from zygote import killed_when
 
 from mta_probe import AdaptiveSettings, PassKSettings, SamplingSettings, TaskOptions, probe_passk
 from mta_probe.adaptive import ROUNDS_FILE
@@ -224,8 +225,6 @@ def _command(model: Path, task: Path, out: Path) -> list[str]:
 @pytest.mark.slow
 def test_a_real_adaptive_probe_killed_twice_ends_like_an_uninterrupted_one(tiny_llama_dir: Path,
                                                                           tmp_path: Path) -> None:
-    from test_passk import _kill_after
-
     task = tmp_path / "a.jsonl"  # one token each: "a" is choice A, right a few times in a hundred
     words = ("one two three four five six seven eight nine zero plus minus " * 10).split()
     task.write_text("".join(json.dumps({"question": f"what is {w} plus {v} so the answer is", "answer": "A"}) + "\n"
@@ -234,8 +233,10 @@ def test_a_real_adaptive_probe_killed_twice_ends_like_an_uninterrupted_one(tiny_
     whole = tmp_path / "whole"
     subprocess.run(_command(tiny_llama_dir, task, whole), cwd=REPO, env=env, check=True, capture_output=True)
     killed = tmp_path / "killed"
-    _kill_after(_command(tiny_llama_dir, task, killed), killed / "samples.jsonl", 150)  # the opening round
-    _kill_after(_command(tiny_llama_dir, task, killed), killed / "samples.jsonl", 900)  # a later round
+    samples = killed / "samples.jsonl"
+    for lines in (150, 900):  # in the opening round, then in a later one
+        killed_when(_command(tiny_llama_dir, task, killed),
+                    lambda: samples.exists() and samples.read_bytes().count(b"\n") >= lines, env, timeout=180)
     subprocess.run(_command(tiny_llama_dir, task, killed), cwd=REPO, env=env, check=True, capture_output=True)
     assert len(keyed(whole)) == 1200 and keyed(killed) == keyed(whole)
     assert (killed / ROUNDS_FILE).read_text() == (whole / ROUNDS_FILE).read_text()
