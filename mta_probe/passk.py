@@ -12,7 +12,7 @@ Phases of `probe_passk`, in order:
    (`runs.summary.fit_block`), and write `passk.json`, `passk.png`.
 
 With a budget (`adaptive`), step 4 runs in rounds planned by the allocation rule
-(`mta_probe.adaptive`): every problem gets n samples first, then more go to the problems whose
+(`mta_probe.collect.rounds`): every problem gets n samples first, then more go to the problems whose
 pass@k is least settled.
 
 Because a problem's completions depend only on (prompt, n, settings, its seed), a run that is
@@ -36,7 +36,19 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mta_probe.adaptive import Span, adaptive_summary, check_adaptive, sample_rounds
+from mta_probe.collect import (
+    FAILURES_FILE,
+    SAMPLES_FILE,
+    Span,
+    adaptive_summary,
+    check_adaptive,
+    failed_generations,
+    failure_records,
+    refuse_beyond_context,
+    sample_records,
+    sample_rounds,
+    sampled_outcomes,
+)
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import (
     AdaptiveSettings,
@@ -70,10 +82,7 @@ from mta_probe.sampling import (
     problem_seed,
 )
 from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
-from mta_probe.verify import Verdict
 
-SAMPLES_FILE = "samples.jsonl"
-FAILURES_FILE = "failures.jsonl"  # generations that ended abnormally: never scored, drawn again
 # Engine options that place work or bound memory without changing what is drawn: left out of
 # run.json's identity, so a run that ran out of memory resumes with a smaller setting. (A
 # max_model_len too small for a prompt fails that request; it never changes a completion.)
@@ -191,19 +200,6 @@ def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def _records_for(problem: Problem, scored: list[tuple[int, Completion]], verdicts: list[Verdict],
-                 seed: int) -> list[dict[str, Any]]:
-    return [{"problem_id": problem.id, "sample_index": i, "completion": c.text,
-             "answer": v.answer, "correct": bool(v.correct), "tokens": c.tokens,
-             "finish_reason": c.finish_reason, "reason": v.reason, "seed": seed}
-            for (i, c), v in zip(scored, verdicts)]
-
-
-def _failures_for(problem: Problem, failed: list[tuple[int, Completion]], seed: int) -> list[dict[str, Any]]:
-    return [{"problem_id": problem.id, "sample_index": i, "finish_reason": c.finish_reason,
-             "tokens": c.tokens, "completion": c.text, "seed": seed, "at": time.time()} for i, c in failed]
-
-
 def forced_n(s: PassKSettings, say: Callable[[str], None]) -> PassKSettings:
     """The settings with n = 1 when decoding is greedy (every sample would be the same, and
     vLLM refuses n > 1 at temperature 0), saying so."""
@@ -211,15 +207,6 @@ def forced_n(s: PassKSettings, say: Callable[[str], None]) -> PassKSettings:
         return s
     say(f"greedy decoding gives one completion per problem: n forced from {s.n} to 1")
     return replace(s, n=1)
-
-
-def sampled_outcomes(path: Path) -> dict[str, dict[int, bool]]:
-    """Which sample indices of which problems `samples.jsonl` already holds, and whether each
-    was correct (streamed; the first record of an index counts)."""
-    have: dict[str, dict[int, bool]] = {}
-    for r in read_records(path):
-        have.setdefault(r["problem_id"], {}).setdefault(int(r["sample_index"]), bool(r["correct"]))
-    return have
 
 
 def probe_passk(settings: PassKSettings, *,
@@ -239,7 +226,12 @@ def probe_passk(settings: PassKSettings, *,
         MtaError: bad input, unknown model or task, a run directory holding another run, a
             backend that cannot run here.
     """
-    from mta_probe.sampling import check_engine_options, resolve_backend, resolve_model, resolve_stop
+    from mta_probe.sampling import (
+        check_engine_options,
+        resolve_backend,
+        resolve_model,
+        resolve_stop,
+    )
 
     say = on_status or (lambda _msg: None)
     if settings.adaptive and is_greedy(settings.sampling):
@@ -353,8 +345,8 @@ class _Drawing:
     def _verify_and_write(self, p: Problem, scored: list[tuple[int, Completion]],
                           failed: list[tuple[int, Completion]], seed: int) -> list[tuple[int, bool]]:
         verdicts = self.pool.verify(self.task.verifier, [(c.text, p) for _, c in scored])
-        self.writer.append(_records_for(p, scored, verdicts, seed))
-        self.failures.append(_failures_for(p, failed, seed))
+        self.writer.append(sample_records(p, scored, verdicts, seed))
+        self.failures.append(failure_records(p, failed, seed))
         return [(i, bool(v.correct)) for (i, _), v in zip(scored, verdicts)]
 
     def _settle(self, problem_id: str, written: Future[list[tuple[int, bool]]]) -> None:
@@ -362,44 +354,15 @@ class _Drawing:
         self.have.setdefault(problem_id, {}).update(written.result())
 
 
-def failed_generations(out: Path, scored: dict[str, dict[int, bool]]) -> Counter:
-    """Finish reasons of the failed generations in `failures.jsonl` that no scored sample
-    replaced since (a later run drew them again)."""
-    reasons: dict[tuple[str, int], str] = {}
-    for r in read_records(out / FAILURES_FILE):
-        key = (r["problem_id"], int(r["sample_index"]))
-        if key[1] not in scored.get(key[0], {}):
-            reasons[key] = r["finish_reason"]
-    return Counter(reasons.values())
-
-
 def _counts(counter: Counter) -> str:
     return ", ".join(f"{reason}: {count}" for reason, count in sorted(counter.items()))
-
-
-def refuse_beyond_context(sampler: Any, problems: list[Problem]) -> None:
-    """Stop before sampling when some prompt leaves the model no room to generate, naming them.
-
-    Raises:
-        BadInputError: the ids of those problems, their length and the window (the caller closes
-            the sampler).
-    """
-    from mta_probe.sampling import beyond_context
-
-    long = beyond_context(sampler, [p.prompt for p in problems])
-    if long:
-        ids = ", ".join(f"{problems[i].id} ({length} tokens)" for i, length, _ in long[:5])
-        more = f" and {len(long) - 5} more" if len(long) > 5 else ""
-        raise BadInputError(f"{len(long)} prompts fill the model's context window of {long[0][2]} tokens, "
-                            f"leaving no room for an answer: {ids}{more}; drop them from the task, or raise "
-                            "the window (vLLM: --max-model-len)")
 
 
 def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,
                  ks: list[int], *, rounds: list[dict[str, Any]] | None = None) -> PassKResult:
     """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, and write `passk.json` and
     `passk.png`. An adaptive run (`rounds` given) is estimated from its opening round (sample
-    indices below n, see `mta_probe.adaptive`) and fitted from all of its samples."""
+    indices below n, see `mta_probe.collect.rounds`) and fitted from all of its samples."""
     from mta_probe.runs.plot import plot_passk
 
     ids = [p.id for p in task.problems]

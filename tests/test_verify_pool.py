@@ -77,11 +77,14 @@ def test_power_tower_times_out_and_the_rest_score_fast() -> None:
         (f"<answer>\\frac{{{k}}}{{2}}</answer>", _problem(str(k / 2))) for k in range(1, 9)
     ]
     with VerifierPool(workers=2, timeout=1.0) as pool:
+        # each worker imports math-verify and sympy on its first item: not part of what is timed
+        # (on a loaded machine that import alone can pass the 1 s timeout)
+        pool.verify("math", [("<answer>1</answer>", _problem("1"))] * 2)
         start = time.monotonic()
         verdicts = pool.verify("math", items)
         elapsed = time.monotonic() - start
     assert verdicts[0] == Verdict(False, None, "timeout after 1.0s")
-    assert all(verdict.correct for verdict in verdicts[1:])
+    assert [v.reason for v in verdicts[1:] if not v.correct] == []
     assert elapsed < 4.0  # math-verify alone would spend 5 s on the tower
 
 

@@ -1,4 +1,4 @@
-"""Adaptive sampling in a pass@k run (mta_probe/adaptive.py): rounds that spend the budget,
+"""Adaptive sampling in a pass@k run (mta_probe/collect/rounds.py): rounds that spend the budget,
 continue each problem's sample indices, resume after a kill to the same samples, and what the run
 estimates from them."""
 
@@ -16,7 +16,7 @@ import pytest
 from zygote import killed_when
 
 from mta_probe import AdaptiveSettings, PassKSettings, SamplingSettings, TaskOptions, probe_passk
-from mta_probe.adaptive import ROUNDS_FILE
+from mta_probe.collect import ROUNDS_FILE
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import estimate, fit_pass_at_k
 from mta_probe.runs import read_records
