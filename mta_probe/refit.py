@@ -94,5 +94,6 @@ def refit_passk(settings: RefitSettings) -> PassKResult:
     payload["fit"] = block
     write_json_atomic(out / PASSK_FILE, payload)
     curve = unbiased_curve(payload)
-    plot_passk(out / PLOT_FILE, curve, title=f"{payload['model']} on {payload['task']} (n={payload['n']})", fit=fit)
+    plot_passk(out / PLOT_FILE, curve, title=f"{payload['model']} on {payload['task']} (n={payload['n']})", fit=fit,
+               max_n=settings.max_n)
     return PassKResult(run_dir=out, curve=curve, payload=payload)

@@ -59,6 +59,13 @@ def test_counts_can_stop_at_a_sample_index() -> None:
     assert per_problem_counts(outcomes, ["a", "b"], below=2) == ([2, 2], [1, 0])
 
 
+def test_the_fits_legend_says_when_it_saw_only_the_first_samples() -> None:
+    from mta_probe.runs.plot import fit_label
+
+    assert fit_label("beta-binomial") == "fitted (beta-binomial)"
+    assert fit_label("beta-mixture", 32) == "fitted (beta-mixture, first 32 samples)"
+
+
 def test_the_figure_draws_the_fit_beside_the_unbiased_curve(tmp_path: Path) -> None:
     from matplotlib import image
 

@@ -10,9 +10,16 @@ from mta_probe.estimators import PassAtK, PassKFit
 from mta_probe.runs.store import write_bytes_atomic
 
 
-def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None = None) -> None:
+def fit_label(method: str, max_n: int | None = None) -> str:
+    """The fitted curve's legend entry: its model, and the samples it saw when not all of them."""
+    return f"fitted ({method}, first {max_n} samples)" if max_n else f"fitted ({method})"
+
+
+def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None = None,
+               max_n: int | None = None) -> None:
     """Write a PNG of pass@k against k (log2 axis), the 95% band, the chance level if any, and
-    the fitted curve (dashed, its band lighter) when given."""
+    the fitted curve (dashed, its band lighter) when given; `max_n`: the fit saw only each
+    problem's first max_n samples (`mta probe fit --max-n`), which its legend entry says."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on the machines this runs on
@@ -27,7 +34,7 @@ def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None =
     if fit is not None:
         ax.fill_between(fit.ks, fit.low, fit.high, alpha=0.12, color="tab:orange",
                         label=f"fit's {fit.level:.0%} interval")
-        ax.plot(fit.ks, fit.values, linestyle="--", color="tab:orange", label=f"fitted ({fit.method})")
+        ax.plot(fit.ks, fit.values, linestyle="--", color="tab:orange", label=fit_label(fit.method, max_n))
         ticks = sorted(set(ticks) | set(fit.ks))
     ax.set_xscale("log", base=2)
     ax.set_xticks(ticks)
