@@ -288,7 +288,9 @@ def test_a_jsonl_task_given_by_path_links_to_its_probe_named_by_stem(tmp_path: P
                           settings=PredictSettings(min_points=6))
     seeds = {s.task: s for s in report.seeds}
     assert seeds["docs/caps-test.jsonl"].runs == 2 and seeds["docs/caps-test.jsonl"].mean == pytest.approx(15.0)
-    assert report.seeds_csv.exists() and "Gains over seeds" in report.files.markdown.read_text()
+    markdown = report.files.markdown.read_text()
+    assert report.seeds_csv.exists() and "## Gains over seeds" in markdown
+    assert "Runs of the same model, task and technique (seeds) grouped: the mean gain" in markdown
 
 
 def test_run_points_without_align_judge_the_probe_curve(runs_dir: Path) -> None:
