@@ -192,7 +192,7 @@ def gains_report(runs: Sequence[Path], *, out: Path | None = None, k: int = 32, 
     if seeds:
         summary = seed_table(seeds)
         seeds_csv = write_csv(folder / "gains_over_seeds.csv", summary)
-        sections.append(Section("Gains over seeds", SEEDS_NOTE, (summary,), ()))
+        sections.append(Section("Gains over seeds", (SEEDS_NOTE,), (summary,), ()))
     files = write_report(folder, "mta report gains", sections)
     return GainsReport(rows, counts, by_category, csv_path, figure, files, sections, notes, seeds, seeds_csv)
 

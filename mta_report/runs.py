@@ -108,7 +108,7 @@ class TrainRun:
 
     Attributes:
         path: the run directory.
-        name: a short label for plots (technique, model, task).
+        name: a short label for plots (technique, model, task, and seed where train.json has it).
         model, model_path, technique, task: from `train.json` (or `gains.json` without it).
         kl_coef: the KL penalty coefficient (0 when `train.json` is missing).
         gains: eval task -> TaskGain; empty when `gains.json` is not written yet.
@@ -257,7 +257,9 @@ def _read_train(run: Path) -> TrainRun:
     metrics = _read_metrics(run / METRICS_FILE) if (run / METRICS_FILE).is_file() else ()
     settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
     protocol = gains_payload.get("protocol", "probe" if gains_payload else "paper")
-    return TrainRun(path=run, name=f"{technique} · {model} · {task}" if source else run.name, model=model,
+    seed = settings.get("dapo", {}).get("seed") if isinstance(settings.get("dapo"), dict) else None
+    name = f"{technique} · {model} · {task}" + (f" · seed {seed}" if seed is not None else "")
+    return TrainRun(path=run, name=name if source else run.name, model=model,
                     model_path=str(info.get("model_path", "")), technique=technique, task=task,
                     kl_coef=float(info.get("kl_coef", 0.0)), gains=gains, metrics=metrics,
                     variant=str(settings.get("variant") or "paper"), protocol=str(protocol))

@@ -288,7 +288,9 @@ def test_a_jsonl_task_given_by_path_links_to_its_probe_named_by_stem(tmp_path: P
                           settings=PredictSettings(min_points=6))
     seeds = {s.task: s for s in report.seeds}
     assert seeds["docs/caps-test.jsonl"].runs == 2 and seeds["docs/caps-test.jsonl"].mean == pytest.approx(15.0)
-    assert report.seeds_csv.exists() and "Gains over seeds" in report.files.markdown.read_text()
+    markdown = report.files.markdown.read_text()
+    assert report.seeds_csv.exists() and "## Gains over seeds" in markdown
+    assert "Runs of the same model, task and technique (seeds) grouped: the mean gain" in markdown
 
 
 def test_run_points_without_align_judge_the_probe_curve(runs_dir: Path) -> None:
@@ -405,3 +407,12 @@ def test_full_report_puts_the_parts_together(runs_dir: Path, tmp_path: Path) -> 
     markdown = report.files.markdown.read_text()
     for link in ("gains/gains.png", "correlation/correlation.png", "curves/training_curves.png"):
         assert f"]({link})" in markdown and (tmp_path / link).is_file()
+
+
+def test_a_train_runs_plot_label_names_its_seed(tmp_path: Path) -> None:
+    run = write_train(tmp_path, "s2", model="tiny", technique="vote", task="t", before=0.2, after=0.3)
+    info = json.loads((run / "train.json").read_text())
+    (run / "train.json").write_text(json.dumps({**info, "settings": {"dapo": {"seed": 2}}}))
+    write_train(tmp_path, "old", model="tiny", technique="vote", task="t", before=0.2, after=0.3)
+    names = sorted(r.name for r in load_runs([tmp_path]).trains)
+    assert names == ["vote · tiny · t", "vote · tiny · t · seed 2"]
