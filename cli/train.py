@@ -18,7 +18,7 @@ from cli.console import (
     run_or_exit,
     status,
 )
-from cli.probe import parse_options
+from cli.parsing import parse_options
 
 app = typer.Typer(help="Run one RL technique of the paper and measure what it buys.",
                   invoke_without_command=True)
