@@ -47,6 +47,8 @@ class GainPoint:
         category: red / green / gray, or None when unknown.
         category_source: "paper", "align.json", or how else the category was found.
         origin: "Table 2" for a paper point, the run directory for a user point.
+        recipe: a user point's training settings other than its seed, as a short fingerprint
+            (`TrainRun.recipe`): runs that share it are seeds of one experiment.
     """
 
     source: str
@@ -63,6 +65,7 @@ class GainPoint:
     category: str | None
     category_source: str
     origin: str
+    recipe: str = ""
 
 
 def measure_of(point: GainPoint, prefer_passk: bool) -> tuple[str, float]:
@@ -115,5 +118,5 @@ def run_points(runs: Runs, *, k: int) -> list[GainPoint]:
                 kl_coef=train.kl_coef, base=100.0 * gain.before, gain=100.0 * gain.gain,
                 passk=None if alignment.passk is None else 100.0 * alignment.passk, k=k,
                 score=alignment.score, category=alignment.category, category_source=alignment.category_source,
-                origin=str(train.path)))
+                origin=str(train.path), recipe=train.recipe))
     return points

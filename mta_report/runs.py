@@ -22,19 +22,23 @@ as many samples as the evaluation's k, so read at a small k).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_report.trainruns import (
+    GAINS_FILE,
+    METRICS_FILE,
+    TRAIN_FILE,
+    TrainRun,
+    field_of,
+    read_json,
+    read_train,
+)
 
 PASSK_FILE = "passk.json"
 ALIGN_FILE = "align.json"
 KL_FILE = "kl.json"
-TRAIN_FILE = "train.json"
-GAINS_FILE = "gains.json"
-METRICS_FILE = "metrics.jsonl"
 RUN_FILES = (PASSK_FILE, ALIGN_FILE, KL_FILE, TRAIN_FILE, GAINS_FILE, METRICS_FILE)
 
 
@@ -88,50 +92,6 @@ class KLRun:
 
 
 @dataclass(frozen=True)
-class TaskGain:
-    """One eval task of `gains.json`; accuracies are avg@k in 0..1, as the file holds them.
-
-    `before_run` is the probe run that measured `before` (the base model on the task), or "".
-    """
-
-    task: str
-    before: float
-    after: float
-    gain: float
-    num_problems: int
-    before_run: str = ""
-
-
-@dataclass(frozen=True)
-class TrainRun:
-    """A train run: what was trained, its gains per eval task, and its per-step metrics.
-
-    Attributes:
-        path: the run directory.
-        name: a short label for plots (technique, model, task, and seed where train.json has it).
-        model, model_path, technique, task: from `train.json` (or `gains.json` without it).
-        kl_coef: the KL penalty coefficient (0 when `train.json` is missing).
-        gains: eval task -> TaskGain; empty when `gains.json` is not written yet.
-        metrics: `metrics.jsonl` rows, in step order.
-        variant: the reward variant trained ("paper" unless `train.json` names another).
-        protocol: the evaluation protocol of gains.json ("paper" unless it names another;
-            files written before protocols existed used the probe's, and say nothing).
-    """
-
-    path: Path
-    name: str
-    model: str
-    model_path: str
-    technique: str
-    task: str
-    kl_coef: float
-    gains: dict[str, TaskGain]
-    metrics: tuple[dict[str, Any], ...]
-    variant: str = "paper"
-    protocol: str = "paper"
-
-
-@dataclass(frozen=True)
 class Runs:
     """Every run found under the RUN arguments, by kind."""
 
@@ -163,106 +123,36 @@ class Alignment:
     probe: Path | None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not isinstance(payload, dict):
-        raise BadInputError(f"{path} does not hold a JSON object")
-    return payload
-
-
-def _field(payload: dict[str, Any], key: str, path: Path) -> Any:
-    if key not in payload:
-        raise BadInputError(f"{path} has no {key!r}; is it a file written by mta?")
-    return payload[key]
-
-
 def _read_probe(run: Path) -> ProbeRun:
     path = run / PASSK_FILE
-    p = _read_json(path)
+    p = read_json(path)
     try:
-        passk = {int(k): float(v) for k, v in _field(p, "pass_at_k", path).items()}
+        passk = {int(k): float(v) for k, v in field_of(p, "pass_at_k", path).items()}
         interval = {int(k): (float(v[0]), float(v[1])) for k, v in p.get("interval", {}).items()}
         chance = {int(k): float(v) for k, v in (p.get("chance_pass_at_k") or {}).items()} or None
     except (TypeError, ValueError, IndexError, AttributeError):
         raise BadInputError(f"{path}: pass_at_k and interval must map k to numbers") from None
-    return ProbeRun(path=run, model=str(_field(p, "model", path)), model_path=str(p.get("model_path", "")),
-                    task=str(_field(p, "task", path)), n=int(p.get("n", 0)),
+    return ProbeRun(path=run, model=str(field_of(p, "model", path)), model_path=str(p.get("model_path", "")),
+                    task=str(field_of(p, "task", path)), n=int(p.get("n", 0)),
                     num_problems=int(p.get("num_problems", 0)), pass_at_k=passk, interval=interval,
                     chance=chance)
 
 
 def _read_align(run: Path) -> AlignRun:
     path = run / ALIGN_FILE
-    p = _read_json(path)
-    return AlignRun(path=run, model=str(_field(p, "model", path)), tasks=tuple(_field(p, "tasks", path)),
-                    category=str(_field(p, "category", path)), score=float(_field(p, "alignment_score", path)),
+    p = read_json(path)
+    return AlignRun(path=run, model=str(field_of(p, "model", path)), tasks=tuple(field_of(p, "tasks", path)),
+                    category=str(field_of(p, "category", path)), score=float(field_of(p, "alignment_score", path)),
                     contaminated=p.get("contaminated"))
 
 
 def _read_kl(run: Path) -> KLRun:
     path = run / KL_FILE
-    p = _read_json(path)
+    p = read_json(path)
     low, high = p.get("kl_token_mean_interval", [float("nan"), float("nan")])
-    return KLRun(path=run, policy=str(_field(p, "policy", path)), reference=str(p.get("reference", "")),
-                 task=str(_field(p, "task", path)), kl=float(_field(p, "kl_token_mean", path)),
+    return KLRun(path=run, policy=str(field_of(p, "policy", path)), reference=str(p.get("reference", "")),
+                 task=str(field_of(p, "task", path)), kl=float(field_of(p, "kl_token_mean", path)),
                  interval=(float(low), float(high)))
-
-
-def _read_metrics(path: Path) -> tuple[dict[str, Any], ...]:
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):  # a step being written when the run was read
-                break
-            raise BadInputError(f"{path}, line {number}: not JSON") from None
-        if not isinstance(row, dict) or "step" not in row:
-            raise BadInputError(f"{path}, line {number}: a metrics row needs a 'step'")
-        rows.append(row)
-    return tuple(sorted(rows, key=lambda r: r["step"]))
-
-
-def _read_gains(path: Path) -> dict[str, TaskGain]:
-    p = _read_json(path)
-    gains = {}
-    for task, row in _field(p, "tasks", path).items():
-        try:
-            gains[task] = TaskGain(task=task, before=float(row["before"]), after=float(row["after"]),
-                                   gain=float(row["gain"]), num_problems=int(row.get("num_problems", 0)),
-                                   before_run=str(row.get("before_run") or ""))
-        except (KeyError, TypeError, ValueError):
-            raise BadInputError(f"{path}: task {task!r} needs numbers before, after and gain") from None
-    return gains
-
-
-def _read_train(run: Path) -> TrainRun:
-    info = _read_json(run / TRAIN_FILE) if (run / TRAIN_FILE).is_file() else {}
-    gains_payload = _read_json(run / GAINS_FILE) if (run / GAINS_FILE).is_file() else {}
-    source = info or gains_payload
-    where = run / (TRAIN_FILE if info else GAINS_FILE)
-    model = str(source.get("model", run.name)) if source else run.name
-    technique = str(_field(source, "technique", where)) if source else "unknown"
-    task = str(source.get("task", "")) if source else ""
-    gains = _read_gains(run / GAINS_FILE) if gains_payload else {}
-    metrics = _read_metrics(run / METRICS_FILE) if (run / METRICS_FILE).is_file() else ()
-    settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
-    protocol = gains_payload.get("protocol", "probe" if gains_payload else "paper")
-    seed = settings.get("dapo", {}).get("seed") if isinstance(settings.get("dapo"), dict) else None
-    name = f"{technique} · {model} · {task}" + (f" · seed {seed}" if seed is not None else "")
-    return TrainRun(path=run, name=name if source else run.name, model=model,
-                    model_path=str(info.get("model_path", "")), technique=technique, task=task,
-                    kl_coef=float(info.get("kl_coef", 0.0)), gains=gains, metrics=metrics,
-                    variant=str(settings.get("variant") or "paper"), protocol=str(protocol))
 
 
 def _holds_run(directory: Path) -> bool:
@@ -312,7 +202,7 @@ def load_runs(arguments: list[Path] | tuple[Path, ...]) -> Runs:
             if (run / KL_FILE).is_file():
                 kls.append(_read_kl(run))
             if any((run / name).is_file() for name in (TRAIN_FILE, GAINS_FILE, METRICS_FILE)):
-                trains.append(_read_train(run))
+                trains.append(read_train(run))
     return Runs(tuple(probes), tuple(aligns), tuple(kls), tuple(trains))
 
 

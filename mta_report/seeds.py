@@ -50,7 +50,7 @@ class SeedGain:
 
 
 def seed_gains(points: Sequence[GainPoint], level: float = 0.95) -> list[SeedGain]:
-    """Group the user's run points by (model, task, technique, KL) and summarise each group.
+    """Group the user's run points by (model, task, technique, KL, recipe) and summarise each group.
 
     Args:
         points: gain points of train runs (paper points are ignored).
@@ -59,11 +59,13 @@ def seed_gains(points: Sequence[GainPoint], level: float = 0.95) -> list[SeedGai
     Returns:
         One SeedGain per group, in order of first appearance.
     """
-    groups: dict[tuple[str, str, str, float], list[GainPoint]] = {}
+    # Runs trained with other settings (steps, lr, prompts, ...) are another experiment, not
+    # another seed: the recipe is part of the key.
+    groups: dict[tuple[str, str, str, float, str], list[GainPoint]] = {}
     for p in points:
         if p.source == "run":
-            groups.setdefault((p.model, p.task, p.technique, p.kl_coef), []).append(p)
-    return [_summary(key, members, level) for key, members in groups.items()]
+            groups.setdefault((p.model, p.task, p.technique, p.kl_coef, p.recipe), []).append(p)
+    return [_summary(key[:4], members, level) for key, members in groups.items()]
 
 
 def _summary(key: tuple[str, str, str, float], members: list[GainPoint], level: float) -> SeedGain:

@@ -34,3 +34,11 @@ def test_tasks_are_never_pooled_and_the_table_shows_every_run() -> None:
     assert [(r.task, r.runs) for r in rows] == [("a", 1), ("b", 1)]
     table = seed_table(seed_gains([point("gt", 10.0, 1.0), point("gt", 10.0, -2.5)]))
     assert table.rows[0][-1] == "+1.0 -2.5" and table.rows[0][5] == 2
+
+
+def test_runs_trained_with_other_settings_are_another_row_not_another_seed() -> None:
+    from dataclasses import replace
+
+    rows = seed_gains([replace(point("vote", 30.0, 1.0), recipe="a"), replace(point("vote", 30.0, 3.0), recipe="a"),
+                       replace(point("vote", 30.0, -20.0), recipe="b")])  # e.g. a pilot at another lr
+    assert [(r.runs, r.gains) for r in rows] == [(2, (1.0, 3.0)), (1, (-20.0,))]
