@@ -4,7 +4,7 @@ call, and renders what it returns."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from cli.console import (
 )
 from cli.parsing import parse_engine_options, parse_ks, parse_options, parse_portions
 from mta_probe.errors import BadInputError
+
+if TYPE_CHECKING:  # the library loads when a command runs, not when the CLI starts
+    from mta_probe import FitSettings, PassKResult
 
 app = typer.Typer(help="Probe a model on a task: pass@k, contamination, alignment.", no_args_is_help=True)
 
@@ -66,7 +69,7 @@ def render_fit_notes(p: dict[str, Any]) -> None:
         console.print(f"[yellow]fit: {warning}[/]", highlight=False)
 
 
-def render_passk(result) -> None:
+def render_passk(result: PassKResult, written: str = "samples.jsonl, passk.json, passk.png") -> None:
     """The curve as a table (fitted values beside the unbiased ones), then where the files are."""
     p = result.payload
     console.print(_fit_table(p))
@@ -85,10 +88,10 @@ def render_passk(result) -> None:
     failures = ", ".join(f"{why}: {count}" for why, count in p.get("verifier_failures", {}).items())
     if failures:
         console.print(f"verifier notes: {failures}", highlight=False)
-    console.print(f"written: {result.run_dir}/samples.jsonl, passk.json, passk.png", highlight=False)
+    console.print(f"written: {result.run_dir}/{written}", highlight=False)
 
 
-def fit_settings(enabled: bool, fit_to: int | None, level: float | None = None):
+def fit_settings(enabled: bool, fit_to: int | None, level: float | None = None) -> FitSettings | None:
     """The FitSettings the options ask for (None when --no-fit); unset options keep its defaults."""
     from mta_probe import FitSettings
 
@@ -200,7 +203,7 @@ def fit_command(
     from mta_probe import RefitSettings, refit_passk
 
     settings = run_or_exit(lambda: RefitSettings(run_dir=run, fit=fit_settings(True, fit_to, level), max_n=max_n))
-    render_passk(run_or_exit(lambda: refit_passk(settings)))
+    render_passk(run_or_exit(lambda: refit_passk(settings)), written="passk.json, passk.png")
 
 
 @app.command()

@@ -110,7 +110,7 @@ def _settings(given: dict[str, Any]):
         technique=given["technique"], variant=given["variant"], model=given["model"],
         task=given["task"], eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
         dapo=replace(dapo, **options), train_limit=given["train_limit"],
-        eval_limit=given["eval_limit"] or (LOCAL_EVAL_LIMIT if local else None),
+        eval_limit=given["eval_limit"] if given["eval_limit"] is not None else (LOCAL_EVAL_LIMIT if local else None),
         eval_k=given["eval_k"], eval_protocol=given["eval_protocol"],
         train_prompt=given["train_prompt"], label_samples=given["label_samples"],
         local=LocalSettings(device=given["device"], micro_batch_size=given["micro_batch_size"],

@@ -8,9 +8,9 @@ policy moved from its reference; `probe_alignment` sorts a model-task pair into 
 gray; `estimate` is the unbiased pass@k estimator with bootstrap intervals; `load_task` and
 `resolve_model` turn names into problems and models.
 
-The probes are the modules at this level (passk with its adaptive rounds, rescore, refit,
-contam, kl, align and its rule, category); what they stand on is one package per step of the data flow: tasks -> sampling ->
-verify -> runs -> estimators. ARCHITECTURE.md at the project root draws the map.
+The probes are the modules at this level (passk, rescore, refit, contam, kl, align and its
+rule, category); what they stand on is one package per step of the data flow: tasks -> sampling
+-> verify -> collect (a run's records, adaptive rounds) -> runs -> estimators. ARCHITECTURE.md at the project root draws the map.
 """
 
 import os

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mta_probe.collect import SAMPLES_FILE, sampled_outcomes
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import FitSettings, PassAtK
 from mta_probe.passk import (
     PASSK_FILE,
     PLOT_FILE,
-    SAMPLES_FILE,
     PassKResult,
-    sampled_outcomes,
 )
 from mta_probe.runs import prepare_run_dir, write_json_atomic
 from mta_probe.runs.summary import fit_block, per_problem_counts

@@ -13,16 +13,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mta_probe.collect import SAMPLES_FILE, sampled_outcomes
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import check_ks, default_ks
 from mta_probe.passk import (
-    SAMPLES_FILE,
     PassKResult,
     PassKSettings,
     check_verification,
     finish_passk,
     load_scored_task,
-    sampled_outcomes,
 )
 from mta_probe.runs import RecordWriter, default_run_dir, prepare_run_dir
 from mta_probe.tasks import Problem, read_jsonl_objects
@@ -79,7 +78,7 @@ def score_completions(settings: PassKSettings, path: Path) -> PassKResult:
     have = sampled_outcomes(out / SAMPLES_FILE)
     with writer, VerifierPool(workers=settings.verify_workers, timeout=settings.verify_timeout) as pool:
         for pid, completions in grouped.items():
-            todo = [i for i in range(len(completions)) if i not in have.get(pid, set())]
+            todo = [i for i in range(len(completions)) if i not in have.get(pid, {})]
             verdicts = pool.verify(task.verifier, [(completions[i], by_id[pid]) for i in todo])
             writer.append({"problem_id": pid, "sample_index": i, "completion": completions[i],
                            "answer": v.answer, "correct": bool(v.correct), "tokens": None,

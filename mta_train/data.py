@@ -39,11 +39,6 @@ class TrainingSet:
     problems: tuple[Problem, ...]
 
 
-# How a training prompt is made (module docstring): the paper's think/answer instruction, or the
-# task's own prompt.
-TRAIN_PROMPTS = ("paper", "task")
-
-
 def training_prompt(problem: Problem, verifier: str, style: str = "paper") -> str:
     """The user message a rollout answers, in `style` (a TRAIN_PROMPTS key; module docstring)."""
     if style == "task" or verifier in CODE_VERIFIERS or "<answer>" in problem.prompt:

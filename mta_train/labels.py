@@ -82,7 +82,7 @@ def fixed_incorrect_labels(data: TrainingSet, sampler: Any, *, samples: int,
         seed: the run seed (each problem's rollouts are seeded by it and the problem id).
         run_dir: where `incorrect_labels.jsonl` is kept.
         on_status: one-line progress messages.
-        prompt_style: the run's training prompt style (mta_train.data.TRAIN_PROMPTS).
+        prompt_style: the run's training prompt style (mta_train.settings.TRAIN_PROMPTS).
         on_progress: problems labelled so far ("labelling").
 
     Returns:

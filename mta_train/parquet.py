@@ -67,7 +67,7 @@ def ability(verifier: str) -> str:
 def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,
                 index: int, prompt: str | None = None, style: str = "paper") -> dict[str, Any]:
     """One verl row for `problem` (layout in the module docstring); `prompt` defaults to the
-    training prompt in `style` (mta_train.data.TRAIN_PROMPTS)."""
+    training prompt in `style` (mta_train.settings.TRAIN_PROMPTS)."""
     return {
         "data_source": data_source,
         "prompt": [{"role": "user", "content": prompt or training_prompt(problem, verifier, style)}],

@@ -121,6 +121,10 @@ class DapoSettings:
         return replace(cls(), **{**steps, **changes})
 
 
+# How a training prompt is made (mta_train.data): the paper's think/answer instruction, or the
+# task's own prompt.
+TRAIN_PROMPTS = ("paper", "task")
+
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean")
 
 # The local backend's evaluation size when the user names none (`mta train` without
@@ -201,7 +205,7 @@ class TrainSettings:
             as in the paper (Appendix B); False rewards correctness alone, for models that never
             produce the tags (the embedded 135M model), and is not the paper's setting.
         train_prompt: how rollouts (and the "paper" evaluation protocol) are prompted, a key of
-            mta_train.data.TRAIN_PROMPTS: "paper" (the think/answer instruction, Appendix B) or
+            TRAIN_PROMPTS: "paper" (the think/answer instruction, Appendix B) or
             "task" (the task's own prompt, as `mta probe passk` sends it; not the paper's
             setting: for models that cannot follow the think/answer instruction).
     """
@@ -234,7 +238,7 @@ class TrainSettings:
             raise BadInputError(f"unknown backend {self.backend!r}; use local or verl")
         if self.eval_protocol not in ("paper", "probe"):
             raise BadInputError(f"unknown evaluation protocol {self.eval_protocol!r}; use paper or probe")
-        if self.train_prompt not in ("paper", "task"):
+        if self.train_prompt not in TRAIN_PROMPTS:
             raise BadInputError(f"unknown training prompt {self.train_prompt!r}; use paper or task")
         if self.label_samples < 2 or self.verify_workers < 0:
             raise BadInputError("label_samples must be at least 2 and verify_workers at least 0")

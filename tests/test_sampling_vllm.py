@@ -78,6 +78,12 @@ def test_a_request_may_start_at_sample_j_with_its_own_count(standin_vllm) -> Non
     assert [(p.n, p.seed) for p in sampler.engine.llm.calls[-1][1]] == [(2, 1003), (6, 5000)]
 
 
+def test_only_seeded_requests_can_continue_a_problem(standin_vllm) -> None:
+    # without request seeds nothing fixes sample j, so adaptive rounds must refuse the engine
+    assert open_sampler("vllm", RAW).continues is True
+    assert open_sampler("vllm", RAW, request_seeds=False).continues is False
+
+
 def test_greedy_with_n_above_one_is_refused_as_vllm_refuses_it(standin_vllm) -> None:
     with pytest.raises(ValueError, match="n must be 1 when using greedy sampling, got 3"):
         standin_vllm.SamplingParams(n=3, temperature=0.0)  # what the engine itself says

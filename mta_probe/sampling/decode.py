@@ -31,7 +31,7 @@ from typing import Any
 from mta_probe.sampling.decode_model import DecodeModel, RowGroup, unsupported_reason
 from mta_probe.sampling.draws import row_uniforms, sample_rows
 
-__all__ = ["DecodeEngine", "row_uniforms", "sample_rows", "unsupported_reason"]
+__all__ = ["DecodeEngine", "unsupported_reason"]
 
 
 @dataclass
@@ -50,7 +50,6 @@ class _Job:
     rows_cap: int = 0
     lock: Any = field(default_factory=threading.Lock)
     errors: list[BaseException] = field(default_factory=list)
-
 
 
 class DecodeEngine:

@@ -193,7 +193,7 @@ class HFSampler:
         encoded = [self.encode(prompt) for prompt in prompts]
         if self.engine is not None:
             return self._sample_decode(encoded, counts, settings, prompt_seeds(seed, len(prompts)), start)
-        if n == 1 and self.pack_single and isinstance(seed, int):
+        if all(c == 1 for c in counts) and self.pack_single and isinstance(seed, int):
             return [[c] for c in self._sample_packed(encoded, settings, seed)]
         # One seed per prompt: chunk seeds from (that seed, 0, chunk), so a prompt sampled alone
         # with seed s gives what it gives as prompt i of a call with seeds[i] = s.

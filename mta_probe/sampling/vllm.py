@@ -68,6 +68,7 @@ class VLLMSampler:
         VLLMSampler.preflight(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
                               nodes=nodes, ray_address=ray_address, problems_per_batch=problems_per_batch)
         self.chat = model.chat if chat is None else chat
+        self.request_seeds = request_seeds
         options = {"tensor_parallel_size": tensor_parallel_size, "seed": seed,
                    "gpu_memory_utilization": gpu_memory_utilization}
         if max_model_len is not None:
@@ -121,9 +122,12 @@ class VLLMSampler:
         elif nodes not in (None, 1):
             raise BadInputError(f"--nodes {nodes} needs --data-parallel > 1 (one replica runs on one node)")
 
-    # Child j of a request seeded s draws from s + j, so samples j.. of a problem are a request
-    # seeded s + j: a later round of adaptive sampling continues a problem's samples exactly.
-    continues = True
+    @property
+    def continues(self) -> bool:
+        """Child j of a request seeded s draws from s + j, so samples j.. of a problem are a
+        request seeded s + j: a later round of adaptive sampling continues a problem's samples
+        exactly. Without request seeds (`request_seeds=False`) nothing fixes sample j."""
+        return self.request_seeds
 
     def sample(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
                seed: int | list[int], start: list[int] | None = None) -> list[list[Completion]]:
