@@ -186,10 +186,15 @@ def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: s
             "adaptive": _jsonable(asdict(s.adaptive)) if s.adaptive else None}
 
 
-def _default_out(s: PassKSettings, ref: Any, task: LoadedTask) -> Path:
-    # An adaptive run's name carries its budget, and its hash the rule: two rules never share a run.
+def _default_out(s: PassKSettings, ref: Any, task: LoadedTask, backend: str) -> Path:
+    # An adaptive run's name carries its budget, and its hash the rule and the engine: two rules
+    # never share a run, and an engine refused for adaptive rounds does not block another's.
+    adaptive = ""
+    if s.adaptive:
+        engine = sorted((k, str(v)) for k, v in s.engine_options.items() if k not in PLACEMENT_OPTIONS)
+        adaptive = f"|{s.adaptive}|{backend}|{engine}"
     return default_run_dir("passk", ref.name, task.name, s.n, s.seed, budget=s.adaptive.budget if s.adaptive else None,
-                           source=f"{ref.path}|{task.source}" + (f"|{s.adaptive}" if s.adaptive else ""))
+                           source=f"{ref.path}|{task.source}{adaptive}")
 
 
 def _jsonable(value: Any) -> Any:
@@ -247,7 +252,7 @@ def probe_passk(settings: PassKSettings, *,
         check_adaptive(settings.adaptive, settings.n, len(task.problems))
     backend = resolve_backend(settings.backend)
     check_engine_options(backend, settings.engine_options)
-    out = settings.out or _default_out(settings, ref, task)
+    out = settings.out or _default_out(settings, ref, task, backend)
     resumed = prepare_run_dir(out, _identity(settings, task, ref.name, ref.path, backend))
     with RecordWriter(out / SAMPLES_FILE) as writer:  # cuts a partial last line first
         have = sampled_outcomes(out / SAMPLES_FILE)

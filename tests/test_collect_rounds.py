@@ -186,6 +186,19 @@ def test_an_engine_that_cannot_continue_a_problem_is_refused_before_sampling(mon
     assert not list(read_records(tmp_path / "run" / "samples.jsonl"))
 
 
+def test_an_engine_refused_for_rounds_does_not_block_another_in_the_default_directory(
+        monkeypatch: pytest.MonkeyPatch, tiny_llama_dir: Path, task: Path) -> None:
+    import mta_probe.sampling as sampling
+
+    ContinuingFake.calls = []
+    monkeypatch.setattr(sampling, "open_sampler", lambda *a, engine="decode", **k:
+                        StartsAtZero() if engine == "generate" else ContinuingFake())
+    with pytest.raises(BadInputError, match="cannot start there"):
+        probe_passk(settings(tiny_llama_dir, task, None, engine_options={"engine": "generate"}))
+    result = probe_passk(settings(tiny_llama_dir, task, None))  # the same command on the decode engine
+    assert len(keyed(result.run_dir)) == PROBLEMS * 40
+
+
 @pytest.mark.parametrize(("changes", "message"), [
     ({"sampling": SamplingSettings(max_tokens=8, greedy=True)}, "greedy decoding"),
     ({"n": 4}, "first=8 must equal n=4"),
