@@ -33,9 +33,16 @@ def dependency_tables(pyproject: Path) -> dict:
     return {"dependencies": project["dependencies"], "optional-dependencies": project["optional-dependencies"]}
 
 
+# Extras that never enter the GPU environment: the test tools. A change there needs no new lock.
+NOT_LOCKED = ("dev",)
+
+
 def digest(pyproject: Path) -> str:
-    """sha256 of the dependency tables, as canonical JSON."""
-    return hashlib.sha256(json.dumps(dependency_tables(pyproject), sort_keys=True).encode()).hexdigest()
+    """sha256 of the dependency tables the lock follows from (all but NOT_LOCKED), as canonical JSON."""
+    tables = dependency_tables(pyproject)
+    tables["optional-dependencies"] = {name: reqs for name, reqs in tables["optional-dependencies"].items()
+                                       if name not in NOT_LOCKED}
+    return hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
 
 
 def requirements(pyproject: Path, extra: str = "gpu") -> list[str]:
