@@ -94,6 +94,18 @@ class RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
+def _shown(bar: Progress) -> Iterator[None]:
+    """Stop `bar` when the command ends; an error leaves its one line, not a half-drawn bar."""
+    try:
+        yield
+    except BaseException:
+        bar.live.transient = True
+        raise
+    finally:
+        bar.stop()
+
+
+@contextlib.contextmanager
 def sample_progress(description: str) -> Iterator[Callable[[Any], None]]:
     """A progress bar fed by the library's ProbeProgress callbacks.
 
@@ -114,13 +126,8 @@ def sample_progress(description: str) -> Iterator[Callable[[Any], None]]:
         bar.update(task_id, completed=p.samples_done, total=p.samples_total, tokens=p.tokens,
                    elapsed=p.elapsed, resumed=p.resumed)
 
-    try:
+    with _shown(bar):
         yield update
-    except BaseException:
-        bar.live.transient = True  # an error leaves its one line, not a half-drawn bar
-        raise
-    finally:
-        bar.stop()
 
 
 class EtaColumn(ProgressColumn):
@@ -160,10 +167,5 @@ def phase_progress() -> Iterator[Callable[[str, int, int, str], None]]:
             return
         bar.update(tasks[phase], completed=done, total=total)
 
-    try:
+    with _shown(bar):
         yield update
-    except BaseException:
-        bar.live.transient = True  # an error leaves its one line, not a half-drawn bar
-        raise
-    finally:
-        bar.stop()

@@ -10,7 +10,6 @@ the task's answer counts; `align.json` and the screen say which runs were read s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categorize, judge, reference_k
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
-from mta_probe.runs import ProbeProgress, read_records, write_json_atomic
+from mta_probe.runs import ProbeProgress, read_json, read_records, write_json_atomic
 from mta_probe.runs.summary import chance_from_choices
 from mta_probe.tasks import TaskOptions
 
@@ -33,6 +32,10 @@ ALIGN_FILE = "align.json"
 # What `probe_alignment` reports while its probes run: the probe's name and its counts.
 AlignProgress = Callable[[str, ProbeProgress], None]
 
+
+
+def _result(run: Path, name: str) -> dict[str, Any]:
+    return read_json(run / name, f"is {run} a finished run?")
 
 @dataclass(frozen=True)
 class AlignSettings:
@@ -75,18 +78,9 @@ class AlignResult:
     payload: dict[str, Any]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{path} does not exist: is {path.parent} a finished run?") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {exc}") from None
-
-
 def load_curve(run: Path) -> tuple[dict[str, Any], Curve]:
     """`passk.json` of a run, and its curve."""
-    payload = _read_json(run / "passk.json")
+    payload = _result(run, "passk.json")
     ks = sorted(int(k) for k in payload["pass_at_k"])
     chance = payload.get("chance_pass_at_k")
     return payload, Curve(ks, [payload["pass_at_k"][str(k)] for k in ks],
@@ -95,7 +89,7 @@ def load_curve(run: Path) -> tuple[dict[str, Any], Curve]:
 
 def load_contamination(run: Path) -> tuple[dict[str, Any], Contamination]:
     """`contam.json` of a run, and its per-portion means."""
-    payload = _read_json(run / "contam.json")
+    payload = _result(run, "contam.json")
     rows = payload["portions"]
     if not rows:
         raise BadInputError(f"{run / 'contam.json'} has no scored portion")
@@ -169,7 +163,7 @@ def _per_problem_contam(run: Path, contam: Contamination) -> tuple[np.ndarray, n
     from mta_probe.contam import own_records
 
     # the items contam.json's means are over: remainders no other problem shares
-    shared_min = _read_json(run / "contam.json").get("shared_remainders", {}).get("min_problems", 2)
+    shared_min = _result(run, "contam.json").get("shared_remainders", {}).get("min_problems", 2)
     records = own_records(list(read_records(run / "contam.jsonl")), shared_min)
     em = [float(r["exact_match"]) for r in records if r["portion"] == max(contam.exact_match)]
     rouge = [r["rouge_l"] for r in records if r["portion"] == min(contam.rouge_l)]
@@ -245,7 +239,7 @@ def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None =
         passk_runs, contam_runs = _run_probes(settings, progress, on_status)
     loaded = [load_curve(run) for run in passk_runs]
     # a run whose every remainder is shared boilerplate (KOR-cipher) measured nothing
-    unmeasured = [run for run in contam_runs if not _read_json(run / "contam.json").get("portions")]
+    unmeasured = [run for run in contam_runs if not _result(run, "contam.json").get("portions")]
     contam_runs = tuple(run for run in contam_runs if run not in unmeasured)
     contams = [load_contamination(run) for run in contam_runs]
     models = {p["model"] for p, _ in loaded} | {p["model"] for p, _ in contams}

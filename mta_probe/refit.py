@@ -9,7 +9,6 @@ samples are untouched: the fit is a result derived from them, like the unbiased 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from mta_probe.passk import (
     PLOT_FILE,
     PassKResult,
 )
-from mta_probe.runs import prepare_run_dir, write_json_atomic
+from mta_probe.runs import prepare_run_dir, read_json, write_json_atomic
 from mta_probe.runs.summary import fit_block, per_problem_counts
 
 # Run kinds that hold samples.jsonl and passk.json.
@@ -42,15 +41,6 @@ class RefitSettings:
     run_dir: Path
     fit: FitSettings = field(default_factory=FitSettings)
     max_n: int | None = None
-
-
-def _read(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{path} does not exist: {what}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {exc}") from None
 
 
 def unbiased_curve(payload: dict[str, Any]) -> PassAtK:
@@ -75,11 +65,11 @@ def refit_passk(settings: RefitSettings) -> PassKResult:
     out = settings.run_dir
     if settings.max_n is not None and settings.max_n < 1:
         raise BadInputError(f"--max-n must be at least 1, got {settings.max_n}")
-    identity = _read(out / "run.json", f"is {out} a run directory?")
+    identity = read_json(out / "run.json", f"is {out} a run directory?")
     if identity.get("kind") not in FITTABLE_KINDS:
         raise BadInputError(f"{out} holds a {identity.get('kind')!r} run; only pass@k runs have a curve to fit")
     prepare_run_dir(out, identity)  # holds the run's lock: no probe appends while this reads
-    payload = _read(out / PASSK_FILE, "finish the run first (run its mta probe passk command again)")
+    payload = read_json(out / PASSK_FILE, "finish the run first (run its mta probe passk command again)")
     outcomes = sampled_outcomes(out / SAMPLES_FILE)
     if len(outcomes) != payload["num_problems"]:
         raise BadInputError(f"{out / SAMPLES_FILE} holds {len(outcomes)} problems, passk.json {payload['num_problems']}: "

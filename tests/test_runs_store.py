@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.runs import open_records, prepare_run_dir, read_records, write_json_atomic
+from mta_probe.runs import open_records, prepare_run_dir, read_json, read_records, write_json_atomic
 
 
 def test_a_new_directory_is_created_and_the_same_identity_resumes(tmp_path: Path) -> None:
@@ -80,3 +80,15 @@ def test_a_cut_multibyte_character_in_the_last_line_stops_reading_quietly(tmp_pa
     path = tmp_path / "samples.jsonl"
     path.write_bytes(b'{"a": 1}\n{"a": "\xe2\x82')
     assert list(read_records(path)) == [{"a": 1}]
+
+
+def test_a_result_file_reads_back_and_a_missing_one_says_what_to_do(tmp_path: Path) -> None:
+    from mta_probe.errors import BadInputError
+
+    write_json_atomic(tmp_path / "passk.json", {"n": 8, "pass_at_k": {"1": 0.25}})
+    assert read_json(tmp_path / "passk.json", "unused") == {"n": 8, "pass_at_k": {"1": 0.25}}
+    with pytest.raises(BadInputError, match=r"kl\.json does not exist: run mta probe kl first$"):
+        read_json(tmp_path / "kl.json", "run mta probe kl first")
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(BadInputError, match=r"cannot read .*broken\.json"):
+        read_json(tmp_path / "broken.json", "unused")

@@ -2,7 +2,7 @@
 
 The verbs: `prepare_run_dir` opens (or checks) a run directory against its identity;
 `RecordWriter` appends records and `read_records` streams them back; `write_json_atomic` writes
-a result file whole or not at all; `default_run_dir` names a run's directory. `summary` turns a
+a result file whole or not at all, `read_json` reads it back; `default_run_dir` names a run's directory. `summary` turns a
 pass@k run's samples into `passk.json`, `plot` draws `passk.png` (imported on use: matplotlib).
 """
 
@@ -13,6 +13,7 @@ from mta_probe.runs.store import (
     RecordWriter,
     open_records,
     prepare_run_dir,
+    read_json,
     read_records,
     room_for,
     write_json_atomic,
@@ -26,6 +27,7 @@ __all__ = [
     "open_records",
     "package_versions",
     "prepare_run_dir",
+    "read_json",
     "read_records",
     "room_for",
     "write_json_atomic",

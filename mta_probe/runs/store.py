@@ -118,6 +118,21 @@ def room_for(path: Path) -> Iterator[None]:
         raise
 
 
+def read_json(path: Path, missing: str) -> dict[str, Any]:
+    """A result file written by `write_json_atomic`.
+
+    Raises:
+        BadInputError: the file is missing (the message ends with `missing`, what to do about it)
+            or unreadable.
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInputError(f"{path} does not exist: {missing}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"cannot read {path}: {exc}") from None
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON through a temporary file in the same directory and an atomic rename."""
     write_bytes_atomic(path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode())
