@@ -83,8 +83,6 @@ def test_a_cut_multibyte_character_in_the_last_line_stops_reading_quietly(tmp_pa
 
 
 def test_a_result_file_reads_back_and_a_missing_one_says_what_to_do(tmp_path: Path) -> None:
-    from mta_probe.errors import BadInputError
-
     write_json_atomic(tmp_path / "passk.json", {"n": 8, "pass_at_k": {"1": 0.25}})
     assert read_json(tmp_path / "passk.json", "unused") == {"n": 8, "pass_at_k": {"1": 0.25}}
     with pytest.raises(BadInputError, match=r"kl\.json does not exist: run mta probe kl first$"):
