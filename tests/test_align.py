@@ -289,14 +289,19 @@ class _Echo:
         pass
 
 
+def _yes_task(tmp_path: Path) -> Path:
+    task = tmp_path / "yes.jsonl"
+    task.write_text("".join(json.dumps({"question": f"Say yes or no: is {i} a number?", "answer": "yes"}) + "\n"
+                            for i in range(6)))
+    return task
+
+
 def test_with_a_model_and_task_and_no_runs_both_probes_run_first(
         tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mta_probe.sampling as sampling
 
     monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: _Echo())
-    task = tmp_path / "yes.jsonl"
-    task.write_text("".join(json.dumps({"question": f"Say yes or no: is {i} a number?", "answer": "yes"}) + "\n"
-                            for i in range(6)))
+    task = _yes_task(tmp_path)
     from mta_probe.tasks import TaskOptions
 
     result = probe_alignment(AlignSettings(model=str(tiny_llama_dir), task=str(task),
@@ -314,9 +319,7 @@ def test_align_on_the_command_line_sizes_both_probes_with_their_options(
     from cli.main import app
 
     monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: _Echo())
-    task = tmp_path / "yes.jsonl"
-    task.write_text("".join(json.dumps({"question": f"Say yes or no: is {i} a number?", "answer": "yes"}) + "\n"
-                            for i in range(6)))
+    task = _yes_task(tmp_path)
     result = runner.invoke(app, ["probe", "align", "--model", str(tiny_llama_dir), "--task", str(task),
                                  "--verifier", "normalized", "-n", "4", "--limit", "3", "--max-tokens", "7",
                                  "--seed", "5", "--portions", "0.5"])
