@@ -51,7 +51,7 @@ def train(
     no_format_reward: Annotated[bool, typer.Option("--no-format-reward", help="Reward correctness alone, not correctness AND format (not the paper's setting).")] = False,
     one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id of the example (repeat for two).")] = None,
     train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
-    eval_limit: Annotated[Optional[int], typer.Option(help="Score only the first N problems of each evaluation task (local default 20, verl: all).")] = None,
+    eval_limit: Annotated[Optional[int], typer.Option(help="Score only the first N problems of each evaluation task; 0: all (local default 20, verl: all).")] = None,
     eval_k: Annotated[Optional[int], typer.Option(help="Samples per evaluation problem, the k of avg@k (default: the paper's, 8 on aime24/synlogic/code, else 1).")] = None,
     eval_protocol: Annotated[str, typer.Option(help="paper (training prompt, first <answer>, T 1.0, top_p 0.7) or probe (the task's prompt and extraction, top_p of the rollouts).")] = "paper",
     train_prompt: Annotated[str, typer.Option(help="paper (the think/answer instruction) or task (the task's own prompt, as mta probe passk sends it; not the paper's setting).")] = "paper",
@@ -83,12 +83,20 @@ def train(
     _render(result)
 
 
+def _eval_limit(given: int | None, local: bool) -> int | None:
+    """--eval-limit: N problems, 0 for all of them; unset, the local backend's small default."""
+    from mta_train import LOCAL_EVAL_LIMIT
+
+    if given == 0:
+        return None
+    return given if given is not None else (LOCAL_EVAL_LIMIT if local else None)
+
+
 def _settings(given: dict[str, Any]):
     """TrainSettings from the command's options (`given`: the callback's arguments by name)."""
     from mta_probe import TaskOptions
     from mta_probe.errors import BadInputError
     from mta_train import (
-        LOCAL_EVAL_LIMIT,
         DapoSettings,
         LocalSettings,
         TrainSettings,
@@ -110,7 +118,7 @@ def _settings(given: dict[str, Any]):
         technique=given["technique"], variant=given["variant"], model=given["model"],
         task=given["task"], eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
         dapo=replace(dapo, **options), train_limit=given["train_limit"],
-        eval_limit=given["eval_limit"] if given["eval_limit"] is not None else (LOCAL_EVAL_LIMIT if local else None),
+        eval_limit=_eval_limit(given["eval_limit"], local),
         eval_k=given["eval_k"], eval_protocol=given["eval_protocol"],
         train_prompt=given["train_prompt"], label_samples=given["label_samples"],
         local=LocalSettings(device=given["device"], micro_batch_size=given["micro_batch_size"],

@@ -85,6 +85,7 @@ def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tin
     assert _settings(given).eval_limit is None
     assert _settings({**given, "backend": "local"}).eval_limit == 20
     assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_limit == 5
+    assert _settings({**given, "backend": "local", "eval_limit": 0}).eval_limit is None  # 0: every problem
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:
