@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from enginestub import standin_vllm  # noqa: F401 (a fixture: the stand-in vLLM, for any test)
 from tinymodel import save_tiny_llama
+from zygote import Zygote
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +54,11 @@ def verifiers() -> dict:
     from mta_probe.verify import VERIFIERS
 
     return VERIFIERS
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    """One zygote (tests/zygote.py) per test module: real `mta` commands forked from a warm Python."""
+    z = Zygote()
+    yield z
+    z.close()

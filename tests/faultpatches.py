@@ -6,30 +6,29 @@ import time
 from collections.abc import Callable
 
 
+def _delay(owner: object, name: str, seconds: float) -> None:
+    """Make `owner.name` wait `seconds` before each call (a method stays a method)."""
+    original = getattr(owner, name)
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        return original(*args, **kwargs)
+
+    setattr(owner, name, slow)
+
+
 def _slow_engine() -> None:
     """Every sampling call of the hf backend first waits 0.3 s: a run long enough to interrupt."""
     from mta_probe.sampling.hf import HFSampler
 
-    original = HFSampler.sample
-
-    def slow(self, *args, **kwargs):
-        time.sleep(0.3)
-        return original(self, *args, **kwargs)
-
-    HFSampler.sample = slow
+    _delay(HFSampler, "sample", 0.3)
 
 
 def _slow_kl() -> None:
     """The KL probe's greedy decoding of each batch first waits 0.5 s."""
     import mta_probe.kl as kl
 
-    original = kl.greedy_response_ids
-
-    def slow(*args, **kwargs):
-        time.sleep(0.5)
-        return original(*args, **kwargs)
-
-    kl.greedy_response_ids = slow
+    _delay(kl, "greedy_response_ids", 0.5)
 
 
 def _cuda_oom_on_third_call() -> None:
@@ -68,13 +67,7 @@ def _slow_report() -> None:
     """Reading run directories for a report takes 5 s: a report long enough to interrupt."""
     import mta_report.reports as reports
 
-    original = reports.load_runs
-
-    def slow(*args, **kwargs):
-        time.sleep(5)
-        return original(*args, **kwargs)
-
-    reports.load_runs = slow
+    _delay(reports, "load_runs", 5)
 
 
 FAULTS: dict[str, Callable[[], None]] = {

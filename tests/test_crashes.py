@@ -31,13 +31,6 @@ CONTAM_POINTS = [("delay", 0.02), ("delay", 0.3), ("lines", 1), ("lines", 4), ("
 PROBLEMS = 20
 
 
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote()
-    yield z
-    z.close()
-
-
 def run_to_end(zygote: Zygote, args: list[str], home: Path) -> None:
     zygote.start(args, {"MTA_HOME": str(home)})
     assert zygote.ended() == 0

@@ -24,13 +24,6 @@ PROBLEMS = 6
 
 
 @pytest.fixture(scope="module")
-def zygote():
-    z = Zygote()
-    yield z
-    z.close()
-
-
-@pytest.fixture(scope="module")
 def hub():
     with StandInHub() as stand_in:
         yield stand_in
