@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import read_json as runs_read_json
 
 TRAIN_FILE = "train.json"
 GAINS_FILE = "gains.json"
@@ -18,13 +19,8 @@ METRICS_FILE = "metrics.jsonl"
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not isinstance(payload, dict):
-        raise BadInputError(f"{path} does not hold a JSON object")
-    return payload
+    """A result file of a run the user named (`mta_probe.runs.read_json`)."""
+    return runs_read_json(path, "is it a run directory written by mta?")
 
 
 def field_of(payload: dict[str, Any], key: str, path: Path) -> Any:

@@ -122,15 +122,18 @@ def read_json(path: Path, missing: str) -> dict[str, Any]:
     """A result file written by `write_json_atomic`.
 
     Raises:
-        BadInputError: the file is missing (the message ends with `missing`, what to do about it)
-            or unreadable.
+        BadInputError: the file is missing (the message ends with `missing`, what to do about it),
+            unreadable, or holds something other than a JSON object.
     """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInputError(f"{path} does not exist: {missing}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {exc}") from None
+        raise BadInputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not isinstance(payload, dict):
+        raise BadInputError(f"{path} does not hold a JSON object")
+    return payload
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
