@@ -24,6 +24,14 @@ def _slow_engine() -> None:
     _delay(HFSampler, "sample", 0.3)
 
 
+def _paced_engine() -> None:
+    """Every sampling call of the hf backend first waits 0.05 s: on a loaded machine a test that
+    polls a run's records still sees them grow, instead of finding the run already finished."""
+    from mta_probe.sampling.hf import HFSampler
+
+    _delay(HFSampler, "sample", 0.05)
+
+
 def _slow_kl() -> None:
     """The KL probe's greedy decoding of each batch first waits 0.5 s."""
     import mta_probe.kl as kl
@@ -72,6 +80,7 @@ def _slow_report() -> None:
 
 FAULTS: dict[str, Callable[[], None]] = {
     "slow-engine": _slow_engine,
+    "paced-engine": _paced_engine,
     "slow-kl": _slow_kl,
     "cuda-oom-sampling": _cuda_oom_on_third_call,
     "cuda-oom-loading": _cuda_oom_on_load,

@@ -29,6 +29,7 @@ PASSK_POINTS = [("delay", 0.02), ("delay", 0.3), ("lines", 1), ("lines", 3), ("l
 CONTAM_POINTS = [("delay", 0.02), ("delay", 0.3), ("lines", 1), ("lines", 4), ("lines", 11),
                  ("lines", 20), ("lines", 31), ("lines", 42), ("lines", 53), ("delay", 0.4), ("lines", 60)]
 PROBLEMS = 20
+MISSED: list[tuple] = []  # (point, exit code, lines, end of stderr) of kills that found no live run
 
 
 def run_to_end(zygote: Zygote, args: list[str], home: Path) -> None:
@@ -39,8 +40,11 @@ def run_to_end(zygote: Zygote, args: list[str], home: Path) -> None:
 def run_and_kill(zygote: Zygote, args: list[str], home: Path, records: Path,
                  point: tuple[str, float]) -> tuple[bool, int]:
     """Start a run, SIGKILL its process group at `point`; returns whether the kill landed and
-    how many lines the records file then held."""
-    pid = zygote.start(args, {"MTA_HOME": str(home)})
+    how many lines the records file then held. A kill that missed records why in MISSED."""
+    stderr = home.parent / "killed.stderr"
+    # Paced (0.05 s a sampling call): a test starved of CPU by parallel tests once polled a run
+    # that had already finished, so its kill found nothing to kill.
+    pid = zygote.start(args, {"MTA_HOME": str(home)}, stderr=stderr, fault="paced-engine")
     kind, value = point
     deadline = time.monotonic() + (value if kind == "delay" else 120.0)
     while time.monotonic() < deadline:
@@ -51,8 +55,11 @@ def run_and_kill(zygote: Zygote, args: list[str], home: Path, records: Path,
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    landed = zygote.ended() == -signal.SIGKILL
-    return landed, records.read_bytes().count(b"\n") if records.exists() else 0
+    code = zygote.ended()
+    lines = records.read_bytes().count(b"\n") if records.exists() else 0
+    if code != -signal.SIGKILL:
+        MISSED.append((point, code, lines, stderr.read_text(errors="replace")[-300:]))
+    return code == -signal.SIGKILL, lines
 
 
 def check_tail(records: Path) -> None:
@@ -92,12 +99,13 @@ def crash_and_compare(zygote: Zygote, args_for, records_name: str, result_name: 
     whole, killed = root / f"whole-{records_name}", root / f"killed-{records_name}"
     run_to_end(zygote, args_for(whole), home)
     kills = []
+    MISSED.clear()
     for point in points:
         landed, lines = run_and_kill(zygote, args_for(killed), home, killed / records_name, point)
         check_tail(killed / records_name)
         if landed:
             kills.append(lines)
-    assert len(kills) >= 10, f"only {len(kills)} of {len(points)} kills hit a live run"
+    assert len(kills) >= 10, f"only {len(kills)} of {len(points)} kills hit a live run: {MISSED}"
     assert len(set(kills)) >= 7 and min(kills) == 0 and max(kills) == expected, kills  # spread over the run
     run_to_end(zygote, args_for(killed), home)
     a = check_finished(whole, records_name, key, expected)
