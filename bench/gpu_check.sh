@@ -85,7 +85,7 @@ step env 30 "$PY" bench/gpu_check.py env
 step hf 100 "$PY" bench/gpu_check.py hf --model "$MODEL" --device "$DEVICE" --prompts "$PROMPTS" --n "$N" \
     --max-tokens "$TOKENS"
 began=$(date +%s%N)
-timeout 150 "$PY" -m cli.main train --technique ground-truth --model "$MODEL" --task arith-quick \
+timeout 150 "$PY" -m mta_cli.main train --technique ground-truth --model "$MODEL" --task arith-quick \
     --backend local --device "$DEVICE" --steps 1 --batch-size 2 --group-size 4 --max-response-length "$TOKENS" \
     --eval-limit 2 --eval-k 2 --out "$OUT_DIR/train" > "$OUT_DIR/train.log" 2>&1
 code=$?

@@ -20,7 +20,7 @@ Engines (`--engines`, comma-separated):
   generate-bf16 transformers `generate`, bfloat16 weights, all prompts x n rows in one call
                 with left padding (the issue's 166 tokens/s measurement; not seeded per prompt)
 
-`--end-to-end` then runs the default command, `python -m cli.main probe passk`, in a fresh
+`--end-to-end` then runs the default command, `python -m mta_cli.main probe passk`, in a fresh
 MTA_HOME (so it converts the GGUF first) and reports its wall time, the conversion time it
 prints, and the sampling time its progress line ends with.
 
@@ -101,7 +101,7 @@ def time_generate_bf16(sampler, prompts: list[str], n: int, settings: SamplingSe
 
 
 def end_to_end() -> None:
-    """Time `python -m cli.main probe passk` in a fresh MTA_HOME, as a new user runs it."""
+    """Time `python -m mta_cli.main probe passk` in a fresh MTA_HOME, as a new user runs it."""
     import re
     import subprocess
     import tempfile
@@ -110,13 +110,13 @@ def end_to_end() -> None:
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "MTA_HOME": home, "COLUMNS": "200"}
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "cli.main", "probe", "passk"], cwd=repo,
+        done = subprocess.run([sys.executable, "-m", "mta_cli.main", "probe", "passk"], cwd=repo,
                               env=env, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - started
     text = done.stdout + done.stderr
     converted = re.search(r"converted \S+ in (\d+) s", text)
     progress = re.findall(r"(\d+)/(\d+) .*?(\d+):(\d\d):(\d\d)", text)
-    print(f"end to end: `python -m cli.main probe passk` in a fresh MTA_HOME took {wall:.1f} s "
+    print(f"end to end: `python -m mta_cli.main probe passk` in a fresh MTA_HOME took {wall:.1f} s "
           f"(load {os.getloadavg()[0]:.1f})")
     print(f"  conversion: {converted.group(1) + ' s' if converted else 'not reported'}")
     if progress:

@@ -316,7 +316,7 @@ def test_align_on_the_command_line_sizes_both_probes_with_their_options(
     from test_cli import runner
 
     import mta_probe.sampling as sampling
-    from cli.main import app
+    from mta_cli.main import app
 
     monkeypatch.setattr(sampling, "open_sampler", lambda *a, **k: _Echo())
     task = _yes_task(tmp_path)

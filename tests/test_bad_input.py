@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cli import one_error_line, runner
 
-from cli.main import app
+from mta_cli.main import app
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from mta_cli.main import app
 
 runner = CliRunner()
 
@@ -156,7 +156,7 @@ def test_phase_bars_count_time_and_say_done(monkeypatch: pytest.MonkeyPatch) -> 
 
     from rich.console import Console
 
-    import cli.console as console_module
+    import mta_cli.console as console_module
 
     screen = Console(file=io.StringIO(), width=120, force_terminal=False)
     monkeypatch.setattr(console_module, "err_console", screen)

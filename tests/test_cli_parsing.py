@@ -1,10 +1,10 @@
-"""The shared option parsers of the command line (cli/parsing.py)."""
+"""The shared option parsers of the command line (mta_cli/parsing.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cli.parsing import parse_engine_options, parse_ks, parse_options, parse_portions
+from mta_cli.parsing import parse_engine_options, parse_ks, parse_options, parse_portions
 from mta_probe.errors import BadInputError
 
 

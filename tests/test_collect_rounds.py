@@ -229,7 +229,7 @@ def test_the_default_directory_of_an_adaptive_run_names_its_budget(engine: Path,
 # samples), killed with SIGKILL inside two different rounds and started again.
 
 def _command(model: Path, task: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
+    return [sys.executable, "-m", "mta_cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
             "--verifier", "choice", "-n", "4", "--max-tokens", "1", "--temperature", "4", "--backend", "hf",
             "--out", str(out), "--verify-workers", "1", "--budget", "1200", "--rounds", "3", "--quantum", "2",
             "--cap", "16", "--fit-to", "64"]

@@ -296,7 +296,7 @@ def test_a_cli_run_of_the_hostile_suite_scores_every_sample(tmp_path: Path) -> N
         rows.append({"problem_id": "HumanEval/0", "completion": completion("")})
         samples = tmp_path / "hostile.jsonl"
         samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        from cli.main import app
+        from mta_cli.main import app
 
         out = tmp_path / "run"
         with recording_workers() as workers:

@@ -235,7 +235,7 @@ def test_a_run_may_resume_on_another_number_of_replicas() -> None:
 # A real probe process on the tiny random Llama, killed with SIGKILL mid-run and started again.
 
 def _probe_command(model: Path, task: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
+    return [sys.executable, "-m", "mta_cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
             "--verifier", "normalized", "-n", "4", "--max-tokens", "12", "--backend", "hf", "--out", str(out),
             "--verify-workers", "1"]
 

@@ -10,7 +10,7 @@ import pytest
 from test_passk import SeededFakeSampler
 from typer.testing import CliRunner
 
-from cli.main import app
+from mta_cli.main import app
 from mta_probe import FitSettings, PassKSettings, RefitSettings, SamplingSettings, TaskOptions, probe_passk, refit_passk
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import fit_pass_at_k

@@ -8,7 +8,7 @@ import pytest
 from test_cli import one_error_line, runner
 from test_report import PNG_MAGIC, write_probe, write_train
 
-from cli.main import app
+from mta_cli.main import app
 
 
 @pytest.mark.parametrize("args, says", [

@@ -133,7 +133,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 def _command(model: Path, task: Path, out: Path, address: str, replicas: int = 2) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
+    return [sys.executable, "-m", "mta_cli.main", "probe", "passk", "--model", str(model), "--task", str(task),
             "--verifier", "normalized", "-n", "4", "--max-tokens", "8", "--backend", "vllm", "--raw",
             "--data-parallel", str(replicas), "--ray-address", address, "--out", str(out), "--verify-workers", "1"]
 

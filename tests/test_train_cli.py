@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_cli import one_error_line, runner
 
-from cli.main import app
+from mta_cli.main import app
 
 
 @pytest.mark.parametrize("args, words", [
@@ -71,7 +71,7 @@ def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: 
 
 
 def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tiny_llama_dir: Path) -> None:
-    from cli.train import _settings
+    from mta_cli.train import _settings
 
     given = {name: None for name in ("technique", "eval_task", "steps", "batch_size", "mini_batch_size",
                                      "group_size", "lr", "kl_coef", "seed", "max_response_length",

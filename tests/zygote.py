@@ -27,7 +27,7 @@ PROGRAM = r"""
 import json, os, resource, sys, traceback
 import torch, transformers, mta_probe.passk, mta_probe.contam, mta_probe.kl, mta_probe.sampling
 import mta_probe.sampling.hf, mta_train, mta_report
-from cli.main import app
+from mta_cli.main import app
 for line in sys.stdin:
     request = json.loads(line)
     pid = os.fork()

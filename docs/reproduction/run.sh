@@ -11,7 +11,7 @@ for seed in 0 1 2; do
   for task in famous rare; do
     for technique in ground-truth random vote; do
       began=$(date +%s)
-      python -m cli.main train --technique "$technique" --model smollm2-135m \
+      python -m mta_cli.main train --technique "$technique" --model smollm2-135m \
         --task "docs/reproduction/capitals-$task-train.jsonl" \
         --eval-task "docs/reproduction/capitals-$task-test.jsonl" --verifier normalized \
         --no-format-reward --train-prompt task --eval-protocol probe \

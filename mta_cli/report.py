@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from cli.console import CATEGORY_STYLES, console, err_console, run_or_exit
+from mta_cli.console import CATEGORY_STYLES, console, err_console, run_or_exit
 from mta_probe.errors import BadInputError
 
 app = typer.Typer(help="Report on runs: predicted against actual gains, pass@k against gain, curves.",

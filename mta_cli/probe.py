@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from cli.console import (
+from mta_cli.console import (
     CATEGORY_STYLES,
     console,
     phase_progress,
@@ -17,7 +17,7 @@ from cli.console import (
     sample_progress,
     status,
 )
-from cli.parsing import parse_engine_options, parse_ks, parse_options, parse_portions
+from mta_cli.parsing import parse_engine_options, parse_ks, parse_options, parse_portions
 from mta_probe.errors import BadInputError
 
 if TYPE_CHECKING:  # the library loads when a command runs, not when the CLI starts

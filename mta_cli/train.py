@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from cli.console import (
+from mta_cli.console import (
     check_interrupted,
     console,
     err_console,
@@ -18,7 +18,7 @@ from cli.console import (
     run_or_exit,
     status,
 )
-from cli.parsing import parse_options
+from mta_cli.parsing import parse_options
 
 app = typer.Typer(help="Run one RL technique of the paper and measure what it buys.",
                   invoke_without_command=True)

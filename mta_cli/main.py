@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import data, probe, report, train
+from mta_cli import data, probe, report, train
 
 app = typer.Typer(help="Model-task alignment toolkit: is your model-task pair in the regime where RL claims hold?",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.console import console, run_or_exit
-from cli.parsing import parse_options
+from mta_cli.console import console, run_or_exit
+from mta_cli.parsing import parse_options
 
 app = typer.Typer(help="Convert tasks to the files RL engines read.", no_args_is_help=True)
 
