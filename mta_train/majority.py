@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from mta_probe.verify import Verdict, verify_one
+from mta_probe.verify import Verdict, verify_bounded
 from mta_probe.verify.text import normalize_answer
 from mta_train.reward import CODE_VERIFIERS, Group
 
@@ -64,7 +64,9 @@ def same_answer(group: Group, index: int, answer: str, label: str) -> bool:
     if group.verifier in METADATA_VERIFIERS:
         return False
     labelled = replace(group.problem, gold=label)
-    return verify_one(group.verifier, group.texts[index], labelled).correct
+    # In a killable worker, as every reward's verification (mta_train/reward.py).
+    return verify_bounded(group.verifier, [(group.texts[index], labelled)],
+                          group.verify_timeout)[0].correct
 
 
 def clusters(group: Group, verdicts: list[Verdict]) -> list[list[int]]:

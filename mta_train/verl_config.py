@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_train.evaluation import eval_sampling
+from mta_train.reward import VERIFY_TIMEOUT
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.technique import Technique
 
@@ -173,6 +174,8 @@ def technique_overrides(technique: Technique, settings: TrainSettings) -> dict[s
         f"{REWARD_KWARGS}.variant": settings.variant,
         f"{REWARD_KWARGS}.require_format": settings.require_format,
         f"{REWARD_KWARGS}.eval_protocol": settings.eval_protocol,
+        # Each verification runs in a worker killed after this many seconds (reward.py).
+        f"{REWARD_KWARGS}.verify_timeout": VERIFY_TIMEOUT,
         "trainer.v1.sampler.custom_sampler.path": PLUGIN_PATH,
         "trainer.v1.sampler.custom_sampler.name": SAMPLER_CLASS,
         # EM reads the sampling policy's log-probs, which the rollout returns with this on.

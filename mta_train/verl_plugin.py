@@ -41,7 +41,7 @@ from typing import Any
 from mta_probe.errors import BackendError
 from mta_train.evaluation import get_protocol, scored_text
 from mta_train.parquet import problem_from_extra_info
-from mta_train.reward import Group, Reward, format_ok, is_correct
+from mta_train.reward import VERIFY_TIMEOUT, Group, Reward, format_ok, is_correct
 from mta_train.technique import DEFAULT_VARIANT, Variant
 from mta_train.techniques import get_technique
 
@@ -112,11 +112,15 @@ _COIN_STREAMS: dict[int, random.Random] = {}
 def compute_score(data_source: str, solution_str: str, ground_truth: Any,
                   extra_info: dict[str, Any] | None = None, technique: str = "ground-truth",
                   seed: int = 0, require_format: bool = True, variant: str = DEFAULT_VARIANT,
-                  eval_protocol: str = "paper", **_: Any) -> dict[str, float]:
+                  eval_protocol: str = "paper", verify_timeout: float = VERIFY_TIMEOUT,
+                  **_: Any) -> dict[str, float]:
     """verl's custom reward function: one response, scored by the technique's own reward.
 
-    `technique`, `variant`, `seed`, `require_format` and `eval_protocol` (TrainSettings fields)
-    arrive through `reward.custom_reward_function.reward_kwargs`.
+    `technique`, `variant`, `seed`, `require_format`, `eval_protocol` (TrainSettings fields) and
+    `verify_timeout` arrive through `reward.custom_reward_function.reward_kwargs`.
+    verl calls it in executor threads; every verification runs in a killable worker process
+    (mta_train/reward.py), so an answer that never finishes verifying scores 0 after
+    `verify_timeout` seconds instead of holding the reward worker forever.
     Validation rows (`extra_info.split == "val"`) score correctness only, under the run's
     evaluation protocol (the paper's: the first `<answer>` alone), as gains.json does.
     The random technique's coin is seeded per worker process (run seed and pid):
@@ -131,22 +135,25 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any,
     """
     problem, verifier = problem_from_extra_info(extra_info or {})
     if (extra_info or {}).get("split") == "val":
-        return reward_dict(validation_reward(solution_str, problem, verifier, eval_protocol))
+        return reward_dict(validation_reward(solution_str, problem, verifier, eval_protocol,
+                                             verify_timeout))
     chosen = get_technique(technique)
     if chosen.group_level or chosen.needs_logprobs:
         raise BackendError(f"{technique} scores whole groups: set "
                            "actor_rollout_ref.rollout.agent.agent_loop_manager_class="
                            "mta_train.verl_plugin.MtaAgentLoopManager")
     group = Group(problem=problem, verifier=verifier, texts=(solution_str,),
-                  seed=_coin_stream(seed).getrandbits(63), require_format=bool(require_format))
+                  seed=_coin_stream(seed).getrandbits(63), require_format=bool(require_format),
+                  verify_timeout=float(verify_timeout))
     return reward_dict(chosen.variant(variant).reward(group)[0])
 
 
-def validation_reward(text: str, problem: Any, verifier: str, protocol: str = "paper") -> Reward:
+def validation_reward(text: str, problem: Any, verifier: str, protocol: str = "paper",
+                      timeout: float = VERIFY_TIMEOUT) -> Reward:
     """Correctness under the evaluation protocol is the score (the format is logged, not
     required), as gains.json scores (mta_train/evaluation.py)."""
     read = scored_text(text, verifier, get_protocol(protocol))
-    acc = float(bool(read) and is_correct(read, problem, verifier))
+    acc = float(bool(read) and is_correct(read, problem, verifier, timeout))
     return Reward(score=acc, acc=acc, format=float(format_ok(text, problem, verifier)))
 
 
@@ -184,7 +191,7 @@ class Rollout:
 
 
 def score_group(variant: Variant, rollouts: list[Rollout], seed: int,
-                require_format: bool = True) -> list[Reward]:
+                require_format: bool = True, verify_timeout: float = VERIFY_TIMEOUT) -> list[Reward]:
     """Score the responses of one prompt together, as the local trainer does."""
     problem, verifier = problem_from_extra_info(rollouts[0].extra_info)
     logprobs = None
@@ -192,7 +199,8 @@ def score_group(variant: Variant, rollouts: list[Rollout], seed: int,
         logprobs = tuple(float(r.mean_logprob) for r in rollouts)  # type: ignore[arg-type]
     group_seed = zlib.crc32(f"{seed}:{rollouts[0].step}:{rollouts[0].extra_info['index']}".encode())
     group = Group(problem=problem, verifier=verifier, texts=tuple(r.text for r in rollouts),
-                  seed=group_seed, mean_logprobs=logprobs, require_format=require_format)
+                  seed=group_seed, mean_logprobs=logprobs, require_format=require_format,
+                  verify_timeout=verify_timeout)
     return variant.reward(group)
 
 
@@ -278,12 +286,14 @@ class GroupScoringMixin:
         self._mta_seed = int(kwargs.get("seed", 0))
         self._mta_require_format = bool(kwargs.get("require_format", True))
         self._mta_protocol = str(kwargs.get("eval_protocol", "paper"))
+        self._mta_timeout = float(kwargs.get("verify_timeout", VERIFY_TIMEOUT))
         self._mta_gate = GroupGate(self._mta_score)
 
     async def _mta_score(self, rollouts: list[Rollout]) -> list[Reward]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, score_group, self._mta_variant, rollouts,
-                                          self._mta_seed, self._mta_require_format)
+                                          self._mta_seed, self._mta_require_format,
+                                          self._mta_timeout)
 
     async def _run_agent_loop(self, sampling_params: dict[str, Any], trajectory: dict[str, Any],
                               **kwargs: Any) -> Any:
@@ -301,9 +311,11 @@ class GroupScoringMixin:
             final = outputs[-1]
             text = self.tokenizer.decode(final.response_ids, skip_special_tokens=True)
             extra_info = dict(kwargs.get("extra_info") or {})
-            if validate:
+            if validate:  # off the event loop: a verification may take its whole timeout
                 problem, verifier = problem_from_extra_info(extra_info)
-                reward = validation_reward(text, problem, verifier, self._mta_protocol)
+                reward = await asyncio.get_running_loop().run_in_executor(
+                    None, validation_reward, text, problem, verifier, self._mta_protocol,
+                    self._mta_timeout)
             else:
                 rollout = Rollout(text=text, mean_logprob=mean_logprob(final),
                                   extra_info=extra_info, step=int(kwargs.get("global_steps", 0)))

@@ -12,6 +12,7 @@ pytest.importorskip("verl")
 import numpy as np
 import torch
 from omegaconf import OmegaConf
+from guarded import TOWER, run_guarded
 from tinymodel import build_tiny_tokenizer
 from verl import DataProto
 from verl.experimental.agent_loop.agent_loop import (
@@ -110,11 +111,12 @@ def test_estimator_reached_through_verl_v1_trainer_code() -> None:
     assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["psr"], abs=1e-5)
 
 
-def _reward_config(technique: str) -> Any:
+def _reward_config(technique: str, timeout: float = 10.0) -> Any:
     return OmegaConf.create({"reward": {
         "custom_reward_function": {"path": "pkg://mta_train.verl_plugin", "name": "compute_score",
                                    "reward_kwargs": {"technique": technique, "seed": 0,
-                                                     "require_format": True}},
+                                                     "require_format": True,
+                                                     "verify_timeout": timeout}},
         "reward_manager": {"source": "register", "name": "naive"}, "sandbox_fusion": None}})
 
 
@@ -131,9 +133,12 @@ def _sample(tokenizer, text: str, row: dict[str, Any]) -> DataProto:
                      "extra_info": np.array([dict(row["extra_info"])], dtype=object)})
 
 
-def _score_with_verl(tokenizer, technique: str, text: str, row: dict[str, Any]) -> dict:
+def _score_with_verl(tokenizer, technique: str, text: str, row: dict[str, Any],
+                     timeout: float = 10.0) -> dict:
+    """`compute_score` as verl calls it: its reward manager's `run_single`, which runs the
+    function in an executor thread (verl/experimental/reward_loop/reward_manager/naive.py)."""
     async def run() -> dict:
-        manager = load_reward_manager(_reward_config(technique), tokenizer)
+        manager = load_reward_manager(_reward_config(technique, timeout), tokenizer)
         return await manager.run_single(_sample(tokenizer, text, row))
 
     return asyncio.run(run())
@@ -152,6 +157,49 @@ def test_reward_function_through_verl_reward_manager(tokenizer) -> None:
     # Validation scores correctness only, whatever the technique.
     val = _score_with_verl(tokenizer, "format", BARE, VAL_ROW)
     assert val["reward_score"] == BARE_ACC
+
+
+def test_a_verification_that_never_ends_scores_zero_within_its_timeout() -> None:
+    """Issue 22: 9^{9^{9^{9}}} against gold 1 never returned when verl called the reward (in its
+    executor threads math-verify cannot time itself out, and the computation holds the GIL).
+    Through verl's own reward manager, the group scorer and validation scoring it now scores 0
+    after `verify_timeout` (1 s here), and a correct answer still scores 1."""
+    result = run_guarded(f"""
+        import json, time
+        from mta_probe.tasks import Problem
+        from mta_train.parquet import problem_row
+        from mta_train.reward import is_correct
+        from tinymodel import build_tiny_tokenizer
+        from test_verl_plugin import _run, _score_with_verl
+
+        ONE = Problem(id="one", prompt="p", statement="s", gold="1")
+        TRAIN = problem_row(ONE, "math", data_source="toy", split="train", index=0)
+        VAL = problem_row(ONE, "math", data_source="toy", split="val", index=0)
+        TOWER = "<think> two </think> <answer> {TOWER} </answer>"
+        RIGHT = "<think> two </think> <answer> 1 </answer>"
+        tok = build_tiny_tokenizer()
+        tok.add_tokens(["<think>", "</think>", "<answer>", "</answer>", "1", "{TOWER}"])
+        assert is_correct(RIGHT, ONE, "math")  # starts this process's worker
+        out = {{}}
+        for text in (TOWER, RIGHT):
+            start = time.monotonic()
+            scored = _score_with_verl(tok, "ground-truth", text, TRAIN, timeout=1.0)
+            out["manager " + text] = [scored["reward_score"], time.monotonic() - start]
+        start = time.monotonic()
+        group = _run(tok, "vote", [TOWER, RIGHT, RIGHT], row=TRAIN, timeout=1.0)
+        out["group"] = [[o.reward_score for o in group], time.monotonic() - start]
+        start = time.monotonic()
+        val = _run(tok, "vote", [TOWER, RIGHT], row=VAL, validate=True, timeout=1.0)
+        out["validation"] = [[o.reward_score for o in val], time.monotonic() - start]
+        print(json.dumps(out))
+    """, deadline=180)
+    tower = f"<think> two </think> <answer> {TOWER} </answer>"
+    right = "<think> two </think> <answer> 1 </answer>"
+    assert result[f"manager {tower}"][0] == 0.0 and result[f"manager {right}"][0] == 1.0
+    assert result["group"][0] == [0.0, 1.0, 1.0]
+    assert result["validation"][0] == [0.0, 1.0]
+    for key in (f"manager {tower}", "group", "validation"):  # one timeout each, plus overhead
+        assert result[key][1] < 1.0 + 3.0, key
 
 
 def test_random_reward_is_a_fair_coin() -> None:
@@ -223,17 +271,18 @@ def _outputs(tokenizer, texts: list[str], logprobs: list[list[float]] | None = N
 
 
 def _run(tokenizer, technique: str, texts: list[str], *, validate: bool = False,
-         failing: tuple[int, ...] = (), logprobs=None, variant: str = "paper") -> list[Any]:
+         failing: tuple[int, ...] = (), logprobs=None, variant: str = "paper",
+         row: dict[str, Any] = ROW, timeout: float = 10.0) -> list[Any]:
     config = OmegaConf.create({
-        "reward": {"custom_reward_function": {"reward_kwargs": {"technique": technique,
-                                                                "variant": variant, "seed": 0}}},
+        "reward": {"custom_reward_function": {"reward_kwargs": {
+            "technique": technique, "variant": variant, "seed": 0, "verify_timeout": timeout}}},
         "actor_rollout_ref": {"rollout": {"n": len(texts)}}})
 
     async def run() -> list[Any]:
         worker = _Worker(config, tokenizer, _outputs(tokenizer, texts, logprobs), failing)
         return await asyncio.gather(*(
             worker._run_agent_loop({}, {"validate": validate}, uid="u1", session_id=i,
-                                   extra_info=dict(ROW["extra_info"]), global_steps=3,
+                                   extra_info=dict(row["extra_info"]), global_steps=3,
                                    agent_name="single_turn_agent")
             for i in range(len(texts))), return_exceptions=True)
 

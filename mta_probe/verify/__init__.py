@@ -2,12 +2,14 @@
 scores many without letting one hang or crash the run.
 
 The verbs: `verify_one` scores one completion in this process; `VerifierPool` scores many in
-killable worker processes; `VERIFIERS` is the table of verifiers by name; `extract_answer` pulls
-the final answer out of a completion; `uses_code` is the code-usage indicator of Tables 8 and 9.
+killable worker processes; `verify_bounded` does the same from any thread (training rewards);
+`VERIFIERS` is the table of verifiers by name; `extract_answer` pulls the final answer out of a
+completion; `uses_code` is the code-usage indicator of Tables 8 and 9.
 Model-written programs run in `sandbox` (confined by `confinement`).
 """
 
 from mta_probe.verify.answers import extract_answer, has_format
+from mta_probe.verify.bounded import verify_bounded
 from mta_probe.verify.codeuse import code_usage, uses_code
 from mta_probe.verify.pool import VerifierPool
 from mta_probe.verify.table import VERIFIERS, verify_one
@@ -22,5 +24,6 @@ __all__ = [
     "extract_answer",
     "has_format",
     "uses_code",
+    "verify_bounded",
     "verify_one",
 ]

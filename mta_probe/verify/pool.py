@@ -122,12 +122,14 @@ class VerifierPool:
             conn.close()
         self._slots = []
 
-    def verify(self, verifier: str, items: Sequence[tuple[str, Problem]]) -> list[Verdict]:
+    def verify(self, verifier: str, items: Sequence[tuple[str, Problem]], *,
+               timeout: float | None = None) -> list[Verdict]:
         """Score every (completion, problem) item; the verdicts come back in input order.
 
         Args:
             verifier: a key of the pool's table.
             items: (completion, problem) pairs.
+            timeout: seconds per item for this call instead of the pool's (see `budget`).
 
         Returns:
             One Verdict per item. An item past the timeout gets reason "timeout after Xs", one
@@ -146,13 +148,14 @@ class VerifierPool:
         pending = deque(range(len(items)))
         busy: dict[int, tuple[int, float, float]] = {}  # slot -> (item index, deadline, seconds)
         while pending or busy:
-            self._dispatch(verifier, items, pending, busy)
+            self._dispatch(verifier, items, pending, busy, timeout)
             if busy:
                 self._collect(verdicts, busy)
         return [verdict for verdict in verdicts if verdict is not None]
 
     def _dispatch(self, verifier: str, items: Sequence[tuple[str, Problem]],
-                  pending: deque[int], busy: dict[int, tuple[int, float, float]]) -> None:
+                  pending: deque[int], busy: dict[int, tuple[int, float, float]],
+                  timeout: float | None = None) -> None:
         """Hand the next pending items to idle workers."""
         for slot in range(len(self._slots)):
             if slot in busy or not pending:
@@ -165,13 +168,15 @@ class VerifierPool:
                 pending.appendleft(index)
                 self._replace(slot)
                 continue
-            seconds = self.budget(problem)
+            seconds = self.budget(problem, timeout)
             busy[slot] = (index, time.monotonic() + seconds, seconds)
 
-    def budget(self, problem: Problem) -> float:
-        """Seconds one item may take: the pool's timeout, or more when its problem asks for it in
-        meta["verify_timeout"] (LiveCodeBench: its global budget for a problem's many tests)."""
-        return max(self.timeout, float(problem.meta.get("verify_timeout", 0.0)))
+    def budget(self, problem: Problem, timeout: float | None = None) -> float:
+        """Seconds one item may take: `timeout` (default the pool's), or more when its problem asks
+        for it in meta["verify_timeout"] (LiveCodeBench: its global budget for a problem's many
+        tests)."""
+        base = self.timeout if timeout is None else float(timeout)
+        return max(base, float(problem.meta.get("verify_timeout", 0.0)))
 
     def _collect(self, verdicts: list[Verdict | None],
                  busy: dict[int, tuple[int, float, float]]) -> None:

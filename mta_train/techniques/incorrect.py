@@ -62,7 +62,7 @@ def _matches(group: Group, label: str | None, wrong: list[bool], shaped: list[bo
     if label is None:
         return [0.0] * len(group.texts)
     labelled = replace(group.problem, gold=label)
-    return [float(f and w and is_correct(text, labelled, group.verifier))
+    return [float(f and w and is_correct(text, labelled, group.verifier, group.verify_timeout))
             for text, f, w in zip(group.texts, shaped, wrong, strict=True)]
 
 
