@@ -66,6 +66,7 @@ def train(
     device: Annotated[Optional[str], typer.Option(help="local: cpu, cuda or cuda:N.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="verl: write the configuration and print the command only.")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="verl: address of an existing Ray cluster.")] = None,
+    shared_dir: Annotated[Optional[Path], typer.Option(help="verl with --ray-address: a folder every node mounts at the same path; the run (--out) and a local model must be in it.")] = None,
     nodes: Annotated[int, typer.Option(help="verl: nodes.")] = 1,
     gpus_per_node: Annotated[int, typer.Option(help="verl: GPUs per node.")] = 8,
 ) -> None:
@@ -114,6 +115,8 @@ def _settings(given: dict[str, Any]):
         options["mini_batch_size"] = min(dapo.mini_batch_size, options["batch_size"])
     backend_options: dict[str, Any] = {} if local else {
         key: given[key] for key in ("ray_address", "nodes", "gpus_per_node")}
+    if given.get("shared_dir") is not None and not local:
+        backend_options["shared_dir"] = str(given["shared_dir"])  # JSON in the run's identity
     return TrainSettings(
         technique=given["technique"], variant=given["variant"], model=given["model"],
         task=given["task"], eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],

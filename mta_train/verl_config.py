@@ -25,6 +25,9 @@ verl 0.9.1 facts this relies on (read in its source, see docs/train-verl.md):
 - Validation samples with `rollout.val_kwargs` (temperature, top_p, n); it is scored by the
   reward function with `extra_info.split == "val"` (mta_train/verl_plugin.py), under the run's
   evaluation protocol (mta_train/evaluation.py).
+- The agent loop, not `RLHFDataset`, turns a row's prompt into tokens (through the chat
+  template, `rollout.agent.default_agent_loop`) and cuts a text prompt longer than
+  `rollout.prompt_length` from the left; `data.truncation` is read by the SFT dataset only.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ SAMPLER_CLASS = "MtaReplayBuffer"
 CONFIG_FILE = "verl_config.yaml"
 OVERRIDES_FILE = "verl_overrides.txt"
 CHECKPOINT_DIR = "checkpoints"
+AGENT_LOOPS_FILE = "verl_agent_loops.yaml"  # registers the raw-text agent loop (chat=False)
+RAW_TEXT_AGENT = "mta_raw_text"
+RAW_TEXT_LOOP = f"{PLUGIN_MODULE}.MtaRawTextAgentLoop"
+# The paper's launch scripts (scripts/RQ1/qwen-math-ground_truth.sh and every other RQ script):
+PAPER_TENSOR_PARALLEL = 4  # gen_tp=4, on 8 GPUs a node
+PAPER_GPU_MEMORY = 0.80  # rollout.gpu_memory_utilization=0.80
 FILTER_METRIC = "reward"  # verl's canonical pre-KL reward (rm_scores)
 SAMPLER_KWARGS = "trainer.v1.sampler.sampler_kwargs"
 REWARD_KWARGS = "reward.custom_reward_function.reward_kwargs"
@@ -69,26 +78,45 @@ class VerlCluster:
         gpus_per_node: GPUs per node (`trainer.n_gpus_per_node`).
         ray_address: an existing Ray cluster (`ray_kwargs.ray_init.address`); None starts one.
         rollout_engine: "vllm" or "sglang" (`actor_rollout_ref.rollout.name`).
-        tensor_parallel: rollout tensor parallelism per engine.
-        gpu_memory_utilization: share of GPU memory the rollout engine may take.
+        tensor_parallel: rollout tensor parallelism per engine; the paper's 4 (`gen_tp=4`),
+            or the largest of 2 and 1 that divides `gpus_per_node` when 4 does not.
+        gpu_memory_utilization: share of GPU memory the rollout engine may take (the paper's
+            0.80).
+        shared_dir: a folder every Ray node mounts at the same path; with `ray_address`, the run
+            directory (data, checkpoints, verl's metrics log) and a local model must be in it
+            (mta_train/verl_launch.py `require_shared`).
     """
 
     nodes: int = 1
     gpus_per_node: int = 8
     ray_address: str | None = None
     rollout_engine: str = "vllm"
-    tensor_parallel: int = 1
-    gpu_memory_utilization: float = 0.6
+    tensor_parallel: int = PAPER_TENSOR_PARALLEL
+    gpu_memory_utilization: float = PAPER_GPU_MEMORY
+    shared_dir: Path | None = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> VerlCluster:
-        """Read TrainSettings.backend_options; unknown keys are ignored (the local ones)."""
+        """Read TrainSettings.backend_options; unknown keys are ignored (the local ones).
+
+        Raises:
+            BadInputError: sizes below 1, an unknown engine, or engines that do not divide the
+                GPUs of a node.
+        """
         known = {k: options[k] for k in ("nodes", "gpus_per_node", "ray_address", "rollout_engine",
-                                         "tensor_parallel", "gpu_memory_utilization")
+                                         "tensor_parallel", "gpu_memory_utilization", "shared_dir")
                  if options.get(k) is not None}
+        if "shared_dir" in known:
+            known["shared_dir"] = Path(known["shared_dir"])
+        if "tensor_parallel" not in known:
+            gpus = int(known.get("gpus_per_node", cls.gpus_per_node))
+            known["tensor_parallel"] = next(t for t in (PAPER_TENSOR_PARALLEL, 2, 1) if gpus % t == 0)
         cluster = cls(**known)
         if cluster.nodes < 1 or cluster.gpus_per_node < 1 or cluster.tensor_parallel < 1:
             raise BadInputError("nodes, gpus_per_node and tensor_parallel must be at least 1")
+        if cluster.gpus_per_node % cluster.tensor_parallel:
+            raise BadInputError(f"tensor_parallel {cluster.tensor_parallel} does not divide the "
+                                f"{cluster.gpus_per_node} GPUs of a node")
         if cluster.rollout_engine not in ("vllm", "sglang"):
             raise BadInputError(f"rollout_engine must be vllm or sglang, not "
                                 f"{cluster.rollout_engine!r}")
@@ -105,6 +133,8 @@ class VerlInputs:
         val_files: validation parquets.
         run_dir: the mta run directory (checkpoints go under it).
         train_rows: rows of the training parquet (sizes `trainer.total_epochs`).
+        chat: render prompts through the tokenizer's chat template (the model's `chat` flag,
+            which mta's evaluations and fixed-label pass follow); False sends the raw text.
     """
 
     model_path: str
@@ -112,6 +142,7 @@ class VerlInputs:
     val_files: tuple[Path, ...]
     run_dir: Path
     train_rows: int
+    chat: bool
 
 
 def dapo_overrides(dapo: DapoSettings) -> dict[str, Any]:
@@ -190,7 +221,6 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
                   env: dict[str, str]) -> dict[str, Any]:
     """Model, data, cluster, logging and checkpoints of one run."""
     dapo = settings.dapo
-    sequence = dapo.max_prompt_length + dapo.max_response_length
     rollout = "actor_rollout_ref.rollout"
     steps_per_epoch = max(1, inputs.train_rows // dapo.batch_size)
     validation = eval_sampling(settings)
@@ -198,8 +228,14 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         "actor_rollout_ref.model.path": inputs.model_path,
         "data.train_files": [str(inputs.train_file)],
         "data.val_files": [str(p) for p in inputs.val_files],
-        "data.filter_overlong_prompts": True,
+        # The paper keeps every prompt and cuts a long one from the left (`data.truncation=left`;
+        # its verl filtered nothing by default). verl 0.9.1's agent loop left-truncates a text
+        # prompt to `rollout.prompt_length` itself; its filter would drop rows, and fewer than
+        # one batch of rows makes its steps per epoch 0 (a division by zero in its trainer).
+        "data.filter_overlong_prompts": False,
+        "data.truncation": "left",
         "data.return_raw_chat": True,
+        **prompt_rendering(inputs),
         "trainer.use_v1": True,
         "trainer.v1.trainer_mode": "sync",
         "trainer.nnodes": cluster.nodes,
@@ -213,13 +249,8 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         "trainer.total_epochs": math.ceil(dapo.steps / steps_per_epoch),
         "actor_rollout_ref.actor.checkpoint.save_contents": ["model", "optimizer", "extra",
                                                              "hf_model"],
-        "actor_rollout_ref.actor.use_dynamic_bsz": True,
-        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 2 * sequence,
-        f"{rollout}.log_prob_max_token_len_per_gpu": 3 * sequence,
-        "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu": 3 * sequence,
+        **memory_overrides(dapo, cluster),
         f"{rollout}.name": cluster.rollout_engine,
-        f"{rollout}.tensor_model_parallel_size": cluster.tensor_parallel,
-        f"{rollout}.gpu_memory_utilization": cluster.gpu_memory_utilization,
         # Validation under the run's evaluation protocol (mta_train/evaluation.py), as the
         # paper's scripts: n=1 per row, the val parquet repeats each problem k times (avg@k
         # with k per benchmark), temperature 1.0, top_p 0.7 (`val_top_p`).
@@ -233,6 +264,47 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
     for name, value in sorted(env.items()):
         overrides[f"{RUNTIME_ENV_VARS}.{name}"] = value
     return overrides
+
+
+def memory_overrides(dapo: DapoSettings, cluster: VerlCluster) -> dict[str, Any]:
+    """Token budgets, rollout parallelism and memory, as the paper's launch scripts set them
+    (scripts/RQ1/qwen-math-ground_truth.sh and the other RQ scripts): every budget one sequence
+    (`actor_ppo_max_token_len` = `infer_ppo_max_token_len` = prompt + response, with
+    `use_dynamic_bsz`), `gen_tp=4`, `gpu_memory_utilization=0.80`, chunked prefill with
+    `max_num_batched_tokens` one sequence, padding removed, gradient checkpointing."""
+    sequence = dapo.max_prompt_length + dapo.max_response_length
+    rollout = "actor_rollout_ref.rollout"
+    return {
+        "actor_rollout_ref.model.use_remove_padding": True,
+        "actor_rollout_ref.model.enable_gradient_checkpointing": True,
+        "actor_rollout_ref.actor.use_dynamic_bsz": True,
+        f"{rollout}.log_prob_use_dynamic_bsz": True,
+        "actor_rollout_ref.ref.log_prob_use_dynamic_bsz": True,
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": sequence,
+        f"{rollout}.log_prob_max_token_len_per_gpu": sequence,
+        "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu": sequence,
+        f"{rollout}.tensor_model_parallel_size": cluster.tensor_parallel,
+        f"{rollout}.gpu_memory_utilization": cluster.gpu_memory_utilization,
+        f"{rollout}.enable_chunked_prefill": True,
+        f"{rollout}.max_num_batched_tokens": sequence,
+    }
+
+
+def prompt_rendering(inputs: VerlInputs) -> dict[str, Any]:
+    """How verl turns a row's prompt into tokens: as mta's evaluations do for this model.
+
+    verl renders every prompt through the tokenizer's chat template (its agent loop's
+    Continuous Token builder); mta's evaluations, fixed-label pass and local trainer render a
+    model whose `chat` flag is off (the `qwen` alias, Qwen2.5-7B base) as raw text. For those,
+    the default agent loop is mta's `MtaRawTextAgentLoop` (mta_train/verl_plugin.py), which
+    tokenizes the user message as mta's samplers do; verl learns its name from
+    `agent_loop_config_path` (AGENT_LOOPS_FILE, written by `write_config`).
+    """
+    if inputs.chat:
+        return {}
+    return {"actor_rollout_ref.rollout.agent.default_agent_loop": RAW_TEXT_AGENT,
+            "actor_rollout_ref.rollout.agent.agent_loop_config_path":
+                str(inputs.run_dir / AGENT_LOOPS_FILE)}
 
 
 def verl_overrides(settings: TrainSettings, technique: Technique, inputs: VerlInputs,
@@ -324,11 +396,15 @@ def resolved_yaml(config: DictConfig) -> str:
 
 
 def write_config(config: DictConfig, args: list[str], run_dir: Path) -> Path:
-    """Write verl_config.yaml (resolved) and verl_overrides.txt (one override a line)."""
+    """Write verl_config.yaml (resolved), verl_overrides.txt (one override a line) and, when
+    the configuration names it, the agent-loop registry file (`prompt_rendering`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / CONFIG_FILE
     _write_text(path, resolved_yaml(config))
     _write_text(run_dir / OVERRIDES_FILE, "\n".join(args) + "\n")
+    if config.actor_rollout_ref.rollout.agent.agent_loop_config_path:  # run_dir's, as planned
+        _write_text(run_dir / AGENT_LOOPS_FILE,
+                    f"- name: {RAW_TEXT_AGENT}\n  _target_: {RAW_TEXT_LOOP}\n")
     return path
 
 

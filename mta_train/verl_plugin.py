@@ -22,7 +22,11 @@ adapts verl's data to `Group` / `Reward`:
   (verl's GRPO advantage times the paper's mask);
 - dynamic sampling with the paper's fallback: `MtaReplayBuffer`
   (`trainer.v1.sampler.custom_sampler`), verl's v1 ReplayBuffer with
-  mta_train/verl_sampling.py's `PaperSamplingMixin`.
+  mta_train/verl_sampling.py's `PaperSamplingMixin`;
+- prompts of a model whose chat flag is off: `MtaRawTextAgentLoop`
+  (`rollout.agent.default_agent_loop`, registered by `rollout.agent.agent_loop_config_path`),
+  verl's single-turn agent loop with the prompt tokenized as raw text, as mta's evaluations
+  sample that model, instead of through the chat template.
 
 The classes built on verl's TransferQueue trainer are created on first access (module
 `__getattr__`), so this module imports without the `transfer_queue` package.
@@ -327,7 +331,27 @@ class GroupScoringMixin:
         return await super()._agent_loop_postprocess(output, validate, **kwargs)  # type: ignore[misc]
 
 
-# --- classes built on verl's TransferQueue trainer (created on first access) ---------------
+# --- raw-text prompts (models whose chat flag is off) -------------------------------------
+
+
+def raw_prompt_ids(tokenizer: Any, messages: list[dict[str, Any]]) -> list[int]:
+    """A row's prompt as mta's samplers send it to a model with chat off: the user message's
+    text, tokenized with the tokenizer's own special tokens (a BOS where it adds one), no chat
+    template (mta_probe/sampling/hf.py and vllm_engine.py `encode`)."""
+    (message,) = [m for m in messages if m.get("role") == "user"]  # mta's rows hold one
+    return list(tokenizer(str(message["content"])).input_ids)
+
+
+async def _raw_text_initial_tokens(self: Any, messages: list[dict[str, Any]], tools: Any = None,
+                                   images: Any = None, videos: Any = None, audios: Any = None,
+                                   mm_inputs_out: Any = None) -> list[int]:
+    if tools or images or videos or audios:
+        raise BackendError("mta's raw-text agent loop takes text prompts only")
+    ids = await self.loop.run_in_executor(None, raw_prompt_ids, self.tokenizer, messages)
+    return self._cap_text_prompt_length(ids)  # verl's left truncation, as for templated prompts
+
+
+# --- classes built on verl's agent loop and TransferQueue trainer (created on first access) --
 
 
 def _build_worker() -> type:
@@ -356,6 +380,13 @@ def _build_manager() -> type:
                 {"__init__": __init__, "__module__": __name__})
 
 
+def _build_raw_text_loop() -> type:
+    from verl.experimental.agent_loop.single_turn_agent_loop import SingleTurnAgentLoop
+
+    return type("MtaRawTextAgentLoop", (SingleTurnAgentLoop,),
+                {"ct_build_initial_tokens": _raw_text_initial_tokens, "__module__": __name__})
+
+
 def _build_replay_buffer() -> type:
     from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
@@ -366,7 +397,8 @@ def _build_replay_buffer() -> type:
 
 _LAZY: dict[str, Callable[[], type]] = {"MtaAgentLoopWorker": _build_worker,
                                         "MtaAgentLoopManager": _build_manager,
-                                        "MtaReplayBuffer": _build_replay_buffer}
+                                        "MtaReplayBuffer": _build_replay_buffer,
+                                        "MtaRawTextAgentLoop": _build_raw_text_loop}
 
 
 def __getattr__(name: str) -> Any:

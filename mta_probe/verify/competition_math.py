@@ -64,7 +64,13 @@ def _math_parse(form: str) -> list[Any]:
 
 
 def _in_main_thread() -> bool:
-    """math-verify's timeouts use SIGALRM, which only the main thread may set."""
+    """math-verify's timeouts use SIGALRM, which only the main thread may set.
+
+    Off the main thread nothing here bounds a verification, and some hold the GIL for good
+    (`9^{9^{9^{9}}}` against `1` never returns): a caller in a thread goes through
+    `mta_probe.verify.verify_bounded` (or a `VerifierPool`), whose workers verify in their main
+    thread, with this timeout armed, and are killed past theirs.
+    """
     return threading.current_thread() is threading.main_thread()
 
 
