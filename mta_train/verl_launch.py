@@ -250,8 +250,8 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
         write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
         return TrainResult(run_dir=run_dir, gains=None, command=prepared.command)
     labelled = fixed_labels(settings, technique, ref, run_dir, say)
-    prepared = prepare_launch(settings, technique, run_dir, model_path, labelled or data,
-                              chat=ref.chat)
+    prepared = write_launch(plan, run_dir) if labelled is None else prepare_launch(
+        settings, technique, run_dir, model_path, labelled, chat=ref.chat)
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
     from mta_train.gains import evaluate, write_gains
 
