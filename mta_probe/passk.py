@@ -161,13 +161,15 @@ def check_verification(s: PassKSettings) -> None:
 
 def load_scored_task(s: PassKSettings) -> LoadedTask:
     """The task, with the lenient variant of its verifier when asked for and one exists."""
-    from mta_probe.verify import VERIFIERS
+    from mta_probe.verify import VERIFIERS, get_verifier
 
     task = load_task(s.task, limit=s.limit, options=s.task_options)
     if s.lenient:
-        if f"{task.verifier}-lenient" not in VERIFIERS:
-            raise BadInputError(f"--lenient applies to the math and gym verifiers, not {task.verifier!r}")
-        task = replace(task, verifier=f"{task.verifier}-lenient")
+        twin = get_verifier(task.verifier).lenient
+        if twin is None:
+            having = " and ".join(name for name, row in VERIFIERS.items() if row.lenient)
+            raise BadInputError(f"--lenient applies to the {having} verifiers, not {task.verifier!r}")
+        task = replace(task, verifier=twin)
     return task
 
 

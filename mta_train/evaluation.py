@@ -30,10 +30,9 @@ from typing import Any, Literal
 from mta_probe.errors import BadInputError
 from mta_probe.sampling import Completion, SamplingSettings, problem_seed
 from mta_probe.tasks import Problem, load_task
-from mta_probe.verify import Verdict
+from mta_probe.verify import Verdict, get_verifier
 from mta_probe.verify.answers import ANSWER_TAG
 from mta_train.data import training_prompt
-from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 
 
@@ -109,7 +108,7 @@ def eval_prompt(problem: Problem, verifier: str, protocol: EvalProtocol,
 def scored_text(text: str, verifier: str, protocol: EvalProtocol) -> str:
     """What the verifier reads of a completion: under "first-answer-tag", the first answer
     block alone (nothing when there is none); code keeps its text (its answer is its block)."""
-    if protocol.answer == "verifier" or verifier in CODE_VERIFIERS:
+    if protocol.answer == "verifier" or get_verifier(verifier).family == "code":
         return text
     first = ANSWER_TAG.search(text)
     return f"<answer>{first.group(1)}</answer>" if first else ""

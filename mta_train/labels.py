@@ -24,18 +24,19 @@ from typing import Any
 from mta_probe.errors import BadInputError
 from mta_probe.sampling import SamplingSettings, problem_seed
 from mta_probe.tasks import Problem
+from mta_probe.verify import get_verifier
 from mta_train.data import TrainingSet, training_prompt
 from mta_train.majority import majority_vote
 from mta_train.progress import ProgressCallback, reporter
 from mta_train.reward import Group, verdicts
-from mta_train.techniques.incorrect import LABEL_KEY, MATH_VERIFIERS
+from mta_train.techniques.incorrect import LABEL_KEY
 
 LABELS_FILE = "incorrect_labels.jsonl"
 
 
 def needs_fixed_labels(fixed_label: bool, verifier: str) -> bool:
     """Whether a run must label its problems first: a fixed-label variant on a math task."""
-    return fixed_label and verifier in MATH_VERIFIERS
+    return fixed_label and get_verifier(verifier).family == "math"
 
 
 def label_one(sampler: Any, problem: Problem, verifier: str, samples: int,

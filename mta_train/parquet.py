@@ -28,10 +28,10 @@ from typing import Any
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import Problem
+from mta_probe.verify import get_verifier
 from mta_train.data import TrainingSet, training_prompt, training_set
 from mta_train.evaluation import eval_prompt, eval_sets, get_protocol
 from mta_train.labels import needs_fixed_labels
-from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.techniques import get_technique
@@ -58,10 +58,8 @@ class VerlData:
 
 
 def ability(verifier: str) -> str:
-    """verl's `ability` column: math, code or logic."""
-    if verifier.startswith("math"):
-        return "math"
-    return "code" if verifier in CODE_VERIFIERS else "logic"
+    """verl's `ability` column: the verifier's family (math, code or logic)."""
+    return get_verifier(verifier).family
 
 
 def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,

@@ -20,10 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mta_probe.tasks import Problem
-from mta_probe.verify import Verdict, has_format, verify_one
+from mta_probe.verify import Verdict, get_verifier, has_format, verify_one
 from mta_probe.verify.answers import defines, extract_code
-
-CODE_VERIFIERS = ("code", "code-io")
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class Reward:
 
 def format_ok(text: str, problem: Problem, verifier: str) -> bool:
     """The format half of the paper's reward (see the module docstring for code tasks)."""
-    if verifier in CODE_VERIFIERS:
+    if get_verifier(verifier).family == "code":
         entry = problem.meta.get("entry_point")
         code = extract_code(text, entry)
         return code is not None and (entry is None or defines(code, entry))

@@ -31,13 +31,13 @@ INSTRUCTION = "Please reason step by step, and put your final answer within \\bo
 def test_math_base_model_is_scored_on_its_first_answer(continuation: str) -> None:
     completion = SOLUTION + continuation
     assert verify_one("math", completion, POLAR).correct
-    assert not VERIFIERS["math"](completion, POLAR).correct  # the verifier alone reads the last box
+    assert not VERIFIERS["math"].judge(completion, POLAR).correct  # the verifier alone reads the last box
 
 
 def test_an_echoed_instruction_box_is_not_the_answer() -> None:
     echoed = f"{SOLUTION} {INSTRUCTION}"
     assert answer_region(echoed, POLAR.prompt, POLAR.statement) == SOLUTION + " "
-    assert VERIFIERS["math"](echoed, POLAR).correct  # extraction alone skips the empty box too
+    assert VERIFIERS["math"].judge(echoed, POLAR).correct  # extraction alone skips the empty box too
     assert verify_one("math", echoed, POLAR).correct
 
 
@@ -106,8 +106,8 @@ def test_no_verifier_accepts_an_empty_answer(verifier: str) -> None:
 
 def test_the_rule_overrules_verifiers_that_accept_empty_answers() -> None:
     # without the rule, these verifiers call an empty answer right
-    assert VERIFIERS["exact"]("<answer></answer>", _empty_gold_problem("exact")).correct
-    assert VERIFIERS["gym"]("<answer></answer>", _empty_gold_problem("gym")).correct
+    assert VERIFIERS["exact"].judge("<answer></answer>", _empty_gold_problem("exact")).correct
+    assert VERIFIERS["gym"].judge("<answer></answer>", _empty_gold_problem("gym")).correct
     # (code-io no longer does: LiveCodeBench's harness finds no program in an empty block)
     verdict = verify_one("exact", "<answer></answer>", _empty_gold_problem("exact"))
     assert verdict == Verdict(False, "", "empty answer")

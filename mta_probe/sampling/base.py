@@ -19,7 +19,7 @@ from itertools import pairwise
 from typing import Protocol
 
 from mta_probe.errors import BadInputError
-from mta_probe.tasks import CONTINUATION_MARKERS
+from mta_probe.verify import CONTINUATION_MARKERS
 
 # Spacing of per-problem seeds: 2^16 > 16384, vLLM's largest n (VLLM_MAX_N_SEQUENCES default).
 SEED_STRIDE = 1 << 16

@@ -2,7 +2,7 @@
 scores many without letting one hang or crash the run.
 
 The verbs: `verify_one` scores one completion in this process; `VerifierPool` scores many in
-killable worker processes; `VERIFIERS` is the table of verifiers by name; `extract_answer` pulls
+killable worker processes; `VERIFIERS` is the table of verifiers by name (a `Verifier` record each, `get_verifier` one by name); `extract_answer` pulls
 the final answer out of a completion; `uses_code` is the code-usage indicator of Tables 8 and 9.
 Model-written programs run in `sandbox` (confined by `confinement`).
 """
@@ -10,16 +10,22 @@ Model-written programs run in `sandbox` (confined by `confinement`).
 from mta_probe.verify.answers import extract_answer, has_format
 from mta_probe.verify.codeuse import code_usage, uses_code
 from mta_probe.verify.pool import VerifierPool
-from mta_probe.verify.table import VERIFIERS, verify_one
+from mta_probe.verify.rules import CONTINUATION_MARKERS
+from mta_probe.verify.table import VERIFIERS, Family, PromptStyle, Verifier, get_verifier, verify_one
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 __all__ = [
+    "CONTINUATION_MARKERS",
     "NO_ANSWER",
+    "Family",
+    "PromptStyle",
     "VERIFIERS",
     "Verdict",
+    "Verifier",
     "VerifierPool",
     "code_usage",
     "extract_answer",
+    "get_verifier",
     "has_format",
     "uses_code",
     "verify_one",

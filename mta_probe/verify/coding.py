@@ -8,7 +8,7 @@ import re
 import secrets
 from pathlib import Path
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify import testrunner
 from mta_probe.verify.answers import ANSWER_TAG, CODE_LANGUAGES, FENCED_BLOCK, defines, extract_code
 from mta_probe.verify.sandbox import SandboxResult, run_program

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import ANSWER_TAG
 from mta_probe.verify.kor_puzzle import PUZZLE_RULES, puzzle_general
 from mta_probe.verify.verdict import NO_ANSWER, Verdict

@@ -28,7 +28,7 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 
 from mta_probe.errors import BadInputError, MtaError
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.rules import judge
 from mta_probe.verify.verdict import Verdict
 
@@ -67,7 +67,7 @@ class VerifierPool:
             sequentially, with no timeout protection (tests, debugging).
         timeout: seconds one item may take before its worker is killed and replaced (more for
             an item whose problem sets meta["verify_timeout"]: see `budget`).
-        table: verifier name -> top-level function (default mta_probe.verify.VERIFIERS);
+        table: verifier name -> top-level function (default: the `judge` of each VERIFIERS row);
             must be picklable by reference, i.e. defined at the top of an importable module.
         memory_mb: soft address-space limit of each worker (a runaway parse then raises
             MemoryError instead of waking the OOM killer); None for no limit.
@@ -84,7 +84,7 @@ class VerifierPool:
         if table is None:
             from mta_probe.verify.table import VERIFIERS
 
-            table = VERIFIERS
+            table = {name: row.judge for name, row in VERIFIERS.items()}
         self.workers, self.timeout, self.memory_mb = workers, float(timeout), memory_mb
         self.table: Table = dict(table)
         self._context = multiprocessing.get_context("forkserver")

@@ -5,7 +5,7 @@
    (`\\boxed{5}.\\n\\nProblem: ... \\boxed{4}`, `[[B]]\\n\\n### Question: ... [[C]]`), or echoes the
    prompt's instruction (`... within \\boxed{}.`). `answer_region` cuts the completion at the first
    continuation that follows some text: a line starting with a marker of
-   `mta_probe.tasks.prompts.CONTINUATION_MARKERS` ("Problem:", "Question:", "### Question",
+   `CONTINUATION_MARKERS` below ("Problem:", "Question:", "### Question",
    "Q:"), or a repeat of the prompt's first or last line when that line is template text (not
    part of the problem statement, at least 16 characters). A continuation at the very start is
    not cut: nothing was answered before it.
@@ -22,9 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mta_probe.tasks import CONTINUATION_MARKERS, Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.verdict import Verdict
 
+# How a model without a chat template starts the next item of an imagined exam once it has
+# answered (lm-eval stops base models at the same kind of line: "Problem:" for minerva_math,
+# "Question:" for gsm8k; KOR's few-shot prompts start each item with "### Question:"). Each is
+# matched at the start of a line. Four, so that the OpenAI API (at most four stop strings) takes
+# them all as stop sequences.
+CONTINUATION_MARKERS = ("Problem:", "Question:", "### Question", "Q:")
 EMPTY_ANSWER = "empty answer"
 # At the very start of a line, as a base model writes them: an indented "Q:" is a docstring's
 MARKER_LINE = re.compile("^(?:" + "|".join(re.escape(m) for m in CONTINUATION_MARKERS) + ")", re.MULTILINE)

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import ANSWER_TAG
 from mta_probe.verify.expressions import evaluate_expression
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
