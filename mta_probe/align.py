@@ -200,13 +200,11 @@ def _run_probes(settings: AlignSettings, progress: AlignProgress | None,
                 on_status: Callable[[str], None] | None) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     from mta_probe.contam import ContamSettings, probe_contamination
     from mta_probe.passk import PassKSettings, probe_passk
-    from mta_probe.sampling import SamplingSettings, resolve_model
 
     if not settings.model or not settings.task:
         raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")
     pair = {"model": settings.model, "task": settings.task, "task_options": settings.task_options}
-    passk_probe = settings.passk_probe or PassKSettings(
-        sampling=SamplingSettings(max_tokens=resolve_model(settings.model).default_max_tokens))
+    passk_probe = settings.passk_probe or PassKSettings()
     passk = probe_passk(replace(passk_probe, **pair), on_status=on_status,
                         progress=_named(progress, "pass@k"))
     contam = probe_contamination(replace(settings.contam_probe or ContamSettings(), **pair),

@@ -248,7 +248,7 @@ def probe_passk(settings: PassKSettings, *,
     check_verification(settings)
     ref = resolve_model(settings.model)
     chat = ref.chat if settings.chat is None else settings.chat
-    settings = replace(settings, sampling=resolve_stop(settings.sampling, chat))
+    settings = replace(settings, sampling=resolve_stop(settings.sampling.for_model(ref.default_max_tokens), chat))
     task = load_scored_task(settings)
     if settings.adaptive:
         check_adaptive(settings.adaptive, settings.n, len(task.problems))
@@ -290,15 +290,15 @@ class _Drawing:
         self.opened = contextlib.ExitStack()
 
     def _open(self) -> None:
-        from mta_probe.sampling import open_sampler, prepare_model
+        from mta_probe.sampling import get_backend, open_sampler, prepare_model
         from mta_probe.verify import VerifierPool
 
-        if self.backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
+        if get_backend(self.backend).loads_model:  # a server holds its own; the others load (or fetch) it here first
             prepare_model(self.ref, on_status=self.say)
         self.sampler = open_sampler(self.backend, self.ref, chat=self.s.chat, **self.s.engine_options)
         self.opened.callback(self.sampler.close)
         refuse_beyond_context(self.sampler, self.task.problems)
-        if self.s.adaptive and not getattr(self.sampler, "continues", False):
+        if self.s.adaptive and not self.sampler.continues:
             raise BadInputError(f"adaptive sampling (--budget) adds samples to a problem from its sample n_i on; "
                                 f"this {self.backend} sampler cannot start there (docs/backends.md)")
         self.pool = self.opened.enter_context(VerifierPool(workers=self.s.verify_workers,
@@ -328,7 +328,7 @@ class _Drawing:
         starts = None if uniform else [span.start for span in spans]
         # Verification runs on one thread, in arrival order, while sampling goes on; at most one
         # call's worth of problems waits for it, so a kill loses little and memory stays bounded.
-        backlog = max(1, getattr(self.sampler, "prompts_per_call", 1))
+        backlog = max(1, self.sampler.prompts_per_call)
         pending: deque[tuple[str, Future[list[tuple[int, bool]]]]] = deque()
         with ThreadPoolExecutor(max_workers=1) as verifier_thread:
             for index, comps in draw(self.sampler, [span.problem.prompt for span in spans], counts,

@@ -56,7 +56,7 @@ def training_set(settings: TrainSettings, technique: Technique) -> TrainingSet:
         BadInputError: a one-shot id that is not in the task, or an empty task.
     """
     if technique.data == "eval":
-        loaded = load_task(settings.evaluation[0], limit=settings.eval_limit,
+        loaded = load_task(settings.evaluation[0], limit=settings.eval_count,
                            options=settings.task_options)
     else:
         loaded = load_task(settings.task, limit=settings.train_limit, options=settings.task_options)

@@ -33,7 +33,7 @@ from typing import Any
 
 from mta_probe.errors import BadInputError
 from mta_probe.runs import RecordWriter, room_for
-from mta_probe.sampling import SamplingSettings
+from mta_probe.sampling import SamplingSettings, draw
 from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
 from mta_train.data import TrainingSet, prompt_batch, training_prompt
@@ -210,9 +210,9 @@ def _collect(sampler: Any, policy: Policy, technique: Technique, data: TrainingS
 
 def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: TrainSettings,
             seeds: list[int]) -> list[list[Any]]:
-    """Each problem's `group_size` completions, `sampler.prompts_per_call` problems per call
-    (the hf backend's CPU engine decodes several at once; a problem's completions depend on its
-    own seed only, so the grouping does not change them)."""
+    """Each problem's `group_size` completions, drawn through `draw` (the hf backend's CPU
+    engine decodes several problems at once; a problem's completions depend on its own seed
+    only, so the grouping does not change them)."""
     dapo = settings.dapo
     prompts = [training_prompt(problem, verifier, settings.train_prompt) for problem in problems]
     for problem, prompt in zip(problems, prompts):
@@ -220,13 +220,8 @@ def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: Trai
         if length > dapo.max_prompt_length:
             raise BadInputError(f"problem {problem.id}: prompt of {length} tokens exceeds "
                                 f"max_prompt_length {dapo.max_prompt_length}")
-    sampling = _rollout_sampling(dapo)
-    step = max(1, getattr(sampler, "prompts_per_call", 1))
-    out: list[list[Any]] = []
-    for first in range(0, len(prompts), step):
-        out += sampler.sample(prompts[first:first + step], dapo.group_size, sampling,
-                              seeds[first:first + step])
-    return out
+    out: dict[int, list[Any]] = dict(draw(sampler, prompts, dapo.group_size, _rollout_sampling(dapo), seeds))
+    return [out[index] for index in range(len(prompts))]
 
 
 def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
@@ -260,5 +255,5 @@ def _update(policy: Policy, batch: list[RolloutGroup], technique: Technique,
         pooled = group_advantages(group.scores * copies[id(group)])[:len(group.scores)]
         sequences += group.sequences
         old += group.logprobs
-        advantages += masked_advantages(pooled, group.scores, technique.advantage)
+        advantages += masked_advantages(pooled, group.scores, technique.keeps)
     return policy.update(sequences, old, advantages, dapo.mini_batch_size * dapo.group_size)

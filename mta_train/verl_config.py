@@ -166,7 +166,7 @@ def technique_overrides(technique: Technique, settings: TrainSettings) -> dict[s
     """The reward (its variant), advantage estimator, validation scoring and sampler hooks of
     `technique` (verl_plugin.py)."""
     overrides: dict[str, Any] = {
-        "algorithm.adv_estimator": technique.advantage,  # "nsr"/"psr" are registered by the plugin
+        "algorithm.adv_estimator": technique.estimator,  # masked ones are registered by the plugin
         "reward.custom_reward_function.path": PLUGIN_PATH,
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         f"{REWARD_KWARGS}.technique": technique.name,

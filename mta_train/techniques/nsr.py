@@ -13,9 +13,16 @@ from __future__ import annotations
 from mta_train.technique import Technique, Variant
 from mta_train.techniques.ground_truth import SOURCE, reward
 
+
+
+def keeps_negative(score: float) -> bool:
+    """The NSR mask: a response keeps its advantage unless it earned the full reward."""
+    return score < 1
+
+
 TECHNIQUE = Technique(
     name="nsr",
     summary="only responses with reward 0 keep their advantage (negative samples only)",
     variants={"paper": Variant(reward, SOURCE)},
-    advantage="nsr",
+    keeps=keeps_negative,
 )

@@ -12,9 +12,16 @@ from __future__ import annotations
 from mta_train.technique import Technique, Variant
 from mta_train.techniques.ground_truth import SOURCE, reward
 
+
+
+def keeps_positive(score: float) -> bool:
+    """The PSR mask: a response keeps its advantage only when it earned some reward."""
+    return score > 0
+
+
 TECHNIQUE = Technique(
     name="psr",
     summary="only responses with reward 1 keep their advantage (positive samples only)",
     variants={"paper": Variant(reward, SOURCE)},
-    advantage="psr",
+    keeps=keeps_positive,
 )
