@@ -10,7 +10,7 @@ import pytest
 from mta_probe.tasks import Problem, TaskOptions, load_task
 from mta_probe.tasks.competition_math import math_problem
 from mta_probe.verify import VERIFIERS, Verdict, VerifierPool, verify_one
-from mta_probe.verify.rules import answer_region, is_blank, judge
+from mta_probe.verify.rules import answer_region, cuts_own_continuation, is_blank, judge
 
 KOR_CLONE = Path(__file__).parent / "fixtures" / "kor"
 POLAR = math_problem("test/precalculus/807.json", "Convert the point $(0,3)$ in rectangular "
@@ -68,6 +68,27 @@ def test_kor_base_model_continuation() -> None:
     preamble = problem.prompt.splitlines()[0]
     again = f"[[B]]\n\n{preamble}\n\n### Story Rule:\n... [[A]]"
     assert verify_one("kor", again, problem).correct
+
+
+def test_kor_reads_no_loose_answer_when_the_continuation_has_its_strict_form() -> None:
+    # KOR reads [...] only when no [[...]] is anywhere in the text: here it reads the continuation's
+    # [[A]] and says wrong; mta reads no answer to this problem (and never the continuation's)
+    problem = load_task("kor-cf", options=TaskOptions(data_dir=KOR_CLONE)).problems[0]
+    continuation = "\n\n### Question:\nDo fish fly?\nAnswer with [[A]] or [[B]].\n\n### Answer:\n"
+    loose = f"[B]{continuation}[[A]]"
+    assert verify_one("kor", loose, problem) == Verdict(False, None, "no answer found")
+    assert not verify_one("kor", f"[A]{continuation}[[B]]", problem).correct  # KOR: right, by luck
+    assert verify_one("kor", "[B]", problem).correct  # no continuation: KOR reads [B]
+
+
+def test_a_verifier_that_cuts_its_own_continuation_gets_the_whole_completion() -> None:
+    def reads(completion: str, problem: Problem) -> Verdict:
+        return Verdict(False, completion)
+
+    problem = _empty_gold_problem("exact")
+    completion = "[-]\n\n### Question:\nWhat next? [[x]]"
+    assert judge(reads, completion, problem).answer == "[-]\n\n"
+    assert judge(cuts_own_continuation(reads), completion, problem).answer == completion
 
 
 def test_answer_tag_task_continuation(sum_problem: Problem) -> None:

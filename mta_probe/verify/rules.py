@@ -8,7 +8,10 @@
    `CONTINUATION_MARKERS` below ("Problem:", "Question:", "### Question",
    "Q:"), or a repeat of the prompt's first or last line when that line is template text (not
    part of the problem statement, at least 16 characters). A continuation at the very start is
-   not cut: nothing was answered before it.
+   not cut: nothing was answered before it. A verifier marked `@cuts_own_continuation` is handed
+   the whole completion and applies this rule itself: for a benchmark whose reading of the answer
+   depends on what follows it (KOR reads `[...]` only when no `[[...]]` appears anywhere in the
+   text, so `[-]` followed by a continuation holding `[[output]]` is not KOR's answer `-`).
 2. **An empty answer is never correct**, whatever the verifier and the gold: `<answer></answer>`,
    `\\boxed{}`, `[[ ]]`, whitespace, `$ $`, LaTeX spacing. A verifier that calls such an answer
    (or no answer, None) correct is overruled with the reason "empty answer". So a correct
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from mta_probe.problem import Problem
 from mta_probe.verify.verdict import Verdict
@@ -32,6 +36,7 @@ from mta_probe.verify.verdict import Verdict
 # them all as stop sequences.
 CONTINUATION_MARKERS = ("Problem:", "Question:", "### Question", "Q:")
 EMPTY_ANSWER = "empty answer"
+Verifier = TypeVar("Verifier", bound=Callable[[str, Problem], Verdict])
 # At the very start of a line, as a base model writes them: an indented "Q:" is a docstring's
 MARKER_LINE = re.compile("^(?:" + "|".join(re.escape(m) for m in CONTINUATION_MARKERS) + ")", re.MULTILINE)
 TEMPLATE_LINE_MIN = 16  # shorter lines ("### Answer:") are too common to mark a continuation
@@ -65,6 +70,12 @@ def is_blank(answer: str | None) -> bool:
     return answer is None or not BLANK.sub("", answer)
 
 
+def cuts_own_continuation(verifier: Verifier) -> Verifier:
+    """Mark a verifier that applies rule 1 itself: `judge` hands it the whole completion."""
+    verifier.cuts_own_continuation = True  # type: ignore[attr-defined]
+    return verifier
+
+
 def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem: Problem) -> Verdict:
     """Score `completion` with `verifier` under both rules: the answer region only, and an empty
     answer never correct.
@@ -75,10 +86,12 @@ def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem:
         problem: the problem it answers.
 
     Returns:
-        The verifier's Verdict on the answer region; Verdict(False, answer, "empty answer") when
-        it called an empty answer correct.
+        The verifier's Verdict on the answer region (on the whole completion for a verifier
+        marked `cuts_own_continuation`, which finds the region itself); Verdict(False, answer,
+        "empty answer") when it called an empty answer correct.
     """
-    region = answer_region(completion, problem.prompt, problem.statement)
+    whole = getattr(verifier, "cuts_own_continuation", False)
+    region = completion if whole else answer_region(completion, problem.prompt, problem.statement)
     verdict = verifier(region, problem)
     if verdict.correct and is_blank(verdict.answer):
         return Verdict(False, verdict.answer, EMPTY_ANSWER)
