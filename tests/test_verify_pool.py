@@ -12,7 +12,7 @@ import pytest
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import Problem
-from mta_probe.verify import Verdict, VerifierPool, verify_one
+from mta_probe.verify import Verdict, Verifier, VerifierPool, verify_one
 from mta_probe.verify.sandbox import DIR_PREFIX, run_program
 
 
@@ -34,7 +34,7 @@ def misbehave(completion: str, problem: Problem) -> Verdict:
     return Verdict(completion == problem.gold, completion)
 
 
-TABLE = {"misbehave": misbehave}
+TABLE = {"misbehave": Verifier(misbehave)}
 
 
 def _problem(gold: str) -> Problem:

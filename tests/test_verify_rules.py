@@ -10,7 +10,7 @@ import pytest
 from mta_probe.tasks import Problem, TaskOptions, load_task
 from mta_probe.tasks.competition_math import math_problem
 from mta_probe.verify import VERIFIERS, Verdict, VerifierPool, verify_one
-from mta_probe.verify.rules import answer_region, cuts_own_continuation, is_blank, judge
+from mta_probe.verify.rules import answer_region, is_blank, judge
 
 KOR_CLONE = Path(__file__).parent / "fixtures" / "kor"
 POLAR = math_problem("test/precalculus/807.json", "Convert the point $(0,3)$ in rectangular "
@@ -88,7 +88,8 @@ def test_a_verifier_that_cuts_its_own_continuation_gets_the_whole_completion() -
     problem = _empty_gold_problem("exact")
     completion = "[-]\n\n### Question:\nWhat next? [[x]]"
     assert judge(reads, completion, problem).answer == "[-]\n\n"
-    assert judge(cuts_own_continuation(reads), completion, problem).answer == completion
+    assert judge(reads, completion, problem, whole=True).answer == completion
+    assert [n for n, row in VERIFIERS.items() if row.cuts_own_continuation] == ["kor"]
 
 
 def test_answer_tag_task_continuation(sum_problem: Problem) -> None:

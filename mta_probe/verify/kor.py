@@ -51,7 +51,7 @@ from collections.abc import Callable
 from mta_probe.problem import Problem
 from mta_probe.verify.answers import ANSWER_TAG
 from mta_probe.verify.kor_puzzle import PUZZLE_RULES, puzzle_general
-from mta_probe.verify.rules import answer_region, cuts_own_continuation
+from mta_probe.verify.rules import answer_region
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 EMPTY_ANSWER = "empty answer"
@@ -71,7 +71,6 @@ INEQUALITY_ITEMS = frozenset({178, 179})
 TUPLE_RULES = frozenset({"23", "24", "25"})
 
 
-@cuts_own_continuation
 def verify_kor(completion: str, problem: Problem) -> Verdict:
     """KOR-Bench: the completion's first `[[...]]` against the gold, by the item's rule.
 

@@ -8,7 +8,7 @@
    `CONTINUATION_MARKERS` below ("Problem:", "Question:", "### Question",
    "Q:"), or a repeat of the prompt's first or last line when that line is template text (not
    part of the problem statement, at least 16 characters). A continuation at the very start is
-   not cut: nothing was answered before it. A verifier marked `@cuts_own_continuation` is handed
+   not cut: nothing was answered before it. A verifier whose record says `cuts_own_continuation` is handed
    the whole completion and applies this rule itself: for a benchmark whose reading of the answer
    depends on what follows it (KOR reads `[...]` only when no `[[...]]` appears anywhere in the
    text, so `[-]` followed by a continuation holding `[[output]]` is not KOR's answer `-`).
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TypeVar
 
 from mta_probe.problem import Problem
 from mta_probe.verify.verdict import Verdict
@@ -36,7 +35,6 @@ from mta_probe.verify.verdict import Verdict
 # them all as stop sequences.
 CONTINUATION_MARKERS = ("Problem:", "Question:", "### Question", "Q:")
 EMPTY_ANSWER = "empty answer"
-Verifier = TypeVar("Verifier", bound=Callable[[str, Problem], Verdict])
 # At the very start of a line, as a base model writes them: an indented "Q:" is a docstring's
 MARKER_LINE = re.compile("^(?:" + "|".join(re.escape(m) for m in CONTINUATION_MARKERS) + ")", re.MULTILINE)
 TEMPLATE_LINE_MIN = 16  # shorter lines ("### Answer:") are too common to mark a continuation
@@ -70,13 +68,8 @@ def is_blank(answer: str | None) -> bool:
     return answer is None or not BLANK.sub("", answer)
 
 
-def cuts_own_continuation(verifier: Verifier) -> Verifier:
-    """Mark a verifier that applies rule 1 itself: `judge` hands it the whole completion."""
-    verifier.cuts_own_continuation = True  # type: ignore[attr-defined]
-    return verifier
-
-
-def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem: Problem) -> Verdict:
+def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem: Problem, *,
+          whole: bool = False) -> Verdict:
     """Score `completion` with `verifier` under both rules: the answer region only, and an empty
     answer never correct.
 
@@ -87,10 +80,9 @@ def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem:
 
     Returns:
         The verifier's Verdict on the answer region (on the whole completion for a verifier
-        marked `cuts_own_continuation`, which finds the region itself); Verdict(False, answer,
+        that applies rule 1 itself, `whole`: `Verifier.cuts_own_continuation`); Verdict(False, answer,
         "empty answer") when it called an empty answer correct.
     """
-    whole = getattr(verifier, "cuts_own_continuation", False)
     region = completion if whole else answer_region(completion, problem.prompt, problem.statement)
     verdict = verifier(region, problem)
     if verdict.correct and is_blank(verdict.answer):

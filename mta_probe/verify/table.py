@@ -58,6 +58,9 @@ class Verifier:
             (passk.json then counts the correct samples that had no explicit answer).
         reads_metadata: the verifier reads the true answer from `problem.meta`, not `gold`, so a
             pseudo-label (a majority vote) cannot be put in its place.
+        cuts_own_continuation: the verifier is handed the whole completion and applies rule 1
+            of `mta_probe.verify.rules` itself, because the benchmark's reading of the answer
+            depends on the text that follows it (KOR).
     """
 
     judge: Callable[[str, Problem], Verdict]
@@ -66,6 +69,7 @@ class Verifier:
     lenient: str | None = None
     last_number: bool = False
     reads_metadata: bool = False
+    cuts_own_continuation: bool = False
 
 
 VERIFIERS: dict[str, Verifier] = {
@@ -74,7 +78,7 @@ VERIFIERS: dict[str, Verifier] = {
     "exact": Verifier(verify_exact),
     "normalized": Verifier(verify_normalized),
     "choice": Verifier(verify_choice),
-    "kor": Verifier(verify_kor),
+    "kor": Verifier(verify_kor, cuts_own_continuation=True),
     "gym": Verifier(verify_gym, lenient="gym-lenient", reads_metadata=True),
     "gym-lenient": Verifier(verify_gym_lenient, last_number=True, reads_metadata=True),
     "code": Verifier(verify_code, family="code", prompt="verbatim"),
@@ -111,4 +115,5 @@ def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
     Raises:
         BadInputError: unknown verifier name.
     """
-    return judge(get_verifier(verifier).judge, completion, problem)
+    row = get_verifier(verifier)
+    return judge(row.judge, completion, problem, whole=row.cuts_own_continuation)
