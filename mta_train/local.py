@@ -22,7 +22,6 @@ weights (mta_train/labels.py).
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from collections import Counter
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.runs import RecordWriter, room_for
+from mta_probe.runs import RecordWriter, cut_records, room_for
 from mta_probe.sampling import SamplingSettings, draw
 from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
@@ -155,26 +154,17 @@ def _rollout_sampling(dapo: DapoSettings) -> SamplingSettings:
 
 
 def _resume(run_dir: Path, policy: Policy, say: Callable[[str], None]) -> int:
-    """Load the last checkpoint and drop metrics of steps after it; returns its step."""
+    """Load the last checkpoint and cut the records of steps after it (written again next);
+    returns its step."""
     folder = run_dir / CHECKPOINT_DIR
+    Policy.recover(folder)
     step = 0
     if (folder / "state.json").exists():
         step = int(policy.load(folder)["step"])
         say(f"resuming {run_dir} after step {step}")
     for name, key in ((METRICS_FILE, "step"), (HISTORY_FILE, "epoch")):
-        path = run_dir / name
-        if path.exists():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-                    if _up_to(line, key, step)]
-            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        cut_records(run_dir / name, lambda record, key=key: int(record[key]) <= step)
     return step
-
-
-def _up_to(line: str, key: str, last_step: int) -> bool:
-    try:
-        return int(json.loads(line)[key]) <= last_step
-    except (ValueError, KeyError, TypeError):
-        return False  # a line cut by a crash
 
 
 def _append(path: Path, records: list[dict[str, Any]]) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import write_bytes_atomic
 from mta_probe.tasks import Problem
 from mta_probe.verify import get_verifier
 from mta_train.data import TrainingSet, training_prompt, training_set
@@ -91,13 +92,16 @@ def repeated_rows(problems: tuple[Problem, ...], verifier: str, *, data_source: 
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Write rows to a parquet file (atomically: a killed write leaves no half file)."""
+    """Write rows to a parquet file whole or not at all, fsynced; a full disk is one
+    DiskFullError (the parquet is built in memory: a run's rows are a few megabytes)."""
+    import io
+
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(rows).to_parquet(partial, index=False)
-    partial.replace(path)
+    buffer = io.BytesIO()
+    pd.DataFrame(rows).to_parquet(buffer, index=False)
+    write_bytes_atomic(path, buffer.getvalue())
     return path
 
 

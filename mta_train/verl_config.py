@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mta_probe.errors import BackendError, BadInputError
+from mta_probe.runs import write_bytes_atomic
 from mta_train.evaluation import eval_sampling
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.technique import Technique
@@ -348,6 +349,5 @@ def _hydra_value(value: Any) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    """Whole or not at all, fsynced; a full disk is one DiskFullError (as the probes' files)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

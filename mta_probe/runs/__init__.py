@@ -1,7 +1,7 @@
 """Runs on disk: where they live (`$MTA_HOME`), what names them, append-only records, atomic files.
 
 The verbs: `prepare_run_dir` opens (or checks) a run directory against its identity;
-`RecordWriter` appends records and `read_records` streams them back; `write_json_atomic` writes
+`RecordWriter` appends records, `read_records` streams them back and `cut_records` cuts a file back to a prefix of them; `write_json_atomic` (`write_bytes_atomic`) writes
 a result file whole or not at all, `read_json` reads it back; `default_run_dir` names a run's directory. `summary` turns a
 pass@k run's samples into `passk.json`, `plot` draws `passk.png` (imported on use: matplotlib).
 """
@@ -11,17 +11,20 @@ from mta_probe.runs.identity import default_run_dir, package_versions
 from mta_probe.runs.progress import ProbeProgress
 from mta_probe.runs.store import (
     RecordWriter,
+    cut_records,
     open_records,
     prepare_run_dir,
     read_json,
     read_records,
     room_for,
+    write_bytes_atomic,
     write_json_atomic,
 )
 
 __all__ = [
     "ProbeProgress",
     "RecordWriter",
+    "cut_records",
     "default_run_dir",
     "mta_home",
     "open_records",
@@ -30,5 +33,6 @@ __all__ = [
     "read_json",
     "read_records",
     "room_for",
+    "write_bytes_atomic",
     "write_json_atomic",
 ]
