@@ -9,7 +9,6 @@ tensors); the local trainer uses them, the verl backend uses verl's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -48,15 +47,6 @@ def masked_advantages(advantages: Sequence[float], scores: Sequence[float],
 def has_signal(scores: Sequence[float]) -> bool:
     """Dynamic sampling keeps a group only when its rewards are not all equal."""
     return max(scores) > min(scores)
-
-
-@dataclass(frozen=True)
-class BatchFill:
-    """How dynamic sampling filled a batch (logged as groups_kept / groups_total)."""
-
-    groups_kept: int
-    groups_total: int
-    fallback: str | None  # None, "duplicated" or "unfiltered"
 
 
 def fill_batch(kept: list[T], last_batch: list[T], batch_size: int) -> tuple[list[T], str | None]:

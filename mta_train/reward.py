@@ -3,7 +3,7 @@
 The paper's reward is correctness AND format (Appendix B): the completion must have the SynLogic
 shape `<think>...</think><answer>...</answer>` and the text of the first `<answer>` must be
 correct. mta checks the format with a DOTALL pattern (the paper's code lacked DOTALL, so any
-multi-line `<think>` scored 0: defect 4 in anchors.md) and correctness with mta_probe's
+multi-line `<think>` scored 0: defect 4 in docs/train.md) and correctness with mta_probe's
 verifiers (math-verify for math, where the paper's code compared strings).
 
 Code tasks have no `<answer>` block: their "format" is a fenced Python block defining the entry

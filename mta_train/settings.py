@@ -1,6 +1,6 @@
 """The DAPO hyperparameters of the paper, in one frozen dataclass, and what a train run needs.
 
-Defaults are the paper's (Section 3 and the scripts of its code, see anchors.md): DAPO with
+Defaults are the paper's (Section 3 and the launch scripts of its code, github hkust-nlp/model-task-align-rl): DAPO with
 group size 16, clip 0.2/0.28, token-mean loss, dynamic sampling with two generation batches,
 lr 1e-6, batch 128, mini-batch 64, 300 steps, validation every 20 steps, no KL. The local backend
 starts from `DapoSettings.small()`, the same objective at a size one CPU can run.

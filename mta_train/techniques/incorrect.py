@@ -16,7 +16,7 @@ fixed one (the group's most common wrong answer; mta's earlier choice, no labell
 On verl the group is scored by the agent-loop hook `MtaAgentLoopManager`
 (mta_train/verl_plugin.py), as for `vote`.
 The paper's own code defines the math "incorrect" reward twice and the second definition rewards
-answers that match the row's label (defect 1 in anchors.md: with true labels it pays correct
+answers that match the row's label (defect 1 in docs/train.md: with true labels it pays correct
 answers); here a correct response never earns a reward.
 """
 

@@ -5,7 +5,7 @@ Differences from DAPO with ground-truth reward:
    only wrong responses push the policy. Samples are zeroed, not dropped, so token-mean still
    divides by all tokens of the batch, as the paper's code does.
 Zhu et al.'s NSR uses A = -1 without group normalization; the paper (and mta) masks the
-normalized GRPO advantage instead (anchors.md).
+normalized GRPO advantage instead (its scripts: `algorithm.adv_estimator=nsr|psr`, a mask on GRPO).
 """
 
 from __future__ import annotations

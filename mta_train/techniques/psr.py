@@ -4,7 +4,7 @@ Differences from DAPO with ground-truth reward:
 1. The GRPO advantage of every response with score 0 is multiplied by 0: only correct,
    formatted responses push the policy. Samples are zeroed, not dropped.
 Zhu et al.'s PSR uses A = +1 without group normalization; the paper (and mta) masks the
-normalized GRPO advantage instead (anchors.md).
+normalized GRPO advantage instead (its scripts: `algorithm.adv_estimator=nsr|psr`, a mask on GRPO).
 """
 
 from __future__ import annotations
