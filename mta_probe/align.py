@@ -21,7 +21,7 @@ from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categor
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
 from mta_probe.runs import ProbeProgress, read_json, read_records, write_json_atomic
-from mta_probe.runs.summary import chance_from_choices
+from mta_probe.runs import chance_from_choices
 from mta_probe.tasks import TaskOptions
 
 if TYPE_CHECKING:  # the probes import their engines' modules; align imports them when it runs them

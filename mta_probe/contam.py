@@ -65,7 +65,7 @@ class ContamSettings:
     """A contamination probe.
 
     Attributes:
-        model, task, limit, task_options, backend, out: as for the pass@k probe.
+        model, task, limit, task_options, backend, out, engine_options: as for the pass@k probe.
         portions: fractions of the statement's words shown (Appendix D: 0.4, 0.6, 0.8).
         chat: apply the chat template; off by default, as in Wu et al.: a chat turn asks the
             model to answer, not to continue the text.

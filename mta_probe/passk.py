@@ -61,18 +61,16 @@ from mta_probe.estimators import (
 from mta_probe.runs import (
     ProbeProgress,
     RecordWriter,
-    default_run_dir,
-    package_versions,
-    prepare_run_dir,
-    read_records,
-    write_json_atomic,
-)
-from mta_probe.runs.summary import (
     answer_choices,
+    default_run_dir,
     fit_block,
+    package_versions,
     passk_payload,
     per_problem_counts,
+    prepare_run_dir,
+    read_records,
     summarize_samples,
+    write_json_atomic,
 )
 from mta_probe.sampling import (
     SEED_SCHEME,
@@ -370,7 +368,7 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
     """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, and write `passk.json` and
     `passk.png`. An adaptive run (`rounds` given) is estimated from its opening round (sample
     indices below n, see `mta_probe.collect.rounds`) and fitted from all of its samples."""
-    from mta_probe.runs.plot import plot_passk
+    from mta_probe.runs import plot_passk
 
     ids = [p.id for p in task.problems]
     summary = summarize_samples(read_records(out / SAMPLES_FILE), set(ids))

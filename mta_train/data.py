@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import LoadedTask, Problem, load_task
-from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
+from mta_probe.tasks import ANSWER_TAG_TEMPLATE
 from mta_probe.verify import get_verifier
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique

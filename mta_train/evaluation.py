@@ -31,7 +31,7 @@ from mta_probe.errors import BadInputError
 from mta_probe.sampling import Completion, SamplingSettings, draw, problem_seed
 from mta_probe.tasks import Problem, load_task
 from mta_probe.verify import Verdict, get_verifier
-from mta_probe.verify.answers import ANSWER_TAG
+from mta_probe.verify import ANSWER_TAG
 from mta_train.data import training_prompt
 from mta_train.settings import TrainSettings
 

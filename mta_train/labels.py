@@ -29,7 +29,7 @@ from mta_train.data import TrainingSet, training_prompt
 from mta_train.majority import majority_vote
 from mta_train.progress import ProgressCallback, reporter
 from mta_train.reward import Group, verdicts
-from mta_train.techniques.incorrect import LABEL_KEY
+from mta_train.techniques import LABEL_KEY
 
 LABELS_FILE = "incorrect_labels.jsonl"
 

@@ -98,7 +98,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
         Where the trained model was saved.
     """
     from mta_probe.sampling import resolve_model
-    from mta_probe.sampling.hf import HFSampler
+    from mta_probe.sampling import HFSampler
 
     say = on_status or (lambda _m: None)
     dapo = settings.dapo

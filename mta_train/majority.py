@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from mta_probe.verify import Verdict, get_verifier, verify_one
-from mta_probe.verify.text import normalize_answer
+from mta_probe.verify import normalize_answer
 from mta_train.reward import Group
 
 

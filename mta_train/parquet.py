@@ -36,7 +36,7 @@ from mta_train.labels import needs_fixed_labels
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.techniques import get_technique
-from mta_train.techniques.incorrect import LABEL_KEY
+from mta_train.techniques import LABEL_KEY
 
 TRAIN_FILE = "train.parquet"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from mta_probe.tasks import Problem
 from mta_probe.verify import Verdict, get_verifier, has_format, verify_one
-from mta_probe.verify.answers import defines, extract_code
+from mta_probe.verify import defines, extract_code
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mta_probe.errors import BackendError, BadInputError
+from mta_probe.exports import lazy_exports
 from mta_probe.sampling.base import (
     SEED_SCHEME,
     Completion,
@@ -29,7 +31,14 @@ from mta_probe.sampling.base import (
     resolve_stop,
 )
 from mta_probe.sampling.memory import GuardedSampler, guard
-from mta_probe.sampling.models import ModelRef, prepare_model, resolve_model
+from mta_probe.sampling.models import ALIASES, ModelRef, converted_dir, prepare_model, resolve_model
+
+if TYPE_CHECKING:
+    from mta_probe.sampling.hf import HFSampler, count_new_tokens
+
+# torch loads when these are first used (mta_probe/exports.py).
+_LAZY = {"HFSampler": "mta_probe.sampling.hf", "count_new_tokens": "mta_probe.sampling.hf"}
+__getattr__, _ = lazy_exports(__name__, _LAZY)
 
 
 def _hf() -> type[Sampler]:
@@ -169,6 +178,9 @@ def _importable(module: str) -> bool:
 
 
 __all__ = [
+    *_LAZY,
+    "ALIASES",
+    "converted_dir",
     "BACKENDS",
     "Backend",
     "get_backend",

@@ -15,7 +15,7 @@ from mta_probe.errors import BadInputError, DataUnavailableError
 from mta_probe.tasks.hub import hub_rows
 from mta_probe.tasks.options import TaskOptions, local_data
 from mta_probe.problem import Problem
-from mta_probe.verify.coding import LCB_TEST_TIMEOUT
+from mta_probe.verify import LCB_TEST_TIMEOUT
 from mta_probe.tasks.prompts import (
     HUMANEVAL_TEMPLATE,
     LIVECODEBENCH_STARTER_TEMPLATE,

@@ -7,14 +7,22 @@ the final answer out of a completion; `uses_code` is the code-usage indicator of
 Model-written programs run in `sandbox` (confined by `confinement`).
 """
 
-from mta_probe.verify.answers import extract_answer, has_format
+from mta_probe.verify.answers import ANSWER_TAG, defines, extract_answer, extract_code, has_format, last_boxed
+from mta_probe.verify.coding import LCB_TEST_TIMEOUT
 from mta_probe.verify.codeuse import code_usage, uses_code
 from mta_probe.verify.pool import VerifierPool
 from mta_probe.verify.rules import CONTINUATION_MARKERS
+from mta_probe.verify.text import normalize_answer
 from mta_probe.verify.table import VERIFIERS, Family, PromptStyle, Verifier, get_verifier, verify_one
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 __all__ = [
+    "ANSWER_TAG",
+    "LCB_TEST_TIMEOUT",
+    "defines",
+    "extract_code",
+    "last_boxed",
+    "normalize_answer",
     "CONTINUATION_MARKERS",
     "NO_ANSWER",
     "Family",
