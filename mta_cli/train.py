@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -84,15 +83,6 @@ def train(
     _render(result)
 
 
-def _eval_limit(given: int | None, local: bool) -> int | None:
-    """--eval-limit: N problems, 0 for all of them; unset, the local backend's small default."""
-    from mta_train import LOCAL_EVAL_LIMIT
-
-    if given == 0:
-        return None
-    return given if given is not None else (LOCAL_EVAL_LIMIT if local else None)
-
-
 def _settings(given: dict[str, Any]):
     """TrainSettings from the command's options (`given`: the callback's arguments by name)."""
     from mta_probe import TaskOptions
@@ -107,12 +97,11 @@ def _settings(given: dict[str, Any]):
     if given["technique"] is None:
         raise BadInputError("name a technique with --technique (e.g. --technique ground-truth)")
     local = given["backend"] == "local"
-    dapo = DapoSettings.small() if local else DapoSettings.for_technique(get_technique(given["technique"]))
+    get_technique(given["technique"])
     options = {k: given[k] for k in DAPO_OPTIONS if given[k] is not None}
     if given["no_dynamic_sampling"]:
         options["dynamic_sampling"] = False
-    if "batch_size" in options and "mini_batch_size" not in options:
-        options["mini_batch_size"] = min(dapo.mini_batch_size, options["batch_size"])
+    dapo = DapoSettings.default(given["technique"], given["backend"]).changed(**options) if options else None
     backend_options: dict[str, Any] = {} if local else {
         key: given[key] for key in ("ray_address", "nodes", "gpus_per_node")}
     if given.get("shared_dir") is not None and not local:
@@ -120,8 +109,7 @@ def _settings(given: dict[str, Any]):
     return TrainSettings(
         technique=given["technique"], variant=given["variant"], model=given["model"],
         task=given["task"], eval_tasks=tuple(given["eval_task"] or ()), backend=given["backend"],
-        dapo=replace(dapo, **options), train_limit=given["train_limit"],
-        eval_limit=_eval_limit(given["eval_limit"], local),
+        dapo=dapo, train_limit=given["train_limit"], eval_limit=given["eval_limit"],
         eval_k=given["eval_k"], eval_protocol=given["eval_protocol"],
         train_prompt=given["train_prompt"], label_samples=given["label_samples"],
         local=LocalSettings(device=given["device"], micro_batch_size=given["micro_batch_size"],

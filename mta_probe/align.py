@@ -21,7 +21,7 @@ from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categor
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
 from mta_probe.runs import ProbeProgress, read_json, read_records, write_json_atomic
-from mta_probe.runs.summary import chance_from_choices
+from mta_probe.runs import chance_from_choices
 from mta_probe.tasks import TaskOptions
 
 if TYPE_CHECKING:  # the probes import their engines' modules; align imports them when it runs them
@@ -200,13 +200,11 @@ def _run_probes(settings: AlignSettings, progress: AlignProgress | None,
                 on_status: Callable[[str], None] | None) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     from mta_probe.contam import ContamSettings, probe_contamination
     from mta_probe.passk import PassKSettings, probe_passk
-    from mta_probe.sampling import SamplingSettings, resolve_model
 
     if not settings.model or not settings.task:
         raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")
     pair = {"model": settings.model, "task": settings.task, "task_options": settings.task_options}
-    passk_probe = settings.passk_probe or PassKSettings(
-        sampling=SamplingSettings(max_tokens=resolve_model(settings.model).default_max_tokens))
+    passk_probe = settings.passk_probe or PassKSettings()
     passk = probe_passk(replace(passk_probe, **pair), on_status=on_status,
                         progress=_named(progress, "pass@k"))
     contam = probe_contamination(replace(settings.contam_probe or ContamSettings(), **pair),

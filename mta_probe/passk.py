@@ -61,18 +61,16 @@ from mta_probe.estimators import (
 from mta_probe.runs import (
     ProbeProgress,
     RecordWriter,
-    default_run_dir,
-    package_versions,
-    prepare_run_dir,
-    read_records,
-    write_json_atomic,
-)
-from mta_probe.runs.summary import (
     answer_choices,
+    default_run_dir,
     fit_block,
+    package_versions,
     passk_payload,
     per_problem_counts,
+    prepare_run_dir,
+    read_records,
     summarize_samples,
+    write_json_atomic,
 )
 from mta_probe.sampling import (
     SEED_SCHEME,
@@ -161,13 +159,15 @@ def check_verification(s: PassKSettings) -> None:
 
 def load_scored_task(s: PassKSettings) -> LoadedTask:
     """The task, with the lenient variant of its verifier when asked for and one exists."""
-    from mta_probe.verify import VERIFIERS
+    from mta_probe.verify import VERIFIERS, get_verifier
 
     task = load_task(s.task, limit=s.limit, options=s.task_options)
     if s.lenient:
-        if f"{task.verifier}-lenient" not in VERIFIERS:
-            raise BadInputError(f"--lenient applies to the math and gym verifiers, not {task.verifier!r}")
-        task = replace(task, verifier=f"{task.verifier}-lenient")
+        twin = get_verifier(task.verifier).lenient
+        if twin is None:
+            having = " and ".join(name for name, row in VERIFIERS.items() if row.lenient)
+            raise BadInputError(f"--lenient applies to the {having} verifiers, not {task.verifier!r}")
+        task = replace(task, verifier=twin)
     return task
 
 
@@ -246,7 +246,7 @@ def probe_passk(settings: PassKSettings, *,
     check_verification(settings)
     ref = resolve_model(settings.model)
     chat = ref.chat if settings.chat is None else settings.chat
-    settings = replace(settings, sampling=resolve_stop(settings.sampling, chat))
+    settings = replace(settings, sampling=resolve_stop(settings.sampling.for_model(ref.default_max_tokens), chat))
     task = load_scored_task(settings)
     if settings.adaptive:
         check_adaptive(settings.adaptive, settings.n, len(task.problems))
@@ -288,15 +288,15 @@ class _Drawing:
         self.opened = contextlib.ExitStack()
 
     def _open(self) -> None:
-        from mta_probe.sampling import open_sampler, prepare_model
+        from mta_probe.sampling import get_backend, open_sampler, prepare_model
         from mta_probe.verify import VerifierPool
 
-        if self.backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
+        if get_backend(self.backend).loads_model:  # a server holds its own; the others load (or fetch) it here first
             prepare_model(self.ref, on_status=self.say)
         self.sampler = open_sampler(self.backend, self.ref, chat=self.s.chat, **self.s.engine_options)
         self.opened.callback(self.sampler.close)
         refuse_beyond_context(self.sampler, self.task.problems)
-        if self.s.adaptive and not getattr(self.sampler, "continues", False):
+        if self.s.adaptive and not self.sampler.continues:
             raise BadInputError(f"adaptive sampling (--budget) adds samples to a problem from its sample n_i on; "
                                 f"this {self.backend} sampler cannot start there (docs/backends.md)")
         self.pool = self.opened.enter_context(VerifierPool(workers=self.s.verify_workers,
@@ -326,7 +326,7 @@ class _Drawing:
         starts = None if uniform else [span.start for span in spans]
         # Verification runs on one thread, in arrival order, while sampling goes on; at most one
         # call's worth of problems waits for it, so a kill loses little and memory stays bounded.
-        backlog = max(1, getattr(self.sampler, "prompts_per_call", 1))
+        backlog = max(1, self.sampler.prompts_per_call)
         pending: deque[tuple[str, Future[list[tuple[int, bool]]]]] = deque()
         with ThreadPoolExecutor(max_workers=1) as verifier_thread:
             for index, comps in draw(self.sampler, [span.problem.prompt for span in spans], counts,
@@ -368,7 +368,7 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
     """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, and write `passk.json` and
     `passk.png`. An adaptive run (`rounds` given) is estimated from its opening round (sample
     indices below n, see `mta_probe.collect.rounds`) and fitted from all of its samples."""
-    from mta_probe.runs.plot import plot_passk
+    from mta_probe.runs import plot_passk
 
     ids = [p.id for p in task.problems]
     summary = summarize_samples(read_records(out / SAMPLES_FILE), set(ids))

@@ -27,15 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import write_bytes_atomic
 from mta_probe.tasks import Problem
+from mta_probe.verify import get_verifier
 from mta_train.data import TrainingSet, training_prompt, training_set
 from mta_train.evaluation import eval_prompt, eval_sets, get_protocol
 from mta_train.labels import needs_fixed_labels
-from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.techniques import get_technique
-from mta_train.techniques.incorrect import LABEL_KEY
+from mta_train.techniques import LABEL_KEY
 
 TRAIN_FILE = "train.parquet"
 
@@ -58,10 +59,8 @@ class VerlData:
 
 
 def ability(verifier: str) -> str:
-    """verl's `ability` column: math, code or logic."""
-    if verifier.startswith("math"):
-        return "math"
-    return "code" if verifier in CODE_VERIFIERS else "logic"
+    """verl's `ability` column: the verifier's family (math, code or logic)."""
+    return get_verifier(verifier).family
 
 
 def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,
@@ -93,13 +92,16 @@ def repeated_rows(problems: tuple[Problem, ...], verifier: str, *, data_source: 
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Write rows to a parquet file (atomically: a killed write leaves no half file)."""
+    """Write rows to a parquet file whole or not at all, fsynced; a full disk is one
+    DiskFullError (the parquet is built in memory: a run's rows are a few megabytes)."""
+    import io
+
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(rows).to_parquet(partial, index=False)
-    partial.replace(path)
+    buffer = io.BytesIO()
+    pd.DataFrame(rows).to_parquet(buffer, index=False)
+    write_bytes_atomic(path, buffer.getvalue())
     return path
 
 

@@ -3,7 +3,7 @@
 The paper's reward is correctness AND format (Appendix B): the completion must have the SynLogic
 shape `<think>...</think><answer>...</answer>` and the text of the first `<answer>` must be
 correct. mta checks the format with a DOTALL pattern (the paper's code lacked DOTALL, so any
-multi-line `<think>` scored 0: defect 4 in anchors.md) and correctness with mta_probe's
+multi-line `<think>` scored 0: defect 4 in docs/train.md) and correctness with mta_probe's
 verifiers (math-verify for math, where the paper's code compared strings).
 
 Code tasks have no `<answer>` block: their "format" is a fenced Python block defining the entry
@@ -25,10 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mta_probe.tasks import Problem
-from mta_probe.verify import Verdict, has_format, verify_bounded
-from mta_probe.verify.answers import defines, extract_code
+from mta_probe.verify import Verdict, defines, extract_code, get_verifier, has_format, verify_bounded
 
-CODE_VERIFIERS = ("code", "code-io")
 VERIFY_TIMEOUT = 10.0  # seconds per verification, as the probes (PassKSettings.verify_timeout)
 
 
@@ -82,7 +80,7 @@ class Reward:
 
 def format_ok(text: str, problem: Problem, verifier: str) -> bool:
     """The format half of the paper's reward (see the module docstring for code tasks)."""
-    if verifier in CODE_VERIFIERS:
+    if get_verifier(verifier).family == "code":
         entry = problem.meta.get("entry_point")
         code = extract_code(text, entry)
         return code is not None and (entry is None or defines(code, entry))

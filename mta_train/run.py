@@ -77,7 +77,7 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
 def _sizes(settings: TrainSettings) -> str:
     """The run's size in one line, as the screen says it before the work starts."""
     dapo = settings.dapo
-    limit = f"the first {settings.eval_limit}" if settings.eval_limit else "all"
+    limit = f"the first {settings.eval_count}" if settings.eval_count else "all"
     return (f"{dapo.steps} steps of {dapo.batch_size} prompts x {dapo.group_size} rollouts of up to "
             f"{dapo.max_response_length} tokens; evaluation before and after on {limit} problems of "
             f"each evaluation task (--steps, --batch-size, --group-size, --max-response-length, "

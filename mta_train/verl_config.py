@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mta_probe.errors import BackendError, BadInputError
+from mta_probe.runs import write_bytes_atomic
 from mta_train.evaluation import eval_sampling
 from mta_train.reward import VERIFY_TIMEOUT
 from mta_train.settings import DapoSettings, TrainSettings
@@ -198,7 +199,7 @@ def technique_overrides(technique: Technique, settings: TrainSettings) -> dict[s
     """The reward (its variant), advantage estimator, validation scoring and sampler hooks of
     `technique` (verl_plugin.py)."""
     overrides: dict[str, Any] = {
-        "algorithm.adv_estimator": technique.advantage,  # "nsr"/"psr" are registered by the plugin
+        "algorithm.adv_estimator": technique.estimator,  # masked ones are registered by the plugin
         "reward.custom_reward_function.path": PLUGIN_PATH,
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         f"{REWARD_KWARGS}.technique": technique.name,
@@ -427,6 +428,5 @@ def _hydra_value(value: Any) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    """Whole or not at all, fsynced; a full disk is one DiskFullError (as the probes' files)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

@@ -23,7 +23,7 @@ from typing import Any
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.runs import prepare_run_dir, write_json_atomic
-from mta_probe.runs.store import write_bytes_atomic
+from mta_probe.runs import write_bytes_atomic
 from mta_train.data import TrainingSet, training_set
 from mta_train.labels import fixed_incorrect_labels, needs_fixed_labels
 from mta_train.parquet import VerlData, VerlRows, data_files, verl_rows, write_data
@@ -218,7 +218,7 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
         MtaError: bad model, task or configuration.
     """
     from mta_probe.sampling import prepare_model, resolve_model
-    from mta_probe.sampling.models import converted_dir
+    from mta_probe.sampling import converted_dir
 
     say = on_status or (lambda _message: None)
     cluster = VerlCluster.from_options(settings.backend_options)

@@ -18,8 +18,9 @@ adapts verl's data to `Group` / `Reward`:
   score (verl then skips its reward loop). EM reads the rollout's own log-probs
   (`rollout.calculate_log_probs`), the sampling policy's, as the local trainer does, so its
   reward exists before dynamic sampling needs it;
-- NSR / PSR: advantage estimators "nsr" / "psr" registered with `core_algos.register_adv_est`
-  (verl's GRPO advantage times the paper's mask);
+- NSR / PSR: one advantage estimator per technique with a mask (`Technique.keeps`), named as
+  the technique and registered with `core_algos.register_adv_est` (verl's GRPO advantage
+  times the mask);
 - dynamic sampling with the paper's fallback: `MtaReplayBuffer`
   (`trainer.v1.sampler.custom_sampler`), verl's v1 ReplayBuffer with
   mta_train/verl_sampling.py's `PaperSamplingMixin`;
@@ -52,60 +53,44 @@ from mta_train.techniques import get_technique
 # --- NSR / PSR -----------------------------------------------------------------------------
 
 
-def masked_grpo_advantage(rule: str, token_level_rewards: Any, response_mask: Any, index: Any,
-                          config: Any = None, **_: Any) -> tuple[Any, Any]:
-    """verl's GRPO advantage times the paper's mask: "nsr" keeps score < 1, "psr" score > 0.
+@dataclass(frozen=True)
+class MaskedGrpo:
+    """verl's GRPO advantage times a technique's mask (`Technique.keeps`: NSR keeps score < 1,
+    PSR score > 0; mta_train.dapo.masked_advantages applies the same mask on lists).
 
-    Args:
-        rule: "nsr" or "psr" (mta_train.dapo.masked_advantages has the same rule on lists).
-        token_level_rewards: (batch, length) rewards; a response's score is its row sum.
-        response_mask: (batch, length) 1 on response tokens.
-        index: the group id (verl's uid) of every row.
-        config: verl's algorithm config (`norm_adv_by_std_in_grpo` is honoured).
-
-    Returns:
-        (advantages, returns), masked rows zeroed but kept in the batch.
+    An advantage estimator as verl calls one: `(token_level_rewards, response_mask, index,
+    config)`, returning (advantages, returns) with masked rows zeroed but kept in the batch.
+    Two are equal when their masks are, which keeps `register_estimators` idempotent (verl
+    refuses a name registered to an unequal estimator).
     """
-    from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
-    normalize = _get(config, "norm_adv_by_std_in_grpo", True)
-    advantages, returns = compute_grpo_outcome_advantage(
-        token_level_rewards=token_level_rewards, response_mask=response_mask, index=index,
-        norm_adv_by_std_in_grpo=normalize)
-    scores = token_level_rewards.sum(dim=-1)
-    keep = (scores < 1) if rule == "nsr" else (scores > 0)
-    mask = keep.to(advantages.dtype).unsqueeze(-1)
-    return advantages * mask, returns * mask
+    keeps: Callable[[float], bool]
 
+    def __call__(self, token_level_rewards: Any, response_mask: Any, index: Any,
+                 config: Any = None, **_: Any) -> tuple[Any, Any]:
+        import torch
+        from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
-def nsr_advantage(token_level_rewards: Any, response_mask: Any, index: Any, config: Any = None,
-                  **kwargs: Any) -> tuple[Any, Any]:
-    """The "nsr" estimator: only responses with score < 1 keep their GRPO advantage."""
-    return masked_grpo_advantage("nsr", token_level_rewards, response_mask, index, config, **kwargs)
-
-
-def psr_advantage(token_level_rewards: Any, response_mask: Any, index: Any, config: Any = None,
-                  **kwargs: Any) -> tuple[Any, Any]:
-    """The "psr" estimator: only responses with score > 0 keep their GRPO advantage."""
-    return masked_grpo_advantage("psr", token_level_rewards, response_mask, index, config, **kwargs)
-
-
-ESTIMATORS: dict[str, Callable[..., tuple[Any, Any]]] = {"nsr": nsr_advantage, "psr": psr_advantage}
+        normalize = _get(config, "norm_adv_by_std_in_grpo", True)
+        advantages, returns = compute_grpo_outcome_advantage(
+            token_level_rewards=token_level_rewards, response_mask=response_mask, index=index,
+            norm_adv_by_std_in_grpo=normalize)
+        scores = token_level_rewards.sum(dim=-1).tolist()
+        keep = torch.tensor([self.keeps(score) for score in scores], device=advantages.device)
+        mask = keep.to(advantages.dtype).unsqueeze(-1)
+        return advantages * mask, returns * mask
 
 
 def register_estimators() -> None:
-    """Register "nsr" and "psr" in verl's advantage-estimator registry.
-
-    Idempotent, also across a re-import of this module; a different estimator already
-    registered under one of these names makes verl raise ValueError.
-    """
+    """Register one estimator per technique that masks advantages (named as the technique,
+    `Technique.estimator`) in verl's advantage-estimator registry. Idempotent."""
     from verl.trainer.ppo import core_algos
 
-    for name, fn in ESTIMATORS.items():
-        existing = core_algos.ADV_ESTIMATOR_REGISTRY.get(name)
-        if existing is not None and getattr(existing, "__module__", None) == __name__:
-            continue
-        core_algos.register_adv_est(name)(fn)
+    from mta_train.techniques import TECHNIQUES
+
+    for technique in TECHNIQUES.values():
+        if technique.keeps is not None:
+            core_algos.register_adv_est(technique.estimator)(MaskedGrpo(technique.keeps))
 
 
 # --- per-sample rewards --------------------------------------------------------------------

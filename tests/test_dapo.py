@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from mta_train.techniques import TECHNIQUES
 from mta_train.dapo import (
     aggregate,
     fill_batch,
@@ -84,9 +85,9 @@ def test_group_advantages_equal_verl_grpo(scores: list[float]) -> None:
 def test_masks_are_the_papers() -> None:
     scores = [1.0, 0.0, 1.0, 0.0]
     adv = group_advantages(scores)
-    assert masked_advantages(adv, scores, "grpo") == adv
-    assert masked_advantages(adv, scores, "nsr") == [0.0, adv[1], 0.0, adv[3]]
-    assert masked_advantages(adv, scores, "psr") == [adv[0], 0.0, adv[2], 0.0]
+    assert masked_advantages(adv, scores, None) == adv
+    assert masked_advantages(adv, scores, TECHNIQUES["nsr"].keeps) == [0.0, adv[1], 0.0, adv[3]]
+    assert masked_advantages(adv, scores, TECHNIQUES["psr"].keeps) == [adv[0], 0.0, adv[2], 0.0]
     assert adv[0] > 0 > adv[1]  # nsr keeps only pushes away, psr only pulls towards
 
 

@@ -82,10 +82,10 @@ def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tin
                  backend="verl", eval_protocol="paper", train_prompt="paper", label_samples=64,
                  micro_batch_size=8, no_gradient_checkpointing=False, no_dynamic_sampling=False,
                  no_format_reward=False, dry_run=True, nodes=1, gpus_per_node=8)
-    assert _settings(given).eval_limit is None
-    assert _settings({**given, "backend": "local"}).eval_limit == 20
-    assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_limit == 5
-    assert _settings({**given, "backend": "local", "eval_limit": 0}).eval_limit is None  # 0: every problem
+    assert _settings(given).eval_count is None
+    assert _settings({**given, "backend": "local"}).eval_count == 20
+    assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_count == 5
+    assert _settings({**given, "backend": "local", "eval_limit": 0}).eval_count is None  # 0: every problem
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:

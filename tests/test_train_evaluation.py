@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mta_probe.errors import BadInputError
+from mta_probe.sampling import Sampler
 from mta_probe.tasks import Problem
 from mta_probe.verify import VerifierPool
 from mta_train.evaluation import (
@@ -70,7 +71,7 @@ def test_prompt_sampling_and_k_follow_the_protocol() -> None:
     assert eval_k("math500", TrainSettings(technique="vote", eval_k=4)) == 4
 
 
-class EchoSampler:
+class EchoSampler(Sampler):
     """Answers every prompt with k fixed completions and records what it was asked."""
 
     prompts_per_call = 2

@@ -15,7 +15,7 @@ from verl.utils.config import validate_config
 
 from mta_probe.errors import BadInputError
 from mta_train.settings import DapoSettings, TrainSettings
-from mta_train.techniques import get_technique
+from mta_train.techniques import TECHNIQUES, get_technique
 from mta_train.verl_config import (
     AGENT_LOOP_MANAGER,
     CONFIG_FILE,
@@ -187,8 +187,9 @@ def test_nsr_and_psr_select_the_registered_estimators() -> None:
 
     import mta_train.verl_plugin as plugin
 
-    assert core_algos.get_adv_estimator_fn("nsr") is plugin.nsr_advantage
-    assert core_algos.get_adv_estimator_fn("psr") is plugin.psr_advantage
+    assert core_algos.get_adv_estimator_fn("nsr") == plugin.MaskedGrpo(TECHNIQUES["nsr"].keeps)
+    assert core_algos.get_adv_estimator_fn("psr") == plugin.MaskedGrpo(TECHNIQUES["psr"].keeps)
+    plugin.register_estimators()  # idempotent: verl refuses an unequal estimator under a taken name
 
 
 def test_a_wrong_key_fails_composition() -> None:

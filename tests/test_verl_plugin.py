@@ -30,7 +30,7 @@ from mta_probe.tasks import Problem
 from mta_train.dapo import group_advantages, masked_advantages
 from mta_train.parquet import problem_row
 from mta_train.reward import Group, is_correct
-from mta_train.techniques import get_technique
+from mta_train.techniques import TECHNIQUES, get_technique
 
 PROBLEM = Problem(id="q1", prompt="What is 2+2?", statement="What is 2+2?", gold="4")
 ROW = problem_row(PROBLEM, "exact", data_source="toy", split="train", index=0)
@@ -81,7 +81,7 @@ def test_estimators_are_grpo_times_the_mask(rule: str) -> None:
     local = []
     for start in (0, 4):
         scores = SCORES[start:start + 4]
-        local += masked_advantages(group_advantages(scores), scores, rule)
+        local += masked_advantages(group_advantages(scores), scores, TECHNIQUES[rule].keeps)
     assert per_row == pytest.approx(local, abs=1e-5)
     grpo, _ = core_algos.compute_grpo_outcome_advantage(rewards, mask, UIDS)
     assert grpo[:, 0].tolist() == pytest.approx(GRPO, abs=1e-5)

@@ -19,7 +19,7 @@ from mta_probe.tasks import bigbench, coding, competition_math, kor, synlogic
 from mta_probe.tasks.gym import load_gym
 from mta_probe.tasks.jsonl import jsonl_problems, jsonl_verifier
 from mta_probe.tasks.options import TaskOptions
-from mta_probe.tasks.problem import Problem
+from mta_probe.problem import Problem
 
 
 @dataclass(frozen=True)

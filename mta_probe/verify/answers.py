@@ -3,7 +3,7 @@
 `extract_answer` tries, in this order, and returns the first hit:
 
 1. the text of the FIRST `<answer>...</answer>` (multi-line: the paper's regex lacked DOTALL,
-   so any answer spanning lines scored 0, defect 4 in anchors.md);
+   so any answer spanning lines scored 0, defect 4 in docs/train.md);
 2. the contents of the LAST non-empty `\\boxed{...}` (braces balanced, so `\\boxed{\\frac{1}{2}}`
    works; an echoed instruction's empty `\\boxed{}` is skipped);
 3. the rest of the line after the LAST "answer is" / "Answer:" (trailing period dropped);

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import extract_answer
 from mta_probe.verify.math_normalize import math_form, text_key, unread_marks
 from mta_probe.verify.verdict import NO_ANSWER, Verdict

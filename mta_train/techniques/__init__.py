@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mta_probe.errors import BadInputError
 from mta_train.technique import Technique
+from mta_train.techniques.incorrect import LABEL_KEY
 from mta_train.techniques import (
     em,
     format_reward,
@@ -46,4 +47,4 @@ def get_technique(name: str) -> Technique:
     return TECHNIQUES[name]
 
 
-__all__ = ["TECHNIQUES", "get_technique"]
+__all__ = ["LABEL_KEY", "TECHNIQUES", "get_technique"]
