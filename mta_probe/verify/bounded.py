@@ -22,7 +22,7 @@ import threading
 from collections.abc import Sequence
 
 from mta_probe.errors import BadInputError
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.pool import Table, VerifierPool
 from mta_probe.verify.verdict import Verdict
 
