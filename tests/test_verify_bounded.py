@@ -11,7 +11,7 @@ import pytest
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import Problem
-from mta_probe.verify import Verdict, verify_bounded
+from mta_probe.verify import Verdict, Verifier, verify_bounded
 from mta_probe.verify.bounded import PoolLender
 
 
@@ -22,7 +22,7 @@ def pid_after_nap(completion: str, problem: Problem) -> Verdict:
     return Verdict(True, str(os.getpid()))
 
 
-TABLE = {"nap": pid_after_nap}
+TABLE = {"nap": Verifier(pid_after_nap)}
 ITEM = Problem(id="p", prompt="p", statement="s", gold="x")
 
 
