@@ -55,24 +55,38 @@ def _fit_table(p: dict[str, Any]) -> Table:
 
 
 def render_fit_notes(p: dict[str, Any]) -> None:
-    """What the fitted columns are, and the fit's warnings."""
+    """What the fitted columns are, and the fit's warnings on one line (each in full in passk.json)."""
     fit = p.get("fit")
     if not fit:
         return
     if "skipped" in fit:
         console.print(f"[yellow]no fitted curve: {fit['skipped']}[/]", highlight=False)
         return
-    source = f"the first {fit['max_n']} samples of each problem" if fit.get("max_n") else "every sample"
-    console.print(f"* fitted: {fit['method']} ({fit['criterion'].upper()} over {len(fit['scores'])} models), "
-                  f"from {source}; beyond n it extrapolates (docs/passk.md)", highlight=False)
-    for warning in fit["warnings"]:
-        console.print(f"[yellow]fit: {warning}[/]", highlight=False)
+    source = f", from each problem's first {fit['max_n']} samples" if fit.get("max_n") else ""
+    console.print(f"* fitted (docs/passk.md): {fit['method']}, best of {len(fit['scores'])} by "
+                  f"{fit['criterion'].upper()}{source}; extrapolates beyond n", highlight=False)
+    if fit["warnings"]:
+        # each warning's name is the text before its first colon ("too few problems: 20 < 50; ...")
+        names = "; ".join(warning.split(":")[0] for warning in fit["warnings"])
+        console.print(f"[yellow]fit warnings (passk.json): {names}[/]",
+                      highlight=False, no_wrap=True, overflow="ellipsis")
+
+
+def render_reading(p: dict[str, Any]) -> None:
+    """Two lines: how far the curve rises, and what that says about model-task alignment."""
+    ks = sorted(int(k) for k in p["pass_at_k"])
+    first, last = p["pass_at_k"][str(ks[0])], p["pass_at_k"][str(ks[-1])]
+    console.print(f"pass@{ks[0]} {first:.2f} -> pass@{ks[-1]} {last:.2f}. High pass@k at large k: model and "
+                  "task aligned;", highlight=False)
+    console.print("there even spurious RL rewards help, the paper finds. Verdict: mta probe align",
+                  highlight=False)
 
 
 def render_passk(result: PassKResult, written: str = "samples.jsonl, passk.json, passk.png") -> None:
     """The curve as a table (fitted values beside the unbiased ones), then where the files are."""
     p = result.payload
     console.print(_fit_table(p))
+    render_reading(p)
     render_fit_notes(p)
     if p.get("adaptive"):
         a = p["adaptive"]
@@ -104,10 +118,10 @@ def fit_settings(enabled: bool, fit_to: int | None, level: float | None = None) 
 @app.command()
 def passk(
     model: Annotated[str, typer.Option(help="alias (qwen, llama, mistral, smollm2-135m), hub ID, HF folder or .gguf")] = "smollm2-135m",
-    task: Annotated[str, typer.Option(help="a task name (mta probe tasks), gym:NAME, or a JSONL file")] = "arith-quick",
+    task: Annotated[str, typer.Option(help="a task name (mta probe tasks), gym:NAME, or a JSONL file")] = "capitals",
     n: Annotated[int, typer.Option("-n", "--n", help="samples per problem")] = 16,
     k: Annotated[Optional[str], typer.Option("--k", help="k values, e.g. 1,2,4,8 (default: powers of two up to n)")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="new tokens per sample (default: the model's own)")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="new tokens per sample (default: the task's own, else the model's)")] = None,
     temperature: Annotated[float, typer.Option(help="sampling temperature (paper: 1.0)")] = 1.0,
     top_p: Annotated[float, typer.Option(help="nucleus sampling (paper: 1.0)")] = 1.0,
     seed: Annotated[int, typer.Option(help="run seed")] = 0,
@@ -141,6 +155,7 @@ def passk(
 ) -> None:
     """Sample n completions per problem, verify them, and estimate the pass@k curve."""
     from mta_probe import (
+        TASKS,
         AdaptiveSettings,
         PassKSettings,
         SamplingSettings,
@@ -164,8 +179,9 @@ def passk(
 
     def build() -> PassKSettings:
         ref = resolve_model(model) if from_samples is None else None
+        budget = max_tokens if max_tokens is not None else TASKS[task].max_tokens if task in TASKS else None
         sampling = SamplingSettings(temperature=temperature, top_p=top_p,
-                                    max_tokens=max_tokens if max_tokens is not None else
+                                    max_tokens=budget if budget is not None else
                                     (ref.default_max_tokens if ref else 8192),
                                     stop=tuple(s.replace("\\n", "\n") for s in stop if s) if stop else None)
         engine = {"base_url": base_url} if base_url else {}
@@ -281,7 +297,7 @@ def align(
     verifier: Annotated[Optional[str], typer.Option(help="with --model/--task: verifier for a JSONL task file")] = None,
     n: Annotated[int, typer.Option("-n", "--n", help="with --model/--task: pass@k samples per problem")] = 16,
     limit: Annotated[Optional[int], typer.Option(help="with --model/--task: the first N problems, in both probes")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="with --model/--task: pass@k new tokens per sample (default: the model's own)")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="with --model/--task: pass@k new tokens per sample (default: the task's own, else the model's)")] = None,
     temperature: Annotated[float, typer.Option(help="with --model/--task: pass@k sampling temperature (paper: 1.0)")] = 1.0,
     seed: Annotated[int, typer.Option(help="with --model/--task: pass@k run seed")] = 0,
     chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="with --model/--task: pass@k prompts through the chat template or raw (default: by model)")] = None,
@@ -292,6 +308,7 @@ def align(
     """Red, green or gray: is the pair contaminated, and is it strongly aligned (docs/alignment.md)?
     With --model and --task and no runs, both probes run first, sized by the options above."""
     from mta_probe import (
+        TASKS,
         AlignRule,
         AlignSettings,
         ContamSettings,
@@ -307,7 +324,8 @@ def align(
                          em_threshold=em_threshold, rouge_threshold=rouge_threshold, from_fit=from_fit)
         probes: dict[str, Any] = {}
         if model and task and not passk:
-            tokens = max_tokens if max_tokens is not None else resolve_model(model).default_max_tokens
+            tokens = max_tokens if max_tokens is not None else TASKS[task].max_tokens if task in TASKS else None
+            tokens = tokens if tokens is not None else resolve_model(model).default_max_tokens
             engine = parse_engine_options(engine_option)
             probes = {"passk_probe": PassKSettings(
                 n=n, limit=limit, seed=seed, backend=backend, chat=chat, engine_options=engine,
