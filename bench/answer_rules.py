@@ -66,17 +66,6 @@ def reading_with(extract: Callable[..., str | None]) -> Iterator[None]:
             sys.modules[name].extract_answer = original
 
 
-def stated_values(region: str) -> list[str]:
-    """The value after each answer phrase of `region`, read as the current rules read the last."""
-    values = []
-    for match in answers.ANSWER_PHRASE.finditer(region):
-        rest = answers.AFTER_PHRASE.match(region, match.end())
-        value = answers._as_written(rest.group(1))
-        if value:
-            values.append(value)
-    return values
-
-
 def same_answer(value: str, gold: str) -> bool:
     return normalize_answer(value) == normalize_answer(gold)
 
@@ -117,10 +106,11 @@ def compare(run: Path, before: Callable[..., str | None], show: int) -> dict[str
             kinds.append("only after")
         if new.correct:
             gold = str(problem.meta.get("gym_entry", {}).get("answer", problem.gold))
-            if any(not same_answer(value, gold) for value in stated_values(region)):
+            stated = [value for value in answers.phrased_answers(region) if value]
+            if any(not same_answer(value, gold) for value in stated):
                 kinds.append("accepted, other answer stated")
             if not (answers.ANSWER_TAG.search(region) or answers.last_boxed(region) is not None
-                    or answers.ANSWER_PHRASE.search(region)):
+                    or answers.ANSWER_LEAD.search(region)):
                 kinds.append("accepted, no phrase")
         for kind in kinds:
             counts[kind] += 1

@@ -27,10 +27,12 @@ THINK_ANSWER_FORMAT = re.compile(r"^\s*<think>.*?</think>\s*<answer>.*?</answer>
 # "answer is", "Answer:", "answer to this problem is": the gap before "is" stays within one
 # clause (no line break, colon or sentence end; a decimal point is allowed) and 80 characters.
 # Markdown emphasis may wrap the phrase ("**Final Answer:**", "**Answer**:").
-PHRASE = (r"\banswer[*_]*(?:[ \t]+(?:to|for|of|in)\b(?:[^\n.:]|\.(?=\d)){0,80}?)?"
-          r"(?:\s+is\b|[ \t]*[*_]*[ \t]*:)(?:[*_]+(?=\s))?")
-ANSWER_PHRASE = re.compile(PHRASE, re.IGNORECASE)
-AFTER_PHRASE = re.compile(r"\s*:?\s*(.*)")
+ANSWER_LEAD = re.compile(r"\banswer[*_]*(?:[ \t]+(?:to|for|of|in)\b(?:[^\n.:]|\.(?=\d)){0,80}?)?"
+                         r"(?:\s+is\b|[ \t]*[*_]*[ \t]*:)(?:[*_]+(?=\s))?", re.IGNORECASE)
+AFTER_LEAD = re.compile(r"\s*:?\s*(.*)")
+# BBH's reading (mta_probe.verify.bigbench), kept as its scorer comparison measured it: the rest
+# of the line after "answer is" / "answer:".
+ANSWER_PHRASE = re.compile(r"(?:answer\s+is|answer\s*:)\s*:?\s*(.*)", re.IGNORECASE)
 # `$7$`, `$$-3.5$$`: math delimiters around a value with no LaTeX in it.
 PLAIN_MATH = re.compile(r"^\$\$?([^$\\{}^_]+)\$\$?$")
 EMPHASIS = re.compile(r"^(\*{1,3}|_{1,3})(.+?)\1$")
@@ -113,13 +115,26 @@ def _braced(text: str, opening: int) -> str | None:
 
 
 def _after_answer_phrase(text: str) -> str | None:
-    """The rest of the line after the last answer phrase, read by `_as_written`."""
-    matches = list(ANSWER_PHRASE.finditer(text))
-    if not matches:
-        return None
-    # the value runs to the end of its line, so a later phrase on that line is the last one
-    rest = AFTER_PHRASE.match(text, matches[-1].end())
-    return _as_written(rest.group(1)) or None
+    """What the last answer phrase states; None when there is none or it states nothing."""
+    stated = phrased_answers(text)
+    return (stated[-1] or None) if stated else None
+
+
+def phrased_answers(text: str) -> list[str]:
+    """What each answer phrase of `text` states, in order ("" where the line ends with it).
+
+    The value runs to the end of its line, so when one line has two phrases the first one's
+    value holds the second; the second's is what `extract_answer` reads.
+
+    Args:
+        text: where to look.
+
+    Returns:
+        One value per phrase (rule 3 of the module docstring), trailing period, emphasis and
+        plain `$...$` removed.
+    """
+    return [_as_written(AFTER_LEAD.match(text, lead.end()).group(1))
+            for lead in ANSWER_LEAD.finditer(text)]
 
 
 def _as_written(rest: str) -> str:
