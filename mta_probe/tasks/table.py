@@ -33,7 +33,8 @@ class Task:
         verifier: a key of mta_probe.verify.VERIFIERS.
         load: builds the full problem list.
         max_tokens: new tokens a completion needs when every answer is one short line; the
-            budget a probe uses when none is given. None: the model's own (docs/backends.md).
+            budget a probe uses when none is given. None: the model's own
+            (`ModelRef.default_max_tokens`).
     """
 
     name: str

@@ -146,7 +146,7 @@ def _as_written(rest: str) -> str:
         rest = rest.strip().rstrip(".").strip()
         if rest.startswith(("*", "_")) or rest.endswith(("*", "_")):
             # bold or italic around the value, or a bold sentence's closing `**` ("**The answer
-            # is 7.**"): emphasis markers at the ends are never part of a value
+            # is 7.**"); asterisks at a value's ends are markdown, unless they are all it holds
             rest = EMPHASIS.sub(r"\2", rest)
             rest = rest.strip("*") if rest.strip("*") else rest
         rest = PLAIN_MATH.sub(r"\1", rest)
