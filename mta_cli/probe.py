@@ -64,24 +64,46 @@ def _fit_table(p: dict[str, Any]) -> Table:
 
 
 def render_fit_notes(p: dict[str, Any]) -> None:
-    """What the fitted columns are, and the fit's warnings."""
+    """What the fitted columns are, and the fit's warnings on one line (each in full in passk.json)."""
     fit = p.get("fit")
     if not fit:
         return
     if "skipped" in fit:
         console.print(f"[yellow]no fitted curve: {fit['skipped']}[/]")
         return
-    source = f"the first {fit['max_n']} samples of each problem" if fit.get("max_n") else "every sample"
-    console.print(f"* fitted: {fit['method']} ({fit['criterion'].upper()} over {len(fit['scores'])} models), "
-                  f"from {source}; beyond n it extrapolates (docs/passk.md)")
-    for warning in fit["warnings"]:
-        console.print(f"[yellow]fit: {warning}[/]")
+    source = f", from each problem's first {fit['max_n']} samples" if fit.get("max_n") else ""
+    console.print(f"* fitted (docs/passk.md): {fit['method']}, best of {len(fit['scores'])} by "
+                  f"{fit['criterion'].upper()}{source}; extrapolates beyond n")
+    if fit["warnings"]:
+        # each warning's name is the text before its first colon ("too few problems: 20 < 50; ...")
+        names = "; ".join(warning.split(":")[0] for warning in fit["warnings"])
+        console.print(f"[yellow]fit warnings (passk.json): {names}[/]",
+                      no_wrap=True, overflow="ellipsis")
+
+
+def render_reading(p: dict[str, Any]) -> None:
+    """Two lines: how far the curve rises, and what that suggests about model-task alignment (the
+    verdict itself reads chance-corrected pass@64 with contamination: `mta probe align`)."""
+    from mta_probe import AlignRule
+
+    ks = sorted(int(k) for k in p["pass_at_k"])
+    first, last = p["pass_at_k"][str(ks[0])], p["pass_at_k"][str(ks[-1])]
+    strong = AlignRule().strong_threshold
+    if last >= strong:
+        meaning = (f"pass@{ks[-1]} at or above {strong}: the model already solves most problems with enough "
+                   "tries, the regime where the paper finds even spurious rewards help")
+    else:
+        meaning = (f"pass@{ks[-1]} below {strong}: weakly aligned so far, the regime where the paper finds only "
+                   "ground-truth rewards help")
+    console.print(f"pass@{ks[0]} {first:.2f} -> pass@{ks[-1]} {last:.2f}: {meaning};")
+    console.print("the verdict (chance-corrected pass@64, contamination): mta probe align --passk RUN_DIR")
 
 
 def render_passk(result: PassKResult, written: str = "samples.jsonl, passk.json, passk.png") -> None:
     """The curve as a table (fitted values beside the unbiased ones), then where the files are."""
     p = result.payload
     console.print(_fit_table(p))
+    render_reading(p)
     render_fit_notes(p)
     if p.get("adaptive"):
         a = p["adaptive"]
@@ -113,10 +135,10 @@ def fit_settings(enabled: bool, fit_to: int | None, level: float | None = None) 
 @app.command()
 def passk(
     model: Annotated[str, typer.Option(help="alias (qwen, llama, mistral, smollm2-135m), hub ID, HF folder or .gguf")] = "smollm2-135m",
-    task: Annotated[str, typer.Option(help="a task name (mta probe tasks), gym:NAME, or a JSONL file")] = "arith-quick",
+    task: Annotated[str, typer.Option(help="a task name (mta probe tasks), gym:NAME, or a JSONL file")] = "capitals",
     n: Annotated[int, typer.Option("-n", "--n", help="samples per problem")] = 16,
     k: Annotated[Optional[str], typer.Option("--k", help="k values, e.g. 1,2,4,8 (default: powers of two up to n)")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="new tokens per sample (default: the model's own)")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="new tokens per sample (default: the task's own, else the model's)")] = None,
     temperature: Annotated[float, typer.Option(help="sampling temperature (paper: 1.0)")] = 1.0,
     top_p: Annotated[float, typer.Option(help="nucleus sampling (paper: 1.0)")] = 1.0,
     seed: Annotated[int, typer.Option(help="run seed")] = 0,
@@ -271,7 +293,7 @@ def align(
     verifier: VerifierOption = None,
     n: Annotated[int, typer.Option("-n", "--n", help="with --model/--task: pass@k samples per problem")] = 16,
     limit: Annotated[Optional[int], typer.Option(help="with --model/--task: the first N problems, in both probes")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="with --model/--task: pass@k new tokens per sample (default: the model's own)")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="with --model/--task: pass@k new tokens per sample (default: the task's own, else the model's)")] = None,
     temperature: Annotated[float, typer.Option(help="with --model/--task: pass@k sampling temperature (paper: 1.0)")] = 1.0,
     seed: Annotated[int, typer.Option(help="with --model/--task: pass@k run seed")] = 0,
     chat: Annotated[Optional[bool], typer.Option("--chat/--raw", help="with --model/--task: pass@k prompts through the chat template or raw (default: by model)")] = None,
