@@ -48,9 +48,16 @@ def score_completions(settings: PassKSettings, path: Path) -> PassKResult:
     """Verify the completions of `path` with the task's verifier and estimate pass@k.
 
     The model name recorded is `settings.model` as given (it is not loaded).
+
+    Raises:
+        BadInputError: settings that sample (an adaptive budget), a bad file, or problem ids
+            that are not the task's.
     """
     from mta_probe.verify import VerifierPool
 
+    if settings.adaptive is not None:
+        raise BadInputError("an adaptive budget samples in rounds; completions made elsewhere are scored as they are "
+                            "(--budget with --from-samples)")
     check_verification(settings)
     rows = read_completions(path)
     task = load_scored_task(settings)

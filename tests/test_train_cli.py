@@ -70,22 +70,19 @@ def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: 
     assert "2/2 st" in screen and screen.count("20/20") == 2, result.output
 
 
-def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tiny_llama_dir: Path) -> None:
-    from mta_cli.train import _settings
+def test_the_backends_defaults_live_in_the_settings_not_the_command_line() -> None:
+    from mta_train import DapoSettings, TrainSettings
 
-    given = {name: None for name in ("technique", "eval_task", "steps", "batch_size", "mini_batch_size",
-                                     "group_size", "lr", "kl_coef", "seed", "max_response_length",
-                                     "temperature", "max_num_gen_batches", "one_shot", "train_limit",
-                                     "eval_limit", "eval_k", "val_every", "gym_option", "data_dir",
-                                     "verifier", "out", "device", "ray_address")}
-    given.update(technique="random", variant="paper", model=str(tiny_llama_dir), task="arith-quick",
-                 backend="verl", eval_protocol="paper", train_prompt="paper", label_samples=64,
-                 micro_batch_size=8, no_gradient_checkpointing=False, no_dynamic_sampling=False,
-                 no_format_reward=False, dry_run=True, nodes=1, gpus_per_node=8)
-    assert _settings(given).eval_count is None
-    assert _settings({**given, "backend": "local"}).eval_count == 20
-    assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_count == 5
-    assert _settings({**given, "backend": "local", "eval_limit": 0}).eval_count is None  # 0: every problem
+    # A Python caller gets what the command line gets: the paper's run on verl, a CPU one locally.
+    verl, local = TrainSettings(technique="random", backend="verl"), TrainSettings(technique="random")
+    assert verl.dapo == DapoSettings() and verl.eval_count is None  # every problem
+    assert local.dapo == DapoSettings.small() and local.eval_count == 20
+    assert TrainSettings(technique="ttrl", backend="verl").dapo.steps == 30  # Section 4.2
+    assert TrainSettings(technique="random", eval_limit=5).eval_count == 5
+    assert TrainSettings(technique="random", eval_limit=0).eval_count is None  # 0: every problem
+    # a batch below the default mini-batch takes it down, unless one is given
+    assert DapoSettings().changed(batch_size=8).mini_batch_size == 8
+    assert DapoSettings().changed(batch_size=8, mini_batch_size=4).mini_batch_size == 4
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -44,11 +45,13 @@ BARE_ACC = float(is_correct(BARE, PROBLEM, "exact"))
 SCORES = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 UIDS = np.array(["a"] * 4 + ["b"] * 4, dtype=object)
 LENGTHS = [3, 5, 2, 4, 5, 1, 3, 2]
-# By hand: a has mean .5 and unbiased std sqrt(1/3), so +-0.5/0.57735 = +-0.866025;
-# b has mean .25 and std .5, so -0.5 three times and 1.5.
-GRPO = [0.866025, -0.866025, -0.866025, 0.866025, -0.5, -0.5, -0.5, 1.5]
-EXPECTED = {"nsr": [0.0, -0.866025, -0.866025, 0.0, -0.5, -0.5, -0.5, 0.0],
-            "psr": [0.866025, 0.0, 0.0, 0.866025, 0.0, 0.0, 0.0, 1.5]}
+# By hand: a has mean .5 and unbiased std sqrt(1/3), so +-0.5/sqrt(1/3) = +-0.866025;
+# b has mean .25 and std .5, so -0.5 three times and 1.5. (verl adds 1e-6 to the std: a
+# relative 2e-6, inside the tests' rel=1e-5.)
+A = 0.5 / math.sqrt(1 / 3)
+GRPO = [A, -A, -A, A, -0.5, -0.5, -0.5, 1.5]
+EXPECTED = {"nsr": [0.0, -A, -A, 0.0, -0.5, -0.5, -0.5, 0.0],
+            "psr": [A, 0.0, 0.0, A, 0.0, 0.0, 0.0, 1.5]}
 
 
 def _outcome_tensors() -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,7 +77,7 @@ def test_estimators_are_grpo_times_the_mask(rule: str) -> None:
     advantages, returns = fn(token_level_rewards=rewards, response_mask=mask, index=UIDS,
                              config=OmegaConf.create({"norm_adv_by_std_in_grpo": True}))
     per_row = advantages[:, 0].tolist()
-    assert per_row == pytest.approx(EXPECTED[rule], abs=1e-5)
+    assert per_row == pytest.approx(EXPECTED[rule], rel=1e-5)
     assert torch.equal(advantages, returns)
     assert torch.all(advantages[mask == 0] == 0)  # padding stays zero
     # The same numbers as the local trainer's formulas.
@@ -82,9 +85,9 @@ def test_estimators_are_grpo_times_the_mask(rule: str) -> None:
     for start in (0, 4):
         scores = SCORES[start:start + 4]
         local += masked_advantages(group_advantages(scores), scores, TECHNIQUES[rule].keeps)
-    assert per_row == pytest.approx(local, abs=1e-5)
+    assert per_row == pytest.approx(local, rel=1e-5)
     grpo, _ = core_algos.compute_grpo_outcome_advantage(rewards, mask, UIDS)
-    assert grpo[:, 0].tolist() == pytest.approx(GRPO, abs=1e-5)
+    assert grpo[:, 0].tolist() == pytest.approx(GRPO, rel=1e-5)
 
 
 def test_estimator_reached_through_verl_compute_advantage() -> None:
@@ -93,7 +96,7 @@ def test_estimator_reached_through_verl_compute_advantage() -> None:
                                non_tensors={"uid": UIDS})
     out = compute_advantage(data, adv_estimator="nsr", num_repeat=4,
                             config=OmegaConf.create({"norm_adv_by_std_in_grpo": True}))
-    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["nsr"], abs=1e-5)
+    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["nsr"], rel=1e-5)
 
 
 def test_estimator_reached_through_verl_v1_trainer_code() -> None:
@@ -108,7 +111,7 @@ def test_estimator_reached_through_verl_v1_trainer_code() -> None:
     out = compute_advantage_for_multi_trajectories(
         data, batch_keys=keys, adv_estimator="psr", num_repeat=4,
         config=OmegaConf.create({"norm_adv_by_std_in_grpo": True}))
-    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["psr"], abs=1e-5)
+    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["psr"], rel=1e-5)
 
 
 def _reward_config(technique: str, timeout: float = 10.0) -> Any:

@@ -39,10 +39,11 @@ class SamplingSettings:
     Attributes:
         temperature: 1.0, as in Section 3 ("temperature = 1.0") for rollouts and pass@k.
         top_p: 1.0 (nucleus sampling off), as in the paper's scripts.
-        max_tokens: new tokens per completion; None: the model's own default
-            (`ModelRef.default_max_tokens`: the paper's 8192, Section 3, for hub models; fewer for
-            the embedded one, which a CPU samples), decided by the probe (`for_model`) before
-            anything is sampled. An engine handed None refuses it.
+        max_tokens: new tokens per completion; None: decided by the probe (`for_model`) before
+            anything is sampled: the task's own budget where its row has one (`Task.max_tokens`),
+            else the model's (`ModelRef.default_max_tokens`: the paper's 8192, Section 3, for
+            hub models; fewer for the embedded one, which a CPU samples). An engine handed None
+            refuses it.
         greedy: decode greedily (temperature and top_p ignored); used by the contamination probe.
         stop: strings that end a completion, left out of its text (vLLM's and OpenAI's `stop`,
             transformers' `stop_strings`). None means "by prompt format", resolved by
