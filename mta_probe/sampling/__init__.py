@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BackendError, BadInputError, row_of
 from mta_probe.exports import lazy_exports
 from mta_probe.sampling.base import (
     SEED_SCHEME,
@@ -94,9 +94,7 @@ def get_backend(name: str) -> Backend:
     Raises:
         BadInputError: no such backend (the message lists the known ones).
     """
-    if name not in BACKENDS:
-        raise BadInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return BACKENDS[name]
+    return row_of(BACKENDS, name, "backend")
 
 
 def open_sampler(

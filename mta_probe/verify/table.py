@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mta_probe.errors import BadInputError
+from mta_probe.errors import row_of
 from mta_probe.problem import Problem
 from mta_probe.verify.bigbench import verify_bbeh, verify_bbh
 from mta_probe.verify.coding import verify_code, verify_code_io
@@ -95,9 +95,7 @@ def get_verifier(name: str) -> Verifier:
     Raises:
         BadInputError: no such verifier (the message lists the known ones).
     """
-    if name not in VERIFIERS:
-        raise BadInputError(f"unknown verifier {name!r}; known: {', '.join(VERIFIERS)}")
-    return VERIFIERS[name]
+    return row_of(VERIFIERS, name, "verifier")
 
 
 def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
