@@ -35,12 +35,10 @@ from mta_train.verl_config import (
     PLUGIN_MODULE,
     VerlCluster,
     VerlInputs,
-    check,
-    compose,
-    override_args,
     verl_overrides,
     write_config,
 )
+from mta_train.verl_hydra import check, compose, override_args
 
 ENTRY_POINT = ("-m", "verl.trainer.main_ppo")
 DATA_DIR = "verl_data"

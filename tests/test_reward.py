@@ -198,4 +198,5 @@ def test_a_verification_that_never_ends_costs_its_timeout_from_any_thread() -> N
     assert result["incorrect"][:2] == [[0.0, 1.0], [0.0, 0.0]]
     timeouts = {"ground-truth": 1, "main-thread": 1, "vote": 1, "incorrect": 2}
     for name, count in timeouts.items():
-        assert result[name][2] < count * 1.0 + 3.0, name  # math-verify alone took > 5 s
+        # a hung call never returned (killed at 90 s); the slack covers a loaded 2-core machine
+        assert result[name][2] < count * 1.0 + 8.0, name

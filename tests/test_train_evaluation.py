@@ -44,7 +44,7 @@ def test_the_paper_reads_the_first_answer_block_only(text: str, paper: bool, pro
 
 def test_validation_on_verl_scores_as_the_local_evaluation() -> None:
     """verl's validation rows go through the plugin's reward function: the same verdicts."""
-    from mta_train.verl_plugin import validation_reward
+    from mta_train.verl_rewards import validation_reward
 
     for text in ("<answer>3</answer><answer>0.5</answer>", "\\boxed{1/2}", "<answer>1/2</answer>"):
         for name, protocol in EVAL_PROTOCOLS.items():

@@ -22,13 +22,11 @@ from mta_train.verl_config import (
     OVERRIDES_FILE,
     VerlCluster,
     VerlInputs,
-    check,
-    compose,
     dapo_overrides,
-    override_args,
     verl_overrides,
     write_config,
 )
+from mta_train.verl_hydra import check, compose, override_args
 
 ENV = {"VERL_USE_EXTERNAL_MODULES": "mta_train.verl_plugin",
        "VERL_FILE_LOGGER_PATH": "/runs/x/verl_metrics.jsonl"}

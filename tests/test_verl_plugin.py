@@ -26,6 +26,7 @@ from verl.trainer.ppo.ray_trainer import compute_advantage
 from verl.trainer.ppo.reward import load_reward_manager
 
 import mta_train.verl_plugin as plugin
+import mta_train.verl_rewards as verl_rewards
 from mta_probe.errors import BackendError
 from mta_probe.tasks import Problem
 from mta_train.dapo import group_advantages, masked_advantages
@@ -202,7 +203,7 @@ def test_a_verification_that_never_ends_scores_zero_within_its_timeout() -> None
     assert result["group"][0] == [0.0, 1.0, 1.0]
     assert result["validation"][0] == [0.0, 1.0]
     for key in (f"manager {tower}", "group", "validation"):  # one timeout each, plus overhead
-        assert result[key][1] < 1.0 + 3.0, key
+        assert result[key][1] < 1.0 + 8.0, key  # a hung call never returned; slack for a loaded machine
 
 
 def test_random_reward_is_a_fair_coin() -> None:
@@ -259,7 +260,7 @@ class _VerlLikeWorker:
         return output
 
 
-class _Worker(plugin.GroupScoringMixin, _VerlLikeWorker):
+class _Worker(verl_rewards.GroupScoringMixin, _VerlLikeWorker):
     pass
 
 
@@ -346,9 +347,9 @@ def test_em_reads_the_rollout_logprobs(tokenizer) -> None:
 def test_mean_logprob_skips_tokens_the_model_did_not_generate() -> None:
     output = AgentLoopOutput(prompt_ids=[1], response_ids=[5, 6, 7], response_mask=[1, 1, 0],
                              response_logprobs=[-1.0, -3.0, -9.0], metrics=AgentLoopMetrics())
-    assert plugin.mean_logprob(output) == -2.0
+    assert verl_rewards.mean_logprob(output) == -2.0
     output.response_logprobs = None
-    assert plugin.mean_logprob(output) is None
+    assert verl_rewards.mean_logprob(output) is None
 
 
 def test_validation_scores_correctness_alone(tokenizer) -> None:
@@ -367,10 +368,10 @@ def test_gate_scores_once_in_slot_order() -> None:
 
     async def score(items: list[str]):
         calls.append(items)
-        return [plugin.Reward(score=float(len(x)), acc=0.0, format=0.0) for x in items]
+        return [verl_rewards.Reward(score=float(len(x)), acc=0.0, format=0.0) for x in items]
 
     async def run():
-        gate = plugin.GroupGate(score)
+        gate = verl_rewards.GroupGate(score)
         return await asyncio.gather(gate.submit("g", 3, 2, "ccc"), gate.submit("g", 3, 0, "a"),
                                     gate.submit("g", 3, 1, "bb"))
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BadInputError
 from mta_probe.sampling.base import (
     Completion,
     Sampler,
