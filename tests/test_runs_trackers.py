@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from trackerfiles import tensorboard_scalars, tensorboard_texts, wandb_run, wandb_run_file
+from trackerfiles import offline_wandb, tensorboard_scalars, tensorboard_texts, wandb_run, wandb_run_file
 
 from mta_probe.errors import BadInputError
 from mta_probe.runs import TENSORBOARD_DIR, TRACKERS, check_loggers, open_trackers
@@ -18,13 +18,6 @@ from mta_probe.runs import TENSORBOARD_DIR, TRACKERS, check_loggers, open_tracke
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def offline_wandb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """wandb on disk only: no login, no upload; its files go to the run directory."""
-    pytest.importorskip("wandb")
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.delenv("WANDB_DIR", raising=False)
 
 
 @pytest.mark.parametrize("names, local, says", [

@@ -17,8 +17,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 BLOCK = 32768
 HEADER = 7
+
+
+@pytest.fixture
+def offline_wandb(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """wandb on disk only (no login, no upload), its files in the run directory; wandb's
+    process-wide settings are torn down after the test, so the next run reads its environment
+    afresh."""
+    wandb = pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    for name in ("WANDB_DIR", "TENSORBOARD_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    wandb.teardown()
 
 
 def tensorboard_events(folder: Path) -> Any:
