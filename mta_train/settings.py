@@ -234,9 +234,9 @@ class TrainSettings:
         loggers: experiment trackers the step metrics also go to, keys of
             mta_probe.runs.TRACKERS ("console", "tensorboard", "wandb"; on verl also "mlflow",
             "swanlab", "clearml"), under verl's metric names (mta_train/tracked.py). verl gets
-            them as `trainer.logger`, always with its `file` logger, which mta reads; () logs to
-            no tracker (verl: its console, as before). Not the paper's concern: its scripts log
-            to wandb.
+            them as `trainer.logger`, always between its `console` (into verl.log) and its
+            `file` logger, which mta reads; () logs to no tracker. Not the paper's concern: its
+            scripts log to wandb.
     """
 
     technique: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,17 @@ def test_console_says_one_line_a_step(tmp_path: Path) -> None:
     assert said[2] == "passk: k=1 0.250, k=2 0.375, k=4 0.500"
     assert said[3] == "align: category:green - alignment_score:0.75"
     assert not (tmp_path / "run").exists()  # the console writes no file
+
+
+def test_wandb_without_a_login_is_one_line_naming_the_way_out(tmp_path: Path) -> None:
+    pytest.importorskip("wandb")
+    code = ("from pathlib import Path; from mta_probe.runs import open_trackers\n"
+            "try:\n    open_trackers(['wandb'], Path('run'))\n"
+            "except Exception as error:\n    print(type(error).__name__, '|', error)\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")}
+    env.update(HOME=str(tmp_path), WANDB_CONFIG_DIR=str(tmp_path), WANDB_MODE="online", PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=120, check=True)
+    line = out.stdout.strip()
+    assert line.startswith("BackendError | wandb could not start a run (") and "\n" not in line
+    assert line.endswith("log in with `wandb login`, or set WANDB_MODE=offline to keep the run on disk")

@@ -129,11 +129,11 @@ def test_the_verl_dry_run_passes_the_loggers_with_file(tiny_llama_dir: Path, tmp
     result = runner.invoke(app, [*args, "--logger", "wandb"])
     assert result.exit_code == 0, result.output
     trainer = OmegaConf.load(out / "verl_config.yaml").trainer
-    assert list(trainer.logger) == ["wandb", "file"]  # file: mta reads it back (metrics.jsonl)
+    assert list(trainer.logger) == ["console", "wandb", "file"]  # file: mta reads it back (metrics.jsonl)
     assert (trainer.project_name, trainer.experiment_name) == ("mta", out.name)
     assert f"WANDB_DIR={out}" in result.output.replace("\n", "")
-    assert "trainer.logger=['wandb','file']" in (out / "verl_overrides.txt").read_text().splitlines()
-    # the same run directory without --logger: verl's console, as before, and file
+    assert "trainer.logger=['console','wandb','file']" in (out / "verl_overrides.txt").read_text().splitlines()
+    # the same run directory without --logger: verl's console and file, as before
     assert runner.invoke(app, args).exit_code == 0
     assert list(OmegaConf.load(out / "verl_config.yaml").trainer.logger) == ["console", "file"]
 
@@ -155,7 +155,7 @@ def test_verls_own_tracking_writes_where_and_as_the_local_run_does(tiny_llama_di
                ("WANDB_DIR", "TENSORBOARD_DIR", "VERL_FILE_LOGGER_PATH"))
     assert env == {"WANDB_DIR": str(out), "TENSORBOARD_DIR": str(out / TENSORBOARD_DIR),
                    "VERL_FILE_LOGGER_PATH": str(out / "verl_metrics.jsonl")}, result.output
-    assert "trainer.logger=['tensorboard','wandb','file']" in overrides
+    assert "trainer.logger=['console','tensorboard','wandb','file']" in overrides
     # verl's trainer is a fresh process with these variables (Ray's runtime env): so is this one
     step = {"actor/entropy": 1.25, "critic/score/mean": 0.625, "timing_s/step": 12.5, "mta/groups_kept": 3}
     code = ("import json, sys; from omegaconf import OmegaConf; from verl.utils.tracking import Tracking\n"
