@@ -1,5 +1,6 @@
 """The options several commands share, declared once: what a task needs beyond its name, the
-engine to sample with. Choices and help come from the library's tables (VERIFIERS, BACKENDS),
+engine to sample with, the experiment trackers. Choices and help come from the library's tables
+(VERIFIERS, BACKENDS, TRACKERS),
 so a new row shows up in every command's help. The tables are light: importing them loads no
 numerical library (tests/test_exports.py)."""
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from mta_cli.parsing import parse_engine_options, parse_options
+from mta_probe.runs import TRACKERS
 from mta_probe.sampling import BACKENDS
 from mta_probe.verify import VERIFIERS
 
@@ -29,6 +31,11 @@ BackendOption = Annotated[Optional[str], typer.Option(
 EngineOption = Annotated[Optional[list[str]], typer.Option(
     help="backend option KEY=VALUE, repeatable (docs/backends.md: max_batch, dtype, problems_per_call, ...)")]
 
+LoggerOption = Annotated[Optional[list[str]], typer.Option(
+    "--logger", help="experiment tracker, repeatable: " + ", ".join(n for n, row in TRACKERS.items() if row.local)
+    + "; verl also " + ", ".join(n for n, row in TRACKERS.items() if not row.local)
+    + " (docs/train.md, 'Watching a run')")]
+
 
 def task_options(data_dir: Path | None, gym_option: list[str] | None, verifier: str | None) -> TaskOptions:
     """The TaskOptions the three task options ask for (BadInputError for a bad KEY=VALUE)."""
@@ -42,3 +49,8 @@ def engine_options(engine_option: list[str] | None, **named: object) -> dict[str
     options: dict[str, object] = dict(parse_engine_options(engine_option or []))
     options.update({key: value for key, value in named.items() if value is not None})
     return options
+
+
+def loggers(logger: list[str] | None) -> tuple[str, ...]:
+    """The `--logger` values as the settings take them."""
+    return tuple(logger or ())

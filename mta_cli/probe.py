@@ -22,8 +22,10 @@ from mta_cli.options import (
     DataDirOption,
     EngineOption,
     GymOption,
+    LoggerOption,
     VerifierOption,
     engine_options,
+    loggers,
     task_options,
 )
 from mta_cli.parsing import parse_ks, parse_portions
@@ -169,6 +171,7 @@ def passk(
     rule: Annotated[Optional[str], typer.Option(help="with --budget: variance (default) or zeros (Kazdan et al.)")] = None,
     quantum: Annotated[Optional[int], typer.Option(help="with --budget, variance rule: samples are handed out in multiples of this (default 8)")] = None,
     cap: Annotated[Optional[int], typer.Option(help="with --budget, variance rule: most samples one problem gets in a round (default 256)")] = None,
+    logger: LoggerOption = None,
 ) -> None:
     """Sample n completions per problem, verify them, and estimate the pass@k curve."""
     from mta_probe import AdaptiveSettings, PassKSettings, SamplingSettings, probe_passk, score_completions
@@ -195,7 +198,8 @@ def passk(
                              backend=backend, chat=chat, limit=limit, out=out,
                              task_options=task_options(data_dir, gym_option, verifier),
                              lenient=lenient, verify_workers=verify_workers, verify_timeout=verify_timeout,
-                             engine_options=engine, fit=fit_settings(fit, fit_to), adaptive=adaptive())
+                             engine_options=engine, fit=fit_settings(fit, fit_to), adaptive=adaptive(),
+                             loggers=loggers(logger))
 
     settings = run_or_exit(build)
     if from_samples is not None:
@@ -300,6 +304,7 @@ def align(
     portions: Annotated[str, typer.Option(help="with --model/--task: contamination portions of each statement shown")] = "0.4,0.6,0.8",
     backend: BackendOption = None,
     engine_option: EngineOption = None,
+    logger: LoggerOption = None,
 ) -> None:
     """Red, green or gray: is the pair contaminated, and is it strongly aligned (docs/alignment.md)?
     With --model and --task and no runs, both probes run first, sized by the options above."""
@@ -325,7 +330,7 @@ def align(
                                                portions=parse_portions(portions))}
         return AlignSettings(
             passk_runs=tuple(passk), contam_runs=tuple(contam), model=model, task=task, rule=rule, out=out,
-            task_options=task_options(data_dir, gym_option, verifier),
+            task_options=task_options(data_dir, gym_option, verifier), loggers=loggers(logger),
             **probes)
 
     settings = run_or_exit(build)

@@ -17,7 +17,7 @@ from mta_cli.console import (
     run_or_exit,
     status,
 )
-from mta_cli.options import DataDirOption, GymOption, VerifierOption, task_options
+from mta_cli.options import DataDirOption, GymOption, LoggerOption, VerifierOption, loggers, task_options
 from mta_probe.errors import BadInputError
 from mta_train import LOCAL_EVAL_LIMIT, TECHNIQUES, DapoSettings
 
@@ -73,6 +73,7 @@ def train(
     shared_dir: Annotated[Optional[Path], typer.Option(help="verl with --ray-address: a folder every node mounts at the same path; the run (--out) and a local model must be in it.")] = None,
     nodes: Annotated[int, typer.Option(help="verl: nodes.")] = 1,
     gpus_per_node: Annotated[int, typer.Option(help="verl: GPUs per node.")] = 8,
+    logger: LoggerOption = None,
 ) -> None:
     """Run TECHNIQUE on MODEL and TASK, scoring the model before and after (gains.json)."""
     if ctx.invoked_subcommand is not None:
@@ -102,7 +103,7 @@ def train(
                                 gradient_checkpointing=not no_gradient_checkpointing),
             one_shot=tuple(one_shot) if one_shot else None, run_dir=out,
             task_options=task_options(data_dir, gym_option, verifier), backend_options=cluster,
-            dry_run=dry_run, require_format=not no_format_reward)
+            dry_run=dry_run, require_format=not no_format_reward, loggers=loggers(logger))
 
     settings = run_or_exit(build)
     with phase_progress() as update:

@@ -20,9 +20,10 @@ import numpy as np
 from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categorize, judge, reference_k
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
-from mta_probe.runs import ProbeProgress, read_json, read_records, write_json_atomic
+from mta_probe.runs import ProbeProgress, check_loggers, read_json, read_records, write_json_atomic
 from mta_probe.runs import chance_from_choices
 from mta_probe.tasks import TaskOptions
+from mta_probe.tracked import log_alignment
 
 if TYPE_CHECKING:  # the probes import their engines' modules; align imports them when it runs them
     from mta_probe.contam import ContamSettings
@@ -54,6 +55,8 @@ class AlignSettings:
         rule: the thresholds.
         out: where align.json goes; default: the first pass@k run directory.
         seed: of the stability bootstrap.
+        loggers: experiment trackers the verdict also goes to (as PassKSettings.loggers); a
+            pass@k probe this command runs logs its curve to them too.
     """
 
     passk_runs: tuple[Path, ...] = ()
@@ -66,6 +69,7 @@ class AlignSettings:
     rule: AlignRule = field(default_factory=AlignRule)
     out: Path | None = None
     seed: int = 0
+    loggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ def _run_probes(settings: AlignSettings, progress: AlignProgress | None,
         raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")
     pair = {"model": settings.model, "task": settings.task, "task_options": settings.task_options}
     passk_probe = settings.passk_probe or PassKSettings()
-    passk = probe_passk(replace(passk_probe, **pair), on_status=on_status,
+    passk = probe_passk(replace(passk_probe, loggers=settings.loggers or passk_probe.loggers, **pair), on_status=on_status,
                         progress=_named(progress, "pass@k"))
     contam = probe_contamination(replace(settings.contam_probe or ContamSettings(), **pair),
                                  on_status=on_status, progress=_named(progress, "contamination"))
@@ -233,6 +237,7 @@ def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None =
         RunMismatchError: the runs belong to different models.
     """
     passk_runs, contam_runs = settings.passk_runs, settings.contam_runs
+    check_loggers(settings.loggers, local=True)
     if not passk_runs:
         passk_runs, contam_runs = _run_probes(settings, progress, on_status)
     loaded = [load_curve(run) for run in passk_runs]
@@ -263,4 +268,5 @@ def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None =
         write_json_atomic(out / ALIGN_FILE, payload)
     except OSError as exc:
         raise BadInputError(f"cannot write {out / ALIGN_FILE}: {exc.strerror or exc}") from None
+    log_alignment(settings.loggers, out, payload, on_status)
     return AlignResult(verdict, share, out / ALIGN_FILE, payload)

@@ -68,6 +68,7 @@ from mta_probe.runs import (
     passk_payload,
     per_problem_counts,
     prepare_run_dir,
+    check_loggers,
     read_records,
     summarize_samples,
     write_json_atomic,
@@ -80,6 +81,7 @@ from mta_probe.sampling import (
     problem_seed,
 )
 from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
+from mta_probe.tracked import log_passk, sample_rows
 
 # Engine options that place work or bound memory without changing what is drawn: left out of
 # run.json's identity, so a run that ran out of memory resumes with a smaller setting. (A
@@ -120,6 +122,10 @@ class PassKSettings:
             identity: `mta probe fit` redoes it on a finished run.
         adaptive: spend `adaptive.budget` samples in rounds (its `first` must equal n, the
             opening round); None samples n per problem. Part of the run's identity.
+        loggers: experiment trackers the finished curve, its summary and a table of samples
+            also go to (keys of mta_probe.runs.TRACKERS that mta logs to itself: "console",
+            "tensorboard", "wandb"; mta_probe/tracked.py says what each gets). Not part of the
+            run's identity.
     """
 
     model: str = "smollm2-135m"
@@ -139,6 +145,7 @@ class PassKSettings:
     engine_options: dict[str, Any] = field(default_factory=dict)
     fit: FitSettings | None = field(default_factory=FitSettings)
     adaptive: AdaptiveSettings | None = None
+    loggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +252,7 @@ def probe_passk(settings: PassKSettings, *,
     settings = forced_n(settings, say)
     ks = check_ks(settings.ks or default_ks(max(settings.n, 1)), settings.n)
     check_verification(settings)
+    check_loggers(settings.loggers, local=True)
     ref = resolve_model(settings.model)
     chat = ref.chat if settings.chat is None else settings.chat
     task = load_scored_task(settings)
@@ -270,7 +278,7 @@ def probe_passk(settings: PassKSettings, *,
                 drawing.fill([Span(p, 0, settings.n) for p in task.problems if len(have.get(p.id, {})) < settings.n])
         finally:
             drawing.close()
-    return finish_passk(out, settings, task, ref.name, backend, ks, rounds=rounds)
+    return finish_passk(out, settings, task, ref.name, backend, ks, rounds=rounds, on_status=say)
 
 
 class _Drawing:
@@ -367,10 +375,12 @@ def _counts(counter: Counter) -> str:
 
 
 def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,
-                 ks: list[int], *, rounds: list[dict[str, Any]] | None = None) -> PassKResult:
-    """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, and write `passk.json` and
-    `passk.png`. An adaptive run (`rounds` given) is estimated from its opening round (sample
-    indices below n, see `mta_probe.collect.rounds`) and fitted from all of its samples."""
+                 ks: list[int], *, rounds: list[dict[str, Any]] | None = None,
+                 on_status: Callable[[str], None] | None = None) -> PassKResult:
+    """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, write `passk.json` and
+    `passk.png`, then log them to the trackers `s.loggers` asked for. An adaptive run (`rounds`
+    given) is estimated from its opening round (sample indices below n, see
+    `mta_probe.collect.rounds`) and fitted from all of its samples."""
     from mta_probe.runs import plot_passk
 
     ids = [p.id for p in task.problems]
@@ -399,4 +409,7 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
         payload["fit"], fit = fit_block(all_n, all_c, curve.ks, s.fit, payload["answer_choices"])
     write_json_atomic(out / PASSK_FILE, payload)
     plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})", fit=fit)
+    if s.loggers:  # after the files: a tracker that fails leaves the run whole
+        samples = sample_rows(read_records(out / SAMPLES_FILE), summary.correct)
+        log_passk(s.loggers, out, payload, samples, _jsonable(asdict(s)), on_status)
     return PassKResult(run_dir=out, curve=curve, payload=payload)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import check_loggers
 from mta_probe.tasks import TaskOptions
 
 if TYPE_CHECKING:
@@ -230,6 +231,12 @@ class TrainSettings:
             TRAIN_PROMPTS: "paper" (the think/answer instruction, Appendix B) or
             "task" (the task's own prompt, as `mta probe passk` sends it; not the paper's
             setting: for models that cannot follow the think/answer instruction).
+        loggers: experiment trackers the step metrics also go to, keys of
+            mta_probe.runs.TRACKERS ("console", "tensorboard", "wandb"; on verl also "mlflow",
+            "swanlab", "clearml"), under verl's metric names (mta_train/tracked.py). verl gets
+            them as `trainer.logger`, always between its `console` (into verl.log) and its
+            `file` logger, which mta reads; () logs to no tracker. Not the paper's concern: its
+            scripts log to wandb.
     """
 
     technique: str
@@ -254,6 +261,7 @@ class TrainSettings:
     dry_run: bool = False
     require_format: bool = True
     train_prompt: str = "paper"
+    loggers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.backend not in ("local", "verl"):
@@ -270,6 +278,7 @@ class TrainSettings:
                 raise BadInputError(f"{name} must be at least 1, got {value}")
         if self.eval_limit is not None and self.eval_limit < 0:
             raise BadInputError(f"eval_limit must be at least 0 (0: every problem), got {self.eval_limit}")
+        check_loggers(self.loggers, local=self.backend == "local")
         if self.dapo is None:
             object.__setattr__(self, "dapo", DapoSettings.default(self.technique, self.backend))
 
@@ -297,4 +306,5 @@ class TrainSettings:
         data["local"] = asdict(self.local)
         data["eval_tasks"] = list(self.evaluation)
         data["one_shot"] = list(self.one_shot) if self.one_shot else None
+        data["loggers"] = list(self.loggers)
         return data

@@ -230,7 +230,8 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         "trainer.v1.trainer_mode": "sync",
         "trainer.nnodes": cluster.nodes,
         "trainer.n_gpus_per_node": cluster.gpus_per_node,
-        "trainer.logger": ["console", "file"],
+        # the trackers asked for, between verl's console (into verl.log) and `file`, which mta reads back
+        "trainer.logger": list(dict.fromkeys(["console", *settings.loggers, "file"])),
         "trainer.project_name": "mta",
         "trainer.experiment_name": inputs.run_dir.name,
         "trainer.default_local_dir": str(inputs.run_dir / CHECKPOINT_DIR),

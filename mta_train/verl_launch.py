@@ -30,6 +30,7 @@ from mta_train.parquet import VerlData, VerlRows, data_files, verl_rows, write_d
 from mta_train.record import TRAIN_FILE, TrainResult, run_identity, train_record
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
+from mta_train.tracked import tracker_env
 from mta_train.verl_config import (
     CHECKPOINT_DIR,
     PLUGIN_MODULE,
@@ -163,7 +164,7 @@ def plan_launch(settings: TrainSettings, technique: Technique, run_dir: Path, mo
     inputs = VerlInputs(model_path=model_path, train_file=files.train_file,
                         val_files=files.val_files, run_dir=run_dir, train_rows=files.train_rows,
                         chat=chat)
-    env = plugin_env(run_dir)
+    env = {**plugin_env(run_dir), **tracker_env(settings.loggers, run_dir)}
     args = override_args(verl_overrides(settings, technique, inputs, cluster, env))
     config = compose(args)
     check(config)

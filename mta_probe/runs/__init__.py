@@ -4,6 +4,8 @@ The verbs: `prepare_run_dir` opens (or checks) a run directory against its ident
 `RecordWriter` appends records, `read_records` streams them back and `cut_records` cuts a file back to a prefix of them; `write_json_atomic` (`write_bytes_atomic`) writes
 a result file whole or not at all, `read_json` reads it back; `default_run_dir` names a run's directory. `summary` turns a
 pass@k run's samples into `passk.json`, `plot` draws `passk.png` (imported on use: matplotlib).
+`open_trackers` opens the experiment trackers a run asks for (`TRACKERS`, `check_loggers`); a
+tracker's package loads only when a run names it.
 """
 
 from typing import TYPE_CHECKING
@@ -22,6 +24,14 @@ from mta_probe.runs.store import (
     room_for,
     write_bytes_atomic,
     write_json_atomic,
+)
+from mta_probe.runs.trackers import (
+    TENSORBOARD_DIR,
+    TRACKERS,
+    Tracker,
+    Trackers,
+    check_loggers,
+    open_trackers,
 )
 
 if TYPE_CHECKING:
@@ -51,10 +61,16 @@ __all__ = [
     *_LAZY,
     "ProbeProgress",
     "RecordWriter",
+    "TENSORBOARD_DIR",
+    "TRACKERS",
+    "Tracker",
+    "Trackers",
+    "check_loggers",
     "cut_records",
     "default_run_dir",
     "mta_home",
     "open_records",
+    "open_trackers",
     "package_versions",
     "prepare_run_dir",
     "read_json",
