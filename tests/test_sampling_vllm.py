@@ -46,11 +46,66 @@ def test_stop_strings_reach_the_engine(standin_vllm) -> None:
     assert (params.stop, params.include_stop_str_in_output) == (["\nProblem:", "\nQ:"], False)
 
 
-def test_prompts_that_fill_the_context_are_found_before_vllm_refuses_them(standin_vllm) -> None:
+# vLLM 0.32's own words (tests/test_vllm_real.py sees the real engine say them).
+FULL = ("The decoder prompt (length 12) plus the number of requested output tokens (at least 1) is longer than "
+        "the maximum model length of 12. Make sure that `max_model_len` is no smaller than the number of text "
+        "tokens (prompt + requested output tokens).")
+OVER = ("This model's maximum context length is 12 tokens. However, your prompt contains at least 13 input "
+        "tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input "
+        "prompt. (parameter=input_tokens, value=13)")
+
+
+def test_the_standin_refuses_and_cuts_at_the_window_as_vllm_does(standin_vllm) -> None:
+    llm = standin_vllm.LLM(model="m", max_model_len=12)
+    params = standin_vllm.SamplingParams(max_tokens=5, seed=0)
+    for length, message in ((12, FULL), (13, OVER)):
+        with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
+            llm.generate([{"prompt_token_ids": [1] * length}], [params])
+        assert str(refused.value) == message
+    assert llm.calls == []
+    # 10 prompt tokens + max_tokens 5 > 12: vLLM does not clamp max_tokens, it stops at the window
+    out = llm.generate([{"prompt_token_ids": [1] * 10}], [standin_vllm.SamplingParams(n=8, max_tokens=5, seed=0)])
+    assert {(len(o.token_ids) <= 2, o.finish_reason) for o in out[0].outputs} == {(True, "length")}
+
+
+def test_a_prompt_without_room_for_max_tokens_is_refused_before_any_request(standin_vllm) -> None:
+    # vLLM would cut its answers at the window (a window would change completions), and
+    # `vllm serve` refuses it: refused as the server does, before anything is drawn.
     sampler = open_sampler("vllm", RAW, max_model_len=12)
-    assert beyond_context(sampler, ["short", "x" * 11, "y" * 40]) == [(1, 12, 12), (2, 41, 12)]
-    with pytest.raises(ValueError, match="longer than the maximum model length of 12"):
-        sampler.sample(["y" * 40], 1, SamplingSettings(max_tokens=2), seed=[0])  # what vLLM itself says
+    assert beyond_context(sampler, ["short", "x" * 8, "y" * 40], max_tokens=4) == [(1, 9, 12), (2, 41, 12)]
+    assert beyond_context(sampler, ["short", "x" * 8, "y" * 40]) == [(2, 41, 12)]  # room for one token
+    with pytest.raises(BadInputError, match=r"prompt 1 has 9 tokens: with max-tokens 4 it needs 13 of the "
+                                            r"model's context window of 12 tokens"):
+        sampler.sample(["short", "x" * 8], 1, SamplingSettings(max_tokens=4), seed=[0, 1])
+    assert sampler.engine.llm.calls == []
+    out = sampler.sample(["x" * 8], 2, SamplingSettings(max_tokens=3), seed=[0])  # 9 + 3 fits exactly
+    assert all(c.tokens <= 3 for c in out[0])
+
+
+def test_a_temperature_vllm_would_change_is_refused(standin_vllm) -> None:
+    assert standin_vllm.SamplingParams(temperature=0.005).temperature == 0.01  # what vLLM does to it
+    sampler = open_sampler("vllm", RAW)
+    with pytest.raises(BadInputError, match="temperature 0.005 is below 0.01, which vLLM raises to 0.01"):
+        sampler.sample(["q"], 2, SamplingSettings(temperature=0.005, max_tokens=4), seed=[0])
+    with pytest.raises(BadInputError, match="temperature 2.5 is above 2, which vLLM refuses"):
+        sampler.sample(["q"], 2, SamplingSettings(temperature=2.5, max_tokens=4), seed=[0])
+    assert sampler.engine.llm.calls == []
+    sampler.sample(["q"], 1, SamplingSettings(temperature=1e-6, max_tokens=4), seed=[0])  # greedy, as always
+    assert sampler.engine.llm.calls[0][1][0].temperature == 0.0
+
+
+def test_more_samples_than_one_request_takes_are_split_at_their_own_seeds(standin_vllm, monkeypatch) -> None:
+    with pytest.raises(standin_vllm.exceptions.VLLMValidationError,
+                       match="n must be at most 16384, got 16385. To increase this limit"):
+        standin_vllm.SamplingParams(n=16385)  # vLLM's VLLM_MAX_N_SEQUENCES default; mta allows 65536
+    monkeypatch.setenv("VLLM_MAX_N_SEQUENCES", "3")  # the same rule, on a scale that runs fast
+    sampler = open_sampler("vllm", RAW)
+    settings = SamplingSettings(max_tokens=6)
+    out = sampler.sample(["q", "r"], [7, 2], settings, seed=[1000, 5000])
+    _, params = sampler.engine.llm.calls[0]
+    assert [(p.n, p.seed) for p in params] == [(3, 1000), (3, 1003), (1, 1006), (2, 5000)]
+    alone = [sampler.sample(["q"], 1, settings, seed=[1000 + j])[0][0] for j in range(7)]
+    assert out[0] == alone and len(out[1]) == 2
 
 
 def test_an_int_seed_spaces_prompts_by_the_stride(standin_vllm) -> None:
@@ -85,13 +140,13 @@ def test_only_seeded_requests_can_continue_a_problem(standin_vllm) -> None:
 
 
 def test_greedy_with_n_above_one_is_refused_as_vllm_refuses_it(standin_vllm) -> None:
-    with pytest.raises(ValueError, match="n must be 1 when using greedy sampling, got 3"):
+    with pytest.raises(standin_vllm.exceptions.VLLMValidationError, match="n must be 1 when using greedy sampling, got 3"):
         standin_vllm.SamplingParams(n=3, temperature=0.0)  # what the engine itself says
     sampler = open_sampler("vllm", RAW)
     with pytest.raises(BadInputError, match="greedy decoding gives one completion per prompt, not n=3"):
-        sampler.sample(["ab"], 3, SamplingSettings(greedy=True), seed=0)
+        sampler.sample(["ab"], 3, SamplingSettings(greedy=True, max_tokens=8), seed=0)
     assert sampler.engine.llm.calls == []  # refused before any request
-    sampler.sample(["ab"], 1, SamplingSettings(temperature=0.7, greedy=True), seed=0)
+    sampler.sample(["ab"], 1, SamplingSettings(temperature=0.7, greedy=True, max_tokens=8), seed=0)
     requests, params = sampler.engine.llm.calls[0]
     assert requests == [{"prompt_token_ids": [1, 97, 98]}]
     assert (params[0].n, params[0].temperature, params[0].top_p) == (1, 0.0, 1.0)

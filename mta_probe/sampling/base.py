@@ -221,13 +221,15 @@ def draw(sampler: Sampler, prompts: list[str], n: int | list[int], settings: Sam
         yield from enumerate(outputs, start=first)
 
 
-def beyond_context(sampler: Sampler, prompts: list[str]) -> list[tuple[int, int, int]]:
-    """(index, prompt tokens, context window) of each prompt that leaves the model no room to
-    generate: as long as its context window or longer. Empty when the sampler cannot tell (an
-    OpenAI-compatible server reports such a prompt itself, as one error line)."""
+def beyond_context(sampler: Sampler, prompts: list[str], max_tokens: int = 1) -> list[tuple[int, int, int]]:
+    """(index, prompt tokens, context window) of each prompt that leaves the model no room for
+    `max_tokens` new tokens: prompt + max_tokens > window. Such a completion would be cut at the
+    window (vLLM) or run past the positions the model was trained on (hf), and `vllm serve`
+    refuses it; refusing it everywhere keeps the window from changing any completion. Empty
+    when the sampler cannot tell (an OpenAI-compatible server reports such a prompt itself)."""
     window = getattr(sampler, "context_window", None)
     encode = getattr(sampler, "encode", None)
     if not window or encode is None:
         return []
     lengths = [(i, len(encode(prompt))) for i, prompt in enumerate(prompts)]
-    return [(i, length, window) for i, length in lengths if length >= window]
+    return [(i, length, window) for i, length in lengths if length + max_tokens > window]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BadInputError
 from mta_probe.sampling.base import (
     Completion,
     SamplingSettings,
@@ -33,7 +33,7 @@ from mta_probe.sampling.base import (
     prompt_seeds,
 )
 from mta_probe.sampling.models import ModelRef, prepare_model
-from mta_probe.sampling.vllm_engine import VLLMEngine, import_vllm
+from mta_probe.sampling.vllm_engine import PromptWindow, VLLMEngine, check_room, import_vllm
 
 
 class VLLMSampler:
@@ -49,8 +49,14 @@ class VLLMSampler:
             RAY_ADDRESS or starts a local cluster. Given with one replica, that replica runs
             on the cluster too.
         gpu_memory_utilization: share of each GPU's memory vLLM may take.
-        max_model_len: context length cap; None takes the model's.
-        seed: engine seed (requests carry their own).
+        max_model_len: context length cap; None takes the model's. A prompt whose max_tokens
+            would not fit after it is refused (`vllm_engine.check_room`), so the window never
+            cuts a completion and may change between a run and its resume.
+        enforce_eager: vLLM's flag: no torch.compile and no CUDA graphs. The engine starts in
+            seconds instead of minutes (compilation takes 2-6 minutes on a 2-core CPU) and
+            decodes slower on a GPU; completions are drawn from the same seeds.
+        seed: engine seed (requests carry their own; without them each Ray replica takes a
+            seed of its own, so replicas do not draw the same samples).
         request_seeds: seed each request from its problem (reproducible, slower; module doc).
         problems_per_batch: problems per replica call on Ray (n samples each).
         on_status: receives the one-line conversion notice of `prepare_model`.
@@ -63,8 +69,9 @@ class VLLMSampler:
 
     def __init__(self, model: ModelRef, chat: bool | None = None, *, tensor_parallel_size: int = 1,
                  data_parallel_size: int = 1, nodes: int | None = None, ray_address: str | None = None,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, seed: int = 0,
-                 request_seeds: bool = True, problems_per_batch: int = 4, on_status=None) -> None:
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
+                 enforce_eager: bool = False, seed: int = 0, request_seeds: bool = True,
+                 problems_per_batch: int = 4, on_status=None) -> None:
         VLLMSampler.preflight(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
                               nodes=nodes, ray_address=ray_address, problems_per_batch=problems_per_batch)
         self.chat = model.chat if chat is None else chat
@@ -73,15 +80,22 @@ class VLLMSampler:
                    "gpu_memory_utilization": gpu_memory_utilization}
         if max_model_len is not None:
             options["max_model_len"] = max_model_len
+        if enforce_eager:
+            options["enforce_eager"] = True
         self.engine: VLLMEngine | None = None
         self.replicas = None
+        self.window: PromptWindow | None = None
         if data_parallel_size == 1 and ray_address is None:
             import_vllm()
             self.engine = VLLMEngine(prepare_model(model, on_status), self.chat, request_seeds, **options)
             return
         from mta_probe.sampling.ray_data import RayReplicas
 
-        self.replicas = RayReplicas(prepare_model(model, on_status), self.chat, options,
+        checkpoint = prepare_model(model, on_status)
+        # The replicas load their models only when the first batch reaches them: the driver
+        # knows the window and the prompt tokens without an engine, to refuse long prompts first.
+        self.window = PromptWindow(checkpoint, self.chat, max_model_len)
+        self.replicas = RayReplicas(checkpoint, self.chat, options,
                                     replicas=data_parallel_size, request_seeds=request_seeds,
                                     problems_per_batch=problems_per_batch, ray_address=ray_address)
         # Replicas finish out of order: `draw` takes this stream; one engine is driven by `sample`.
@@ -89,19 +103,19 @@ class VLLMSampler:
 
     def _stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seeds: list[int],
                 start: list[int] | None = None):
-        """The replicas' stream, with each request seeded at its first sample (see `sample`)."""
+        """The replicas' stream, with each request seeded at its first sample (see `sample`);
+        prompts without room for max_tokens are refused before any replica starts."""
+        check_room([len(self.window.encode(p)) for p in prompts], settings.max_tokens, self.window.context_window)
         return self.replicas.stream(prompts, n, settings, continued_seeds(seeds, start))
 
     @property
     def context_window(self) -> int | None:
-        """Tokens a prompt and its completion may take together (None with Ray replicas)."""
-        return self.engine.context_window if self.engine is not None else None
+        """Tokens a prompt and its completion may take together (the engine's max_model_len)."""
+        return (self.engine or self.window).context_window
 
     def encode(self, prompt: str) -> list[int]:
-        """The prompt's token ids as the engine sees them (one engine in this process only)."""
-        if self.engine is None:
-            raise BackendError("the replicas encode their own prompts")
-        return self.engine.encode(prompt)
+        """The prompt's token ids as the engine (or each replica's engine) sees them."""
+        return (self.engine or self.window).encode(prompt)
 
     @staticmethod
     def preflight(**options: Any) -> None:
@@ -140,7 +154,7 @@ class VLLMSampler:
         seeds = continued_seeds(prompt_seeds(seed, len(prompts)), start)
         if self.engine is not None:
             return self.engine.run(prompts, counts, settings, seeds)
-        results: dict[int, list[Completion]] = dict(self.replicas.stream(prompts, counts, settings, seeds))
+        results: dict[int, list[Completion]] = dict(self._stream(prompts, counts, settings, seeds))
         return [results[i] for i in range(len(prompts))]
 
     def close(self) -> None:
