@@ -25,6 +25,17 @@ def converted_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_vllm(converted_home: Path):
+    """The real vLLM engine (tests marked `vllm`, in .venv-vllm): one for the session."""
+    from realvllm import require_real_vllm, start_engine
+
+    require_real_vllm()
+    real = start_engine(converted_home)
+    yield real
+    real.sampler.close()
+
+
+@pytest.fixture(scope="session")
 def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer Llama (hidden 32) with the word-level tokenizer, saved."""
     return save_tiny_llama(tmp_path_factory.mktemp("tiny_llama"))

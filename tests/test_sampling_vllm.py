@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
+from vllm_words import FULL, GREEDY_N, OVER, TOO_MANY
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.sampling import SEED_SCHEME, ModelRef, SamplingSettings, beyond_context, open_sampler
@@ -46,22 +47,13 @@ def test_stop_strings_reach_the_engine(standin_vllm) -> None:
     assert (params.stop, params.include_stop_str_in_output) == (["\nProblem:", "\nQ:"], False)
 
 
-# vLLM 0.32's own words (tests/test_vllm_real.py sees the real engine say them).
-FULL = ("The decoder prompt (length 12) plus the number of requested output tokens (at least 1) is longer than "
-        "the maximum model length of 12. Make sure that `max_model_len` is no smaller than the number of text "
-        "tokens (prompt + requested output tokens).")
-OVER = ("This model's maximum context length is 12 tokens. However, your prompt contains at least 13 input "
-        "tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input "
-        "prompt. (parameter=input_tokens, value=13)")
-
-
 def test_the_standin_refuses_and_cuts_at_the_window_as_vllm_does(standin_vllm) -> None:
     llm = standin_vllm.LLM(model="m", max_model_len=12)
     params = standin_vllm.SamplingParams(max_tokens=5, seed=0)
-    for length, message in ((12, FULL), (13, OVER)):
+    for length, message in ((12, FULL), (13, OVER)):  # vLLM's own words (tests/test_sampling_vllm_real.py)
         with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
             llm.generate([{"prompt_token_ids": [1] * length}], [params])
-        assert str(refused.value) == message
+        assert str(refused.value) == message.format(window=12, length=length)
     assert llm.calls == []
     # 10 prompt tokens + max_tokens 5 > 12: vLLM does not clamp max_tokens, it stops at the window
     out = llm.generate([{"prompt_token_ids": [1] * 10}], [standin_vllm.SamplingParams(n=8, max_tokens=5, seed=0)])
@@ -95,9 +87,9 @@ def test_a_temperature_vllm_would_change_is_refused(standin_vllm) -> None:
 
 
 def test_more_samples_than_one_request_takes_are_split_at_their_own_seeds(standin_vllm, monkeypatch) -> None:
-    with pytest.raises(standin_vllm.exceptions.VLLMValidationError,
-                       match="n must be at most 16384, got 16385. To increase this limit"):
+    with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
         standin_vllm.SamplingParams(n=16385)  # vLLM's VLLM_MAX_N_SEQUENCES default; mta allows 65536
+    assert str(refused.value) == TOO_MANY.format(limit=16384, n=16385)
     monkeypatch.setenv("VLLM_MAX_N_SEQUENCES", "3")  # the same rule, on a scale that runs fast
     sampler = open_sampler("vllm", RAW)
     settings = SamplingSettings(max_tokens=6)
@@ -140,8 +132,9 @@ def test_only_seeded_requests_can_continue_a_problem(standin_vllm) -> None:
 
 
 def test_greedy_with_n_above_one_is_refused_as_vllm_refuses_it(standin_vllm) -> None:
-    with pytest.raises(standin_vllm.exceptions.VLLMValidationError, match="n must be 1 when using greedy sampling, got 3"):
-        standin_vllm.SamplingParams(n=3, temperature=0.0)  # what the engine itself says
+    with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
+        standin_vllm.SamplingParams(n=3, temperature=0.0)
+    assert str(refused.value) == GREEDY_N.format(n=3)  # what the engine itself says
     sampler = open_sampler("vllm", RAW)
     with pytest.raises(BadInputError, match="greedy decoding gives one completion per prompt, not n=3"):
         sampler.sample(["ab"], 3, SamplingSettings(greedy=True, max_tokens=8), seed=0)

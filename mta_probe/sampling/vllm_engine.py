@@ -176,6 +176,14 @@ class VLLMEngine:
 
         return retry_failed(results, redraw)
 
+    def close(self) -> None:
+        """Stop the engine's processes now, not when the interpreter exits (vLLM's `LLM` has no
+        public shutdown: its engine-core client has, in every V1 release)."""
+        core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        shutdown = getattr(core, "shutdown", None) or getattr(self.llm, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+
     def _generate(self, requests: list[dict], params: list) -> list[list[Completion]]:
         outputs = self.llm.generate(requests, params, use_tqdm=False)
         return [to_completions(output) for output in outputs]
