@@ -55,10 +55,9 @@ class VLLMSampler:
         max_model_len: context length cap; None takes the model's. A prompt whose max_tokens
             would not fit after it is refused (`vllm_engine.check_room`), so the window never
             cuts a completion and may change between a run and its resume.
-        enforce_eager: vLLM's flag: no torch.compile and no CUDA graphs. The engine starts in
-            seconds instead of minutes (compilation takes 2-6 minutes on a 2-core CPU) and
-            decodes slower on a GPU. Part of a run's identity: compiled kernels may round
-            differently.
+        enforce_eager: vLLM's flag: no torch.compile and no CUDA graphs. vLLM's CPU build then
+            started in about 1.5 minutes here instead of 3.5 to 8.5 (2 shared cores); on a GPU
+            it decodes slower. Part of a run's identity: compiled kernels may round differently.
         dtype: vLLM's weight and activation type; "auto" takes the checkpoint's (vLLM's CPU
             build computes a float32 checkpoint in bfloat16).
         seed: engine seed (requests carry their own; without them each Ray replica takes a
