@@ -221,3 +221,45 @@ def test_missing_vllm_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sampling.default_backend() == "hf"
     with pytest.raises(BackendError, match=r"pip install 'mta\[vllm\]'"):
         open_sampler("vllm", RAW)
+
+
+def test_a_resume_with_a_smaller_window_never_mixes_in_cut_samples(standin_vllm, tmp_path) -> None:
+    # max_model_len is left out of run.json's identity (a run that ran out of memory resumes
+    # with a smaller one); vLLM would cut answers at a window too small for a prompt and its
+    # max_tokens. Such a resume is refused; one whose window holds every prompt and its
+    # max_tokens draws the very samples the first run drew.
+    import json
+
+    from mta_probe import PassKSettings, TaskOptions, probe_passk
+    from mta_probe.runs import read_records
+
+    task = tmp_path / "q.jsonl"
+    task.write_text("".join(json.dumps({"id": f"q{i}", "question": "Is it yes?" + " so" * i, "answer": "yes"}) + "\n"
+                            for i in range(4)))
+    run = tmp_path / "run"
+
+    def passk(window: int | None):
+        options = {} if window is None else {"max_model_len": window}
+        return probe_passk(PassKSettings(model="org/m", task=str(task), n=3, backend="vllm", chat=False,
+                                         sampling=SamplingSettings(max_tokens=8), engine_options=options,
+                                         out=run, verify_workers=0, fit=None,
+                                         task_options=TaskOptions(verifier="normalized")))
+
+    passk(None)
+    whole = sorted((r["problem_id"], r["sample_index"], r["completion"]) for r in read_records(run / "samples.jsonl"))
+    longest = max(len(open_sampler("vllm", RAW).encode(p.prompt)) for p in _problems(task))
+    lines = (run / "samples.jsonl").read_text().splitlines(keepends=True)
+    (run / "samples.jsonl").write_text("".join(lines[:5]))  # a run killed after five samples
+    with pytest.raises(BadInputError, match="leave no room for 8 new tokens in the model's context window of"):
+        passk(longest + 7)
+    assert len((run / "samples.jsonl").read_text().splitlines()) == 5  # nothing cut was added
+    passk(longest + 8)  # room for max_tokens after every prompt: the same samples as the first run
+    again = sorted((r["problem_id"], r["sample_index"], r["completion"]) for r in read_records(run / "samples.jsonl"))
+    assert again == whole
+
+
+def _problems(task):
+    from mta_probe.tasks import TaskOptions as Options
+    from mta_probe.tasks import load_task
+
+    return load_task(str(task), options=Options(verifier="normalized")).problems
