@@ -86,8 +86,8 @@ from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
 # Engine options that place work or bound memory without changing what is drawn: left out of
 # run.json's identity, so a run that ran out of memory resumes with a smaller setting. A
 # max_model_len never changes a completion because no prompt reaches it: one whose max_tokens
-# would not fit after it is refused before sampling (`refuse_beyond_context`), as `vllm serve`
-# refuses it, where the offline engine would cut the answer at the window.
+# would not fit after it is refused before sampling (`refuse_beyond_context`), where vLLM would
+# cut the answer at the window.
 PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch",
                                "gpu_memory_utilization", "max_model_len", "problems_per_call", "threads"})
 PASSK_FILE = "passk.json"

@@ -224,9 +224,9 @@ def draw(sampler: Sampler, prompts: list[str], n: int | list[int], settings: Sam
 def beyond_context(sampler: Sampler, prompts: list[str], max_tokens: int = 1) -> list[tuple[int, int, int]]:
     """(index, prompt tokens, context window) of each prompt that leaves the model no room for
     `max_tokens` new tokens: prompt + max_tokens > window. Such a completion would be cut at the
-    window (vLLM) or run past the positions the model was trained on (hf), and `vllm serve`
-    refuses it; refusing it everywhere keeps the window from changing any completion. Empty
-    when the sampler cannot tell (an OpenAI-compatible server reports such a prompt itself)."""
+    window (vLLM, offline or served) or run past the positions the model was trained on (hf);
+    refusing it everywhere keeps the window from changing any completion. Empty when the
+    sampler cannot tell (the openai backend refuses an answer its server cut)."""
     window = getattr(sampler, "context_window", None)
     encode = getattr(sampler, "encode", None)
     if not window or encode is None:

@@ -5,11 +5,11 @@ outputs read back with their finish reasons, failed samples drawn again. The sam
 `PromptWindow`: the same window and prompt tokens, known without an engine.
 
 What vLLM does that mta must not let through silently (each seen on vLLM 0.32's CPU build,
-tests/test_vllm_real.py):
+tests/test_sampling_vllm_real.py):
   * a prompt and its `max_tokens` that overflow `max_model_len`: the offline engine generates
-    up to the window and reports "length" (an explicit max_tokens is not clamped), while
-    `vllm serve` refuses the request. A window would then change completions, so mta refuses
-    such a prompt before any request (`check_room`), as the server does;
+    up to the window and reports "length" (an explicit max_tokens is not clamped), and 0.32's
+    `vllm serve` lowers max_tokens to the room left, with the same effect. A window would then
+    change completions, so mta refuses such a prompt before any request (`check_room`);
   * n above `VLLM_MAX_N_SEQUENCES` (16384 by default) is refused: a larger count is sent as
     several requests, the k-th seeded seed + its first sample (child j draws from seed + j), so
     the samples are the ones one request would have drawn.
@@ -69,8 +69,8 @@ def encode_prompt(tokenizer, prompt: str, chat: bool) -> list[int]:
 
 
 def check_room(lengths: list[int], max_tokens: int, window: int | None) -> None:
-    """Refuse prompts whose `max_tokens` would not fit after them in the window, as `vllm
-    serve` does (the offline engine would cut their answers at the window instead).
+    """Refuse prompts whose `max_tokens` would not fit after them in the window (vLLM would
+    cut their answers at the window).
 
     Raises:
         BadInputError: the first such prompt (its index in the call), in one line.
