@@ -148,23 +148,27 @@ def vllm_checks(args: argparse.Namespace) -> dict[str, Any]:
 
     from mta_probe.sampling import SamplingSettings, prepare_model, resolve_model
     from mta_probe.sampling.protocol import engine_fields
-    from mta_probe.sampling.vllm_engine import VLLMEngine
+    from mta_probe.sampling.vllm_engine import PromptWindow, VLLMEngine
 
     result: dict[str, Any] = {"vllm": getattr(vllm, "__version__", "?"), "standin": args.standin,
                               "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0")}
+    result["checks"] = ["greedy_n3_refused", "all_fields_accepted", "child_i_is_seed_plus_i", "window",
+                        "finish_reasons", "tokens_per_s"]
     try:
         vllm.SamplingParams(n=3, temperature=0.0)
         result["greedy_n3_refused"] = False
-    except ValueError as error:
+    except Exception as error:  # noqa: BLE001 (ValueError before vLLM 0.3x, VLLMValidationError since)
         result["greedy_n3_refused"] = str(error)
     settings = SamplingSettings(max_tokens=args.max_tokens)
     result["all_fields_accepted"] = repr(vllm.SamplingParams(**engine_fields(settings, args.n, 123)))[:80]
-    engine = VLLMEngine(prepare_model(resolve_model(args.model)), True, gpu_memory_utilization=0.5,
-                        max_model_len=2048, seed=0)
+    checkpoint = prepare_model(resolve_model(args.model))
+    window = min(2048, PromptWindow(checkpoint, True, None).context_window)  # vLLM's own derivation
+    engine = VLLMEngine(checkpoint, True, gpu_memory_utilization=0.5, max_model_len=window, seed=0)
     prompt = ["What is 17 + 25? Answer inside <answer></answer>."]
     together = engine.run(prompt, args.n, settings, [1000])[0]
     alone = [engine.run(prompt, 1, settings, [1000 + i])[0][0] for i in range(args.n)]
     result["child_i_is_seed_plus_i"] = [a.text == b.text for a, b in zip(together, alone)]
+    result["window"] = window_behaviour(vllm, engine.llm, window)
     prompts = [f"What is {i} + {3 * i}? Think, then answer inside <answer></answer>." for i in range(args.prompts)]
     started = time.perf_counter()
     out = engine.run(prompts, args.n, settings, [i * 65536 for i in range(args.prompts)])
@@ -175,6 +179,22 @@ def vllm_checks(args: argparse.Namespace) -> dict[str, Any]:
     tokens = sum(c.tokens for cs in out for c in cs)
     return result | {"finish_reasons": reasons, "tokens": tokens, "seconds": round(seconds, 2),
                      "tokens_per_s": round(tokens / seconds, 1), "prompts": args.prompts, "n": args.n}
+
+
+def window_behaviour(vllm, llm, window: int) -> dict[str, Any]:
+    """What the engine does at its window (tests/test_sampling_vllm_real.py sees vLLM 0.32's CPU
+    build refuse a full window and cut an answer at it, as "length"): the refusal's words for a
+    prompt that fills it, and the tokens and finish reason of an answer 3 tokens from it."""
+    params = vllm.SamplingParams(max_tokens=10, seed=0, ignore_eos=True)
+    seen: dict[str, Any] = {}
+    try:
+        llm.generate([{"prompt_token_ids": [504] * window}], [params], use_tqdm=False)
+        seen["full_refused"] = False
+    except Exception as error:  # noqa: BLE001 (whatever the installed vLLM raises is the figure)
+        seen["full_refused"] = f"{type(error).__name__}: {error}"[:300]
+    out = llm.generate([{"prompt_token_ids": [504] * (window - 3)}], [params], use_tqdm=False)[0].outputs[0]
+    seen["near_the_window"] = {"tokens": len(out.token_ids), "finish_reason": str(out.finish_reason)}
+    return seen
 
 
 def main() -> None:

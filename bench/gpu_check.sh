@@ -9,7 +9,10 @@
 #   peak   the local trainer's peak memory for one step on a randomly initialised model of
 #          Qwen2.5-7B's shape (config only, bfloat16 weights made on the GPU, trained in float32)
 #   vllm   when vLLM is installed: greedy n > 1 refused, every field mta sends accepted, child i
-#          == seed + i, finish reasons, tokens/s (bench/gpu_check.py vllm)
+#          == seed + i (under batch invariance), what the engine does at its window, finish
+#          reasons, tokens/s (bench/gpu_check.py vllm; its line's "checks" names them). vLLM's
+#          CPU build runs these and more in CI (tests/*_real.py); what only this step shows is
+#          the GPU's: CUDA numerics, throughput, and vLLM 0.24 (the GPU pin) itself.
 #
 #   bash bench/gpu_check.sh [--out DIR] [--model MODEL]   on a GPU machine
 #   bash bench/gpu_check.sh --dry-run [--out DIR]          on a CPU: every step, tiny, in about

@@ -84,8 +84,10 @@ from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
 from mta_probe.tracked import log_passk, sample_rows
 
 # Engine options that place work or bound memory without changing what is drawn: left out of
-# run.json's identity, so a run that ran out of memory resumes with a smaller setting. (A
-# max_model_len too small for a prompt fails that request; it never changes a completion.)
+# run.json's identity, so a run that ran out of memory resumes with a smaller setting. A
+# max_model_len never changes a completion because no prompt reaches it: one whose max_tokens
+# would not fit after it is refused before sampling (`refuse_beyond_context`), where vLLM would
+# cut the answer at the window.
 PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch",
                                "gpu_memory_utilization", "max_model_len", "problems_per_call", "threads"})
 PASSK_FILE = "passk.json"
@@ -306,7 +308,7 @@ class _Drawing:
             prepare_model(self.ref, on_status=self.say)
         self.sampler = open_sampler(self.backend, self.ref, chat=self.s.chat, **self.s.engine_options)
         self.opened.callback(self.sampler.close)
-        refuse_beyond_context(self.sampler, self.task.problems)
+        refuse_beyond_context(self.sampler, self.task.problems, self.s.sampling.max_tokens)
         if self.s.adaptive and not self.sampler.continues:
             raise BadInputError(f"adaptive sampling (--budget) adds samples to a problem from its sample n_i on; "
                                 f"this {self.backend} sampler cannot start there (docs/backends.md)")

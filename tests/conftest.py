@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,22 @@ def isolated_mta_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def converted_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One MTA_HOME for the session, so the embedded GGUF is converted once per test run."""
-    return tmp_path_factory.mktemp("embedded_home")
+    """One MTA_HOME for the session, so the embedded GGUF is converted once per test run
+    ($MTA_TEST_MODELS_HOME, when set, keeps it across runs: .ci/run converts it once for both
+    environments)."""
+    shared = os.environ.get("MTA_TEST_MODELS_HOME")
+    return Path(shared) if shared else tmp_path_factory.mktemp("embedded_home")
+
+
+@pytest.fixture(scope="session")
+def real_vllm(converted_home: Path):
+    """The real vLLM engine (tests marked `vllm`, in .venv-vllm): one for the session."""
+    from realvllm import require_real_vllm, start_engine
+
+    require_real_vllm()
+    real = start_engine(converted_home)
+    yield real
+    real.sampler.close()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ class VLLMServe(BaseHTTPRequestHandler):
     failures = 0
     planned: dict[int, list[str]] = {}
     garbled = False  # answer 200 with a body that is not JSON
+    window: int | None = None  # the context window, when a test sets one
     delay = 0.0  # seconds before each answer, one answer at a time: a run slow enough to stop under it
     serial = threading.Lock()
     gone = False  # set when the server stops: requests still waiting get their connection cut
@@ -50,7 +51,11 @@ class VLLMServe(BaseHTTPRequestHandler):
             with VLLMServe.lock:
                 planned = VLLMServe.planned.get(child, [])
                 reason = planned.pop(0) if planned else ("length" if child % 3 == 0 else "stop")
-            tokens = child % 4 + 1
+            # "length" means the cap was reached: max_tokens, or the room the window leaves (vLLM
+            # 0.32's server lowers max_tokens to it; the prompt counts 1 token here)
+            tokens = body["max_tokens"] if reason == "length" else child % 4 + 1
+            if VLLMServe.window is not None and 1 + tokens > VLLMServe.window:
+                tokens, reason = VLLMServe.window - 1, "length"
             choice = {"index": i, "finish_reason": reason, "token_ids": list(range(tokens))}
             if chat:
                 choice |= {"message": {"role": "assistant", "content": f"c{child}"},
@@ -82,7 +87,7 @@ class VLLMServe(BaseHTTPRequestHandler):
 def serve(port: int = 0) -> Iterator[str]:
     """Serve on `port` (0: a free one) with fresh state; yields the base URL (`.../v1`)."""
     VLLMServe.bodies, VLLMServe.failures, VLLMServe.planned = [], 0, {}
-    VLLMServe.garbled, VLLMServe.delay, VLLMServe.gone = False, 0.0, False
+    VLLMServe.garbled, VLLMServe.delay, VLLMServe.gone, VLLMServe.window = False, 0.0, False, None
     server = ThreadingHTTPServer(("127.0.0.1", port), VLLMServe)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()

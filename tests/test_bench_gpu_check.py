@@ -40,6 +40,9 @@ def test_the_vllm_step_checks_what_mta_relies_on(standin_vllm, tiny_llama_dir: P
     assert line["greedy_n3_refused"] == "n must be 1 when using greedy sampling, got 3."
     assert line["child_i_is_seed_plus_i"] == [True, True, True]
     assert set(line["finish_reasons"]) <= {"stop", "length"} and sum(line["finish_reasons"].values()) == 6
+    assert line["window"]["full_refused"].startswith("VLLMValidationError: The decoder prompt (length 256) plus")
+    assert line["window"]["near_the_window"] == {"tokens": 3, "finish_reason": "length"}
+    assert set(line["checks"]) <= set(line) - {"checks"}
 
 
 @pytest.mark.slow

@@ -74,8 +74,12 @@ class _Window(Sampler):
 
 def test_prompts_that_fill_the_window_are_named_before_sampling() -> None:
     problems = [_problem("short", "a b"), _problem("long", " ".join("w" * 8)), _problem("longer", "w " * 20)]
-    with pytest.raises(BadInputError, match=r"2 prompts fill the model's context window of 8 tokens.*"
-                                            r"long \(8 tokens\), longer \(20 tokens\)"):
+    with pytest.raises(BadInputError, match=r"2 prompts leave no room for 1 new tokens in the model's context "
+                                            r"window of 8 tokens: long \(8 tokens\), longer \(20 tokens\)"):
         refuse_beyond_context(_Window(), problems)
     refuse_beyond_context(_Window(), problems[:1])  # fits: no error
+    refuse_beyond_context(_Window(), problems[:1], max_tokens=6)  # 2 + 6 tokens fill the window exactly
+    # 2 + 7 > 8: the answer would be cut at the window (vLLM) or run past it (hf)
+    with pytest.raises(BadInputError, match=r"1 prompts leave no room for 7 new tokens .* short \(2 tokens\)"):
+        refuse_beyond_context(_Window(), problems[:1], max_tokens=7)
     refuse_beyond_context(Sampler(), problems)  # a sampler that cannot tell refuses nothing

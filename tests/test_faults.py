@@ -155,7 +155,7 @@ def test_a_prompt_longer_than_the_context_is_refused_before_sampling(zygote: Zyg
     task.write_text("".join(json.dumps(row) + "\n" for row in rows))
     run = tmp_path / "run"
     line = one_line(zygote.run(passk(tiny_llama_dir, task, run), env, tmp_path / "err"))
-    assert "1 prompts fill the model's context window of 256 tokens, leaving no room for an answer: long (" in line
+    assert "1 prompts leave no room for 6 new tokens in the model's context window of 256 tokens: long (" in line
     assert records(run / "samples.jsonl") == []  # refused before any sampling
 
 

@@ -35,7 +35,7 @@ def test_every_sampling_parameter_is_sent_with_mtas_value(server_url: str, chat:
     out = sampler.sample(["p0", "p1"], 3, settings, seed=20)
     sampler.close()
     prefix = "c" if chat else "t"
-    assert out[0] == [Completion(f"{prefix}20", 1, "stop", (0,)), Completion(f"{prefix}21", 2, "length", (0, 1)),
+    assert out[0] == [Completion(f"{prefix}20", 1, "stop", (0,)), Completion(f"{prefix}21", 7, "length", tuple(range(7))),
                       Completion(f"{prefix}22", 3, "stop", (0, 1, 2))]
     assert {path for path, _ in VLLMServe.bodies} == {"/v1/chat/completions" if chat else "/v1/completions"}
     body = next(b for _, b in VLLMServe.bodies if b["seed"] == 20 + SEED_STRIDE)
@@ -107,3 +107,20 @@ def test_unreachable_server_is_a_backend_error() -> None:
                            retries=0, timeout=2)
     with pytest.raises(BackendError, match=r"cannot reach http://127.0.0.1:9/v1/completions after 1 attempts"):
         sampler.sample(["p"], 1, SamplingSettings(max_tokens=8), seed=0)
+
+
+def test_an_answer_the_server_cut_at_its_window_is_refused(server_url: str) -> None:
+    # vLLM 0.32's server lowers max_tokens to the room a prompt leaves in its window, and reports
+    # "length" (tests/test_sampling_openai_real.py sees it do so): such a sample is not a sample
+    # of --max-tokens, so it is refused, as the offline backend refuses the prompt up front.
+    from openaiserver import VLLMServe
+
+    sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url)
+    VLLMServe.window = 6
+    try:
+        assert sampler.sample(["p"], 1, SamplingSettings(max_tokens=5), seed=[3])[0][0].tokens == 5  # fits
+        with pytest.raises(BadInputError, match=r"/v1/completions cut an answer at 5 tokens, short of max-tokens "
+                                                r"6: the prompt's 1 tokens leave no room"):
+            sampler.sample(["p"], 1, SamplingSettings(max_tokens=6), seed=[3])
+    finally:
+        sampler.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -75,15 +76,33 @@ def test_a_replica_stage_takes_each_rows_own_count(standin_vllm, tiny_llama_dir:
     assert got == [whole[0][3:5], whole[1]]
 
 
+def test_replicas_without_request_seeds_do_not_draw_the_same_samples(standin_vllm, tiny_llama_dir: Path) -> None:
+    # Unseeded requests draw from the engine's stream: two replicas built with one engine seed
+    # would hand back the same samples for the same batch.
+    settings = SamplingSettings(max_tokens=12)
+    batch = {"index": np.array([0, 1]), "prompt": np.array(["one plus two", "three"], dtype=object),
+             "seed": np.array([0, 65536])}
+
+    def drawn(stage: EngineStage) -> list:
+        return [pickle.loads(blob) for blob in stage(batch)["completions"]]
+
+    options = {"tensor_parallel_size": 1, "seed": 0}
+    unseeded = [EngineStage(str(tiny_llama_dir), False, options, False, 4, settings) for _ in range(2)]
+    assert unseeded[0].engine.llm.options["seed"] != unseeded[1].engine.llm.options["seed"]
+    assert drawn(unseeded[0]) != drawn(unseeded[1])
+    seeded = [EngineStage(str(tiny_llama_dir), False, options, True, 4, settings) for _ in range(2)]
+    assert drawn(seeded[0]) == drawn(seeded[1])  # request seeds: the replica does not matter
+
+
 def test_ray_llm_stage_keeps_one_sample_and_no_finish_reason(standin_vllm) -> None:
     """Why mta does not use ray.data.llm's vLLM stage: n samples in, one out, and an aborted
     sample comes back as an ordinary row. If Ray fixes this, this test fails: revisit."""
     stage = pytest.importorskip("ray.llm._internal.batch.stages.vllm_engine_stage")
     from vllm.outputs import CompletionOutput, RequestOutput
 
-    outputs = [CompletionOutput(0, "cut sho", [5, 6], finish_reason="abort"),
-               CompletionOutput(1, "second", [7, 2], finish_reason="stop"),
-               CompletionOutput(2, "third", [8, 2], finish_reason="stop")]
+    outputs = [CompletionOutput(0, "cut sho", [5, 6], None, None, finish_reason="abort"),
+               CompletionOutput(1, "second", [7, 2], None, None, finish_reason="stop"),
+               CompletionOutput(2, "third", [8, 2], None, None, finish_reason="stop")]
     row = stage.vLLMOutputData.from_vllm_engine_output(RequestOutput("0", "p", [1, 2], None, outputs, True))
     dumped = row.model_dump()
     assert (dumped["generated_text"], dumped["generated_tokens"]) == ("cut sho", [5, 6])
@@ -178,3 +197,42 @@ def test_two_replicas_killed_and_resumed_give_every_sample_once(ray_cluster: dic
         assert r["completion"] == want[0][r["sample_index"]].text
     payload = json.loads((out / "passk.json").read_text())
     assert payload["num_samples"] == 800 and payload["failed_generations"] == {}
+
+
+@pytest.mark.slow
+def test_a_replicas_bad_input_reaches_the_user_as_itself(ray_cluster: dict, standin_vllm, tiny_llama_dir: Path) -> None:
+    """Ray Data wraps a replica's error in its UserCodeException, whose message ends in Ray's
+    retry hint; mta asks for the original (`raise_original_map_exception`), so the user reads
+    the engine's refusal as one line. The driver's own check is bypassed here on purpose."""
+    from mta_probe.errors import BadInputError
+    from mta_probe.sampling.ray_data import RayReplicas
+
+    replicas = RayReplicas(str(tiny_llama_dir), False, {"tensor_parallel_size": 1, "seed": 0, "max_model_len": 16},
+                           replicas=1, request_seeds=True, problems_per_batch=1, ray_address=ray_cluster["address"])
+    try:
+        with pytest.raises(BadInputError) as refused:
+            list(replicas.stream(["one two three " * 8], 2, SamplingSettings(max_tokens=4), [0]))
+    finally:
+        replicas.close()
+    assert re.fullmatch(r"prompt 0 has \d+ tokens: with max-tokens 4 it needs \d+ of the model's context window "
+                        r"of 16 tokens \(vLLM would cut its answers at the window\); lower --max-tokens or raise "
+                        r"--max-model-len", str(refused.value))
+
+
+@pytest.mark.slow
+def test_a_long_prompt_is_refused_in_the_driver_before_any_replica_starts(ray_cluster: dict, tiny_llama_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    task = tmp_path / "long.jsonl"
+    rows = [{"id": "short", "question": "what is one plus one", "answer": "two"},
+            {"id": "long", "question": " ".join(["one plus one"] * 100), "answer": "two"}]  # 300 tokens > 256
+    task.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    log = ray_cluster["log"]
+    engines = log.read_text().count("\n") if log.exists() else 0
+    out = tmp_path / "run"
+    ended = subprocess.run(_command(tiny_llama_dir, task, out, ray_cluster["address"]), cwd=REPO,
+                           env=ray_cluster["env"], capture_output=True, text=True)
+    said = ended.stdout + ended.stderr
+    assert ended.returncode == 2 and "Traceback" not in said
+    assert "1 prompts leave no room for 8 new tokens in the model's context window of 256 tokens: long (" in said
+    assert (log.read_text().count("\n") if log.exists() else 0) == engines  # no replica loaded a model
+    assert list(read_records(out / "samples.jsonl")) == []

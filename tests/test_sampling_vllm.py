@@ -1,11 +1,15 @@
 """The vLLM backend on the stand-in vLLM (tests/standins/vllm): every field sent, seeds, greedy,
-finish reasons and retries, and the engine's child process (why a daemonic replica cannot work)."""
+finish reasons and retries, the window, what vLLM changes or refuses, and the engine's child
+process (why a daemonic replica cannot work). vLLM's own behaviour on these points (child j =
+seed + j, its refusals and their words, the cut at the window) is checked on the real engine in
+tests/test_sampling_vllm_real.py; here the stand-in plays it where mta's side is the point."""
 
 from __future__ import annotations
 
 import multiprocessing
 
 import pytest
+from vllm_words import FULL, GREEDY_N, OVER, TOO_MANY
 
 from mta_probe.errors import BackendError, BadInputError
 from mta_probe.sampling import SEED_SCHEME, ModelRef, SamplingSettings, beyond_context, open_sampler
@@ -46,26 +50,63 @@ def test_stop_strings_reach_the_engine(standin_vllm) -> None:
     assert (params.stop, params.include_stop_str_in_output) == (["\nProblem:", "\nQ:"], False)
 
 
-def test_prompts_that_fill_the_context_are_found_before_vllm_refuses_them(standin_vllm) -> None:
+def test_the_standin_refuses_and_cuts_at_the_window_as_vllm_does(standin_vllm) -> None:
+    llm = standin_vllm.LLM(model="m", max_model_len=12)
+    params = standin_vllm.SamplingParams(max_tokens=5, seed=0)
+    for length, message in ((12, FULL), (13, OVER)):  # vLLM's own words (tests/test_sampling_vllm_real.py)
+        with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
+            llm.generate([{"prompt_token_ids": [1] * length}], [params])
+        assert str(refused.value) == message.format(window=12, length=length)
+    assert llm.calls == []
+    # 10 prompt tokens + max_tokens 5 > 12: vLLM does not clamp max_tokens, it stops at the window
+    out = llm.generate([{"prompt_token_ids": [1] * 10}], [standin_vllm.SamplingParams(n=8, max_tokens=5, seed=0)])
+    assert {(len(o.token_ids) <= 2, o.finish_reason) for o in out[0].outputs} == {(True, "length")}
+
+
+def test_a_prompt_without_room_for_max_tokens_is_refused_before_any_request(standin_vllm) -> None:
+    # vLLM would cut its answers at the window (a window would change completions), and
+    # `vllm serve` refuses it: refused as the server does, before anything is drawn.
     sampler = open_sampler("vllm", RAW, max_model_len=12)
-    assert beyond_context(sampler, ["short", "x" * 11, "y" * 40]) == [(1, 12, 12), (2, 41, 12)]
-    with pytest.raises(ValueError, match="longer than the maximum model length of 12"):
-        sampler.sample(["y" * 40], 1, SamplingSettings(max_tokens=2), seed=[0])  # what vLLM itself says
+    assert beyond_context(sampler, ["short", "x" * 8, "y" * 40], max_tokens=4) == [(1, 9, 12), (2, 41, 12)]
+    assert beyond_context(sampler, ["short", "x" * 8, "y" * 40]) == [(2, 41, 12)]  # room for one token
+    with pytest.raises(BadInputError, match=r"prompt 1 has 9 tokens: with max-tokens 4 it needs 13 of the "
+                                            r"model's context window of 12 tokens"):
+        sampler.sample(["short", "x" * 8], 1, SamplingSettings(max_tokens=4), seed=[0, 1])
+    assert sampler.inner.engine.llm.calls == []
+    out = sampler.sample(["x" * 8], 2, SamplingSettings(max_tokens=3), seed=[0])  # 9 + 3 fits exactly
+    assert all(c.tokens <= 3 for c in out[0])
+
+
+def test_a_temperature_vllm_would_change_is_refused(standin_vllm) -> None:
+    assert standin_vllm.SamplingParams(temperature=0.005).temperature == 0.01  # what vLLM does to it
+    sampler = open_sampler("vllm", RAW)
+    with pytest.raises(BadInputError, match="temperature 0.005 is below 0.01, which vLLM raises to 0.01"):
+        sampler.sample(["q"], 2, SamplingSettings(temperature=0.005, max_tokens=4), seed=[0])
+    with pytest.raises(BadInputError, match="temperature 2.5 is above 2, which vLLM refuses"):
+        sampler.sample(["q"], 2, SamplingSettings(temperature=2.5, max_tokens=4), seed=[0])
+    assert sampler.inner.engine.llm.calls == []
+    sampler.sample(["q"], 1, SamplingSettings(temperature=1e-6, max_tokens=4), seed=[0])  # greedy, as always
+    assert sampler.inner.engine.llm.calls[0][1][0].temperature == 0.0
+
+
+def test_more_samples_than_one_request_takes_are_split_at_their_own_seeds(standin_vllm, monkeypatch) -> None:
+    with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
+        standin_vllm.SamplingParams(n=16385)  # vLLM's VLLM_MAX_N_SEQUENCES default; mta allows 65536
+    assert str(refused.value) == TOO_MANY.format(limit=16384, n=16385)
+    monkeypatch.setenv("VLLM_MAX_N_SEQUENCES", "3")  # the same rule, on a scale that runs fast
+    sampler = open_sampler("vllm", RAW)
+    settings = SamplingSettings(max_tokens=6)
+    out = sampler.sample(["q", "r"], [7, 2], settings, seed=[1000, 5000])
+    _, params = sampler.inner.engine.llm.calls[0]
+    assert [(p.n, p.seed) for p in params] == [(3, 1000), (3, 1003), (1, 1006), (2, 5000)]
+    alone = [sampler.sample(["q"], 1, settings, seed=[1000 + j])[0][0] for j in range(7)]
+    assert out[0] == alone and len(out[1]) == 2
 
 
 def test_an_int_seed_spaces_prompts_by_the_stride(standin_vllm) -> None:
     sampler = open_sampler("vllm", RAW)
     sampler.sample(["a", "b", "c"], 2, SamplingSettings(max_tokens=4), seed=7)
     assert [p.seed for p in sampler.inner.engine.llm.calls[0][1]] == [7, 7 + SEED_STRIDE, 7 + 2 * SEED_STRIDE]
-
-
-def test_child_i_is_drawn_from_seed_plus_i_as_in_vllm(standin_vllm) -> None:
-    sampler = open_sampler("vllm", RAW)
-    settings = SamplingSettings(max_tokens=12)
-    together = sampler.sample(["q"], 4, settings, seed=[1000])[0]
-    alone = [sampler.sample(["q"], 1, settings, seed=[1000 + i])[0][0] for i in range(4)]
-    assert together == alone
-    assert len({c.text for c in together}) > 1
 
 
 def test_a_request_may_start_at_sample_j_with_its_own_count(standin_vllm) -> None:
@@ -85,8 +126,9 @@ def test_only_seeded_requests_can_continue_a_problem(standin_vllm) -> None:
 
 
 def test_greedy_with_n_above_one_is_refused_as_vllm_refuses_it(standin_vllm) -> None:
-    with pytest.raises(ValueError, match="n must be 1 when using greedy sampling, got 3"):
-        standin_vllm.SamplingParams(n=3, temperature=0.0)  # what the engine itself says
+    with pytest.raises(standin_vllm.exceptions.VLLMValidationError) as refused:
+        standin_vllm.SamplingParams(n=3, temperature=0.0)
+    assert str(refused.value) == GREEDY_N.format(n=3)  # what the engine itself says
     sampler = open_sampler("vllm", RAW)
     with pytest.raises(BadInputError, match="greedy decoding gives one completion per prompt, not n=3"):
         sampler.sample(["ab"], 3, SamplingSettings(greedy=True, max_tokens=8), seed=0)
@@ -173,3 +215,45 @@ def test_missing_vllm_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sampling.default_backend() == "hf"
     with pytest.raises(BackendError, match=r"pip install 'mta\[vllm\]'"):
         open_sampler("vllm", RAW)
+
+
+def test_a_resume_with_a_smaller_window_never_mixes_in_cut_samples(standin_vllm, tmp_path) -> None:
+    # max_model_len is left out of run.json's identity (a run that ran out of memory resumes
+    # with a smaller one); vLLM would cut answers at a window too small for a prompt and its
+    # max_tokens. Such a resume is refused; one whose window holds every prompt and its
+    # max_tokens draws the very samples the first run drew.
+    import json
+
+    from mta_probe import PassKSettings, TaskOptions, probe_passk
+    from mta_probe.runs import read_records
+
+    task = tmp_path / "q.jsonl"
+    task.write_text("".join(json.dumps({"id": f"q{i}", "question": "Is it yes?" + " so" * i, "answer": "yes"}) + "\n"
+                            for i in range(4)))
+    run = tmp_path / "run"
+
+    def passk(window: int | None):
+        options = {} if window is None else {"max_model_len": window}
+        return probe_passk(PassKSettings(model="org/m", task=str(task), n=3, backend="vllm", chat=False,
+                                         sampling=SamplingSettings(max_tokens=8), engine_options=options,
+                                         out=run, verify_workers=0, fit=None,
+                                         task_options=TaskOptions(verifier="normalized")))
+
+    passk(None)
+    whole = sorted((r["problem_id"], r["sample_index"], r["completion"]) for r in read_records(run / "samples.jsonl"))
+    longest = max(len(open_sampler("vllm", RAW).encode(p.prompt)) for p in _problems(task))
+    lines = (run / "samples.jsonl").read_text().splitlines(keepends=True)
+    (run / "samples.jsonl").write_text("".join(lines[:5]))  # a run killed after five samples
+    with pytest.raises(BadInputError, match="leave no room for 8 new tokens in the model's context window of"):
+        passk(longest + 7)
+    assert len((run / "samples.jsonl").read_text().splitlines()) == 5  # nothing cut was added
+    passk(longest + 8)  # room for max_tokens after every prompt: the same samples as the first run
+    again = sorted((r["problem_id"], r["sample_index"], r["completion"]) for r in read_records(run / "samples.jsonl"))
+    assert again == whole
+
+
+def _problems(task):
+    from mta_probe.tasks import TaskOptions as Options
+    from mta_probe.tasks import load_task
+
+    return load_task(str(task), options=Options(verifier="normalized")).problems

@@ -38,8 +38,9 @@ def failure_records(problem: Problem, failed: list[tuple[int, Completion]], seed
              "tokens": c.tokens, "completion": c.text, "seed": seed, "at": time.time()} for i, c in failed]
 
 
-def refuse_beyond_context(sampler: Any, problems: list[Problem]) -> None:
-    """Stop before sampling when some prompt leaves the model no room to generate, naming them.
+def refuse_beyond_context(sampler: Any, problems: list[Problem], max_tokens: int = 1) -> None:
+    """Stop before sampling when some prompt leaves the model no room for `max_tokens` new
+    tokens in its context window, naming them (`beyond_context`).
 
     Raises:
         BadInputError: the ids of those problems, their length and the window (the caller closes
@@ -47,13 +48,13 @@ def refuse_beyond_context(sampler: Any, problems: list[Problem]) -> None:
     """
     from mta_probe.sampling import beyond_context
 
-    long = beyond_context(sampler, [p.prompt for p in problems])
+    long = beyond_context(sampler, [p.prompt for p in problems], max_tokens)
     if long:
         ids = ", ".join(f"{problems[i].id} ({length} tokens)" for i, length, _ in long[:5])
         more = f" and {len(long) - 5} more" if len(long) > 5 else ""
-        raise BadInputError(f"{len(long)} prompts fill the model's context window of {long[0][2]} tokens, "
-                            f"leaving no room for an answer: {ids}{more}; drop them from the task, or raise "
-                            "the window (vLLM: --max-model-len)")
+        raise BadInputError(f"{len(long)} prompts leave no room for {max_tokens} new tokens in the model's "
+                            f"context window of {long[0][2]} tokens: {ids}{more}; drop them from the task, "
+                            "lower --max-tokens, or raise the window (vLLM: --max-model-len)")
 
 
 def sampled_outcomes(path: Path) -> dict[str, dict[int, bool]]:

@@ -255,13 +255,15 @@ def draw(sampler: Sampler, prompts: list[str], n: int | list[int], settings: Sam
     yield from sampler.stream(prompts, n, settings, seeds, start)
 
 
-def beyond_context(sampler: Sampler, prompts: list[str]) -> list[tuple[int, int, int]]:
-    """(index, prompt tokens, context window) of each prompt that leaves the model no room to
-    generate: as long as its context window or longer. Empty when the sampler cannot tell (an
-    OpenAI-compatible server reports such a prompt itself, as one error line)."""
+def beyond_context(sampler: Sampler, prompts: list[str], max_tokens: int = 1) -> list[tuple[int, int, int]]:
+    """(index, prompt tokens, context window) of each prompt that leaves the model no room for
+    `max_tokens` new tokens: prompt + max_tokens > window. Such a completion would be cut at the
+    window (vLLM, offline or served) or run past the positions the model was trained on (hf);
+    refusing it everywhere keeps the window from changing any completion. Empty when the
+    sampler cannot tell (the openai backend refuses an answer its server cut)."""
     window = sampler.context_window
     if not window:
         return []
     encoded = [sampler.encode(prompt) for prompt in prompts]
     lengths = [(i, len(ids)) for i, ids in enumerate(encoded) if ids is not None]
-    return [(i, length, window) for i, length in lengths if length >= window]
+    return [(i, length, window) for i, length in lengths if length + max_tokens > window]

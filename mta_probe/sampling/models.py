@@ -279,8 +279,22 @@ def _convert_gguf(gguf_file: Path, out_dir: Path) -> None:
     # The converter sets this WordPiece-only cleanup on a BPE tokenizer; transformers then
     # ignores it with a warning on every load.
     tokenizer.clean_up_tokenization_spaces = False
+    _drop_gguf_quantizer(model)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+
+
+def _drop_gguf_quantizer(model) -> None:
+    # transformers >= 5.11 (seen with 5.19, the one vLLM's CPU build needs) keeps its GGUF
+    # quantizer on a model whose weights it de-quantized into plain float tensors, and then
+    # refuses to save it ("not serializable"); the saved config would also tell vLLM the
+    # checkpoint is GGUF. Only a model with no weight left in GGUF blocks is unmarked.
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is None or getattr(quantizer, "packed_modules", None):
+        return
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
 
 
 def _align_special_tokens(tokenizer, generation_config) -> None:

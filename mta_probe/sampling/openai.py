@@ -14,7 +14,9 @@ batch-invariant mode (`VLLM_BATCH_INVARIANT=1`).
 
 Token counts come from the returned token ids (vLLM's `return_token_ids`), else from the
 per-token logprobs the request asks for, else `usage.completion_tokens / n` (exact only for
-n == 1). Finish reasons pass through; "abort" and "error" samples are drawn again as one-sample
+n == 1). With token ids, an answer the server cut at its context window ("length" short of
+max_tokens: vLLM 0.32's server lowers max_tokens to the room left) is refused, as the offline
+backend refuses such a prompt before sampling. Finish reasons pass through; "abort" and "error" samples are drawn again as one-sample
 requests seeded seed + i (vLLM seeds child i so), anything but stop/length is never scored.
 """
 
@@ -170,7 +172,9 @@ class OpenAISampler(Sampler):
         if len(choices) != n:
             raise BackendError(f"{route} returned {len(choices)} choices, asked {n}")
         usage = reply.usage.completion_tokens if reply.usage else 0
-        return [self._completion(choice, usage // n) for choice in choices]
+        completions = [self._completion(choice, usage // n) for choice in choices]
+        _refuse_cut(completions, settings.max_tokens, route, reply.usage.prompt_tokens if reply.usage else None)
+        return completions
 
     def _completion(self, choice: Any, tokens_if_unknown: int) -> Completion:
         if self.chat:
@@ -183,6 +187,23 @@ class OpenAISampler(Sampler):
         tokens = len(token_ids) or (len(per_token) if per_token is not None else tokens_if_unknown)
         return Completion(text=text, tokens=tokens, finish_reason=finish_reason(choice.finish_reason),
                           token_ids=token_ids)
+
+
+def _refuse_cut(completions: list[Completion], max_tokens: int, route: str, prompt_tokens: int | None) -> None:
+    """Refuse answers the server cut at its context window: a "length" finish short of
+    max_tokens (vLLM 0.32's server lowers max_tokens to the room the prompt leaves; the offline
+    backend refuses such a prompt before sampling). Told only where the count is exact (the
+    server returned the token ids).
+
+    Raises:
+        BadInputError: naming the cut, the prompt's tokens and what to change.
+    """
+    for c in completions:
+        if c.finish_reason == "length" and c.token_ids and c.tokens < max_tokens:
+            prompt = f"the prompt's {prompt_tokens} tokens" if prompt_tokens is not None else "the prompt"
+            raise BadInputError(f"{route} cut an answer at {c.tokens} tokens, short of max-tokens {max_tokens}: "
+                                f"{prompt} leave no room for max-tokens in the server's context window; lower "
+                                "--max-tokens or raise the server's --max-model-len")
 
 
 def _counts(n: int | list[int], prompts: int, settings: SamplingSettings) -> list[int]:

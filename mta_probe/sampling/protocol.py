@@ -22,6 +22,10 @@ from typing import Any
 from mta_probe.errors import BadInputError
 from mta_probe.sampling.base import Completion, SamplingSettings, is_greedy
 
+# vLLM raises a temperature in (0, 0.01) to 0.01 (`SamplingParams.__post_init__`, `_MAX_TEMP`), and
+# so does its server: a run would record a temperature it did not sample at. Above 2 it refuses.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 2.0
+
 # Failures worth drawing again: transient engine trouble (vLLM: "retryable request-level
 # internal error", a client abort). "repetition" would repeat itself under the same seed.
 RETRYABLE_FINISH_REASONS = frozenset({"abort", "error"})
@@ -42,12 +46,18 @@ def engine_fields(settings: SamplingSettings, n: int, seed: int | None) -> dict[
         seed: the request's seed (child i draws from seed + i), or None for the engine's stream.
 
     Raises:
-        BadInputError: greedy decoding with n > 1.
+        BadInputError: greedy decoding with n > 1; a temperature vLLM would raise to 0.01 or refuse.
     """
     greedy = is_greedy(settings)
     if greedy and n != 1:
         raise BadInputError(f"greedy decoding gives one completion per prompt, not n={n} "
                             "(vLLM refuses n > 1 at temperature 0)")
+    if not greedy and settings.temperature < MIN_TEMPERATURE:
+        raise BadInputError(f"temperature {settings.temperature:g} is below {MIN_TEMPERATURE}, which vLLM "
+                            f"raises to {MIN_TEMPERATURE}: sample at 0 (greedy) or at {MIN_TEMPERATURE} or more")
+    if settings.temperature > MAX_TEMPERATURE and not settings.greedy:
+        raise BadInputError(f"temperature {settings.temperature:g} is above {MAX_TEMPERATURE:g}, "
+                            "which vLLM refuses")
     return {
         "n": n,
         "temperature": 0.0 if greedy else settings.temperature,

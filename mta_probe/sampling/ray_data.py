@@ -22,13 +22,14 @@ process per rank, and nothing streams results back to one writer.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BackendError, BadInputError, MtaError
 from mta_probe.sampling.base import Completion, SamplingSettings
 from mta_probe.sampling.protocol import engine_fields
 
@@ -77,6 +78,9 @@ def connect(address: str | None) -> None:
     # The probe draws its own progress; Ray Data's bars and start banner would garble it.
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars, context.print_on_execution_start = False, False
+    # A replica's error reaches the driver as itself (a BadInputError stays one), not wrapped in
+    # Ray's UserCodeException, whose message ends in Ray's retry hint.
+    context.raise_original_map_exception = True
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
@@ -93,6 +97,11 @@ def check_cluster(tensor_parallel: int, data_parallel: int, nodes: int | None, a
     check_fit(cluster_gpus(), tensor_parallel, data_parallel, nodes)
 
 
+def _first_line(error: BaseException) -> str:
+    """The error's own message: Ray appends its retry hint on later lines."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 class EngineStage:
     """One replica: a Ray Data stateful stage around a `VLLMEngine` (built once per actor)."""
 
@@ -100,6 +109,11 @@ class EngineStage:
                  n: int, settings: SamplingSettings) -> None:
         from mta_probe.sampling.vllm_engine import VLLMEngine
 
+        if not request_seeds:
+            # Unseeded requests draw from the engine's stream: replicas built with one seed
+            # would draw the same samples for the same batch positions. Nothing is reproducible
+            # without request seeds anyway, so each replica takes a seed of its own.
+            options = dict(options, seed=int.from_bytes(os.urandom(4), "big"))
         self.engine = VLLMEngine(checkpoint, chat, request_seeds, **options)
         self.n, self.settings = n, settings
 
@@ -134,7 +148,7 @@ class RayReplicas:
 
         Raises:
             BadInputError: settings vLLM would refuse (checked here, before any replica starts).
-            BackendError: a replica failed for good (its error's last line).
+            BackendError: a replica failed for good (the type and first line of its error).
         """
         import ray
         import ray.data
@@ -154,12 +168,13 @@ class RayReplicas:
         try:
             for row in dataset.iter_rows():
                 yield int(row["index"]), pickle.loads(row["completions"])
-        except ray.exceptions.RayError as error:
+        except BadInputError as error:  # raised in a replica, maybe as Ray's RayTaskError(BadInputError)
+            raise BadInputError(_first_line(getattr(error, "cause", None) or error)) from None
+        except MtaError:
+            raise
+        except Exception as error:  # noqa: BLE001 (the replica's own error, whatever vLLM raised)
             cause = getattr(error, "cause", None) or error
-            if isinstance(cause, BadInputError):
-                raise cause from None
-            last = (str(cause).strip().splitlines() or [type(cause).__name__])[-1]
-            raise BackendError(f"a vLLM replica failed: {last}") from error
+            raise BackendError(f"a vLLM replica failed: {type(cause).__name__}: {_first_line(cause)}") from error
 
     def close(self) -> None:
         """Leave Ray if mta joined it (a local cluster mta started stops with it)."""

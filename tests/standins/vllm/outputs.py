@@ -1,8 +1,9 @@
-"""vLLM's output types (vllm/outputs.py), the fields mta and Ray read."""
+"""vLLM's output types (vllm/outputs.py, 0.32): the fields mta and Ray read, with the same
+required arguments (vLLM gives `cumulative_logprob`, `logprobs` and `prompt_logprobs` no default)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -11,8 +12,9 @@ class CompletionOutput:
     index: int
     text: str
     token_ids: list[int]
-    cumulative_logprob: float | None = None
-    logprobs: Any = None
+    cumulative_logprob: float | None
+    logprobs: Any
+    routed_experts: Any = None
     finish_reason: str | None = None
     stop_reason: int | str | None = None
 
@@ -20,16 +22,14 @@ class CompletionOutput:
         return self.finish_reason is not None
 
 
-@dataclass
 class RequestOutput:
-    request_id: str
-    prompt: str | None
-    prompt_token_ids: list[int] | None
-    prompt_logprobs: Any
-    outputs: list[CompletionOutput]
-    finished: bool
-    metrics: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, request_id: str, prompt: str | None, prompt_token_ids: list[int] | None,
+                 prompt_logprobs: Any, outputs: list[CompletionOutput], finished: bool, metrics: Any = None,
+                 **kwargs: Any) -> None:
+        self.request_id, self.prompt, self.prompt_token_ids = request_id, prompt, prompt_token_ids
+        self.prompt_logprobs, self.outputs, self.finished, self.metrics = prompt_logprobs, outputs, finished, metrics
+        self.encoder_prompt = kwargs.get("encoder_prompt")
+        self.num_cached_tokens = kwargs.get("num_cached_tokens")
 
 
 class PoolingRequestOutput:
