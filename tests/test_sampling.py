@@ -195,4 +195,4 @@ def test_embedded_model_converts_once_and_samples(converted_home: Path, monkeypa
                             SamplingSettings(max_tokens=16, greedy=True), seed=0)
     assert "Paris" in greedy[0][0].text
     again = open_sampler("hf", ref, on_status=messages.append)  # reuses the conversion
-    assert len(messages) in (0, 2) and again.tokenizer.eos_token == "<|im_end|>"
+    assert len(messages) in (0, 2) and again.inner.tokenizer.eos_token == "<|im_end|>"
