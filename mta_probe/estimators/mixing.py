@@ -92,14 +92,20 @@ def _direction(w: np.ndarray, u_low: np.ndarray, u_one: np.ndarray | None, grads
 
     W^-2 is the barrier's Hessian (W = diag w); U has one column per distinct count, u is the
     rank-one term of the likelihood floor. Scaled by W the system is I + (WU)(WU)^T, whose
-    inverse is a small Cholesky solve (Woodbury); the rank-one term is taken apart
-    (Sherman-Morrison), since near the floor it dwarfs the rest and would swamp the factor.
+    eigenvalues are at least 1; it is solved as a Cholesky factor the size of the distinct counts
+    (Woodbury) or, when there are more distinct counts than rates, of the grid. The rank-one
+    term is taken apart (Sherman-Morrison), since near the floor it dwarfs the rest and would
+    swamp the factor.
     """
     scaled = w[:, None] * u_low
-    factor = linalg.cho_factor(np.eye(scaled.shape[1]) + _gram(scaled), check_finite=False)
     rhs = np.column_stack([grads, np.ones_like(w)] + ([u_one] if u_one is not None else []))
     z = w[:, None] * rhs
-    sol = w[:, None] * (z - scaled @ linalg.cho_solve(factor, scaled.T @ z, check_finite=False))
+    if scaled.shape[1] <= scaled.shape[0]:
+        factor = linalg.cho_factor(np.eye(scaled.shape[1]) + _gram(scaled), check_finite=False)
+        sol = w[:, None] * (z - scaled @ linalg.cho_solve(factor, scaled.T @ z, check_finite=False))
+    else:
+        factor = linalg.cho_factor(np.eye(scaled.shape[0]) + _gram(scaled.T), check_finite=False)
+        sol = w[:, None] * linalg.cho_solve(factor, z, check_finite=False)
     width = grads.shape[1] + 1
     if u_one is not None:
         hu = sol[:, width]
