@@ -18,7 +18,7 @@ is an assumption about rates below 1/n. The reported interval is therefore not t
 is the range of pass@k over every distribution of rates the samples allow (`passk_bounds`),
 valid whatever the population, and the point is the model's value moved into it where the
 samples reject it. The model's own interval (`model_low`, `model_high`) says how precise the
-curve is *if* the model's shape holds. That interval, with `target="problems"`:
+curve is *if* the model's shape holds (bench/passk_fit.py measures both, in and out of family).
 
 The candidate models are fitted by maximum likelihood and ranked by BIC (the zero atom, a
 parameter on its boundary, is charged the boundary likelihood-ratio test's 2.71 instead of
