@@ -1,6 +1,6 @@
 """pass@1024 from 1/16 of the samples, on populations in and out of the fitted families.
 
-    PYTHONPATH=. nice -n 10 python3 bench/passk_fit.py --reps 200 --jobs 2
+    PYTHONPATH=. python3 bench/passk_fit.py --reps 200 --jobs 2
     PYTHONPATH=. python3 bench/passk_fit.py --quick
 
 Populations of problems with known success rates p_i, so the true pass@k of a set of problems is
