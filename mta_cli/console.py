@@ -25,7 +25,8 @@ from rich.text import Text
 
 from mta_probe.errors import MtaError
 
-console = Console()
+# Highlighting off: rich would colour numbers and paths in mta's own lines at random.
+console = Console(highlight=False)
 err_console = Console(stderr=True)
 
 # The paper's three regimes (Section 2.3): contaminated and aligned, clean and aligned, weak.
@@ -59,16 +60,16 @@ def check_interrupted() -> None:
         raise KeyboardInterrupt
 
 
-def run_or_exit(call: Callable[[], T]) -> T:
-    """Run a library call; an MtaError becomes one red line on stderr and exit code 2, Ctrl-C one
-    yellow line and exit code 130."""
+def run_or_exit(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a library call, `call(*args, **kwargs)`; an MtaError becomes one red line on stderr
+    and exit code 2, Ctrl-C one yellow line and exit code 130."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_sigint)
         sys.unraisablehook = _unraisable
     try:
-        return call()
+        return call(*args, **kwargs)
     except MtaError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted; what was written so far is kept and a rerun resumes it[/]")
@@ -78,7 +79,7 @@ def run_or_exit(call: Callable[[], T]) -> T:
 def status(message: str) -> None:
     """A one-line notice from the library (model conversion, resuming, ...)."""
     check_interrupted()
-    err_console.print(f"[cyan]{message}[/]", highlight=False)
+    err_console.print(f"[cyan]{message}[/]")
 
 
 class RateColumn(ProgressColumn):

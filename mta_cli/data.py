@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mta_cli.console import console, run_or_exit
-from mta_cli.parsing import parse_options
+from mta_cli.options import DataDirOption, GymOption, VerifierOption, task_options
 
 app = typer.Typer(help="Convert tasks to the files RL engines read.", no_args_is_help=True)
 
@@ -26,31 +26,23 @@ def prepare(
     eval_protocol: Annotated[str, typer.Option(help="Validation prompt: paper (the training prompt) or probe (the task's own).")] = "paper",
     one_shot: Annotated[Optional[list[str]], typer.Option(help="one-shot: problem id(s) of the example(s).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random one-shot choice.")] = 0,
-    gym_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option of a gym:NAME task.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Local benchmark files (docs/tasks.md; or $MTA_DATA_DIR).")] = None,
-    verifier: Annotated[Optional[str], typer.Option(help="Verifier of a JSONL task.")] = None,
+    gym_option: GymOption = None,
+    data_dir: DataDirOption = None,
+    verifier: VerifierOption = None,
 ) -> None:
     """Write verl's parquet rows (data_source, prompt, ability, reward_model, extra_info)."""
-    result = run_or_exit(lambda: _prepare(out, technique, task, eval_task, batch_size,
-                                          train_limit, eval_limit, eval_k, eval_protocol,
-                                          one_shot, seed, gym_option, data_dir, verifier))
-    console.print(f"train: {result.train_file} ({result.train_rows} rows from "
-                  f"{result.train_task})", highlight=False)
-    for path in result.val_files:
-        console.print(f"validation: {path}", highlight=False)
-
-
-def _prepare(out, technique, task, eval_task, batch_size, train_limit, eval_limit, eval_k,
-             eval_protocol, one_shot, seed, gym_option, data_dir, verifier):
-    from mta_probe import TaskOptions
     from mta_train import DapoSettings, TrainSettings, prepare_data
 
-    dapo = DapoSettings(batch_size=batch_size, mini_batch_size=min(64, batch_size), seed=seed)
-    settings = TrainSettings(
-        technique=technique, task=task, eval_tasks=tuple(eval_task or ()), backend="verl",
-        dapo=dapo, train_limit=train_limit, eval_limit=eval_limit, eval_k=eval_k,
-        eval_protocol=eval_protocol,
-        one_shot=tuple(one_shot) if one_shot else None,
-        task_options=TaskOptions(data_dir=data_dir, gym=parse_options(gym_option or []),
-                                 verifier=verifier))
-    return prepare_data(settings, out)
+    def build() -> TrainSettings:
+        return TrainSettings(
+            technique=technique, task=task, eval_tasks=tuple(eval_task or ()), backend="verl",
+            dapo=DapoSettings().changed(batch_size=batch_size, seed=seed), train_limit=train_limit,
+            eval_limit=eval_limit, eval_k=eval_k, eval_protocol=eval_protocol,
+            one_shot=tuple(one_shot) if one_shot else None,
+            task_options=task_options(data_dir, gym_option, verifier))
+
+    result = run_or_exit(prepare_data, run_or_exit(build), out)
+    console.print(f"train: {result.train_file} ({result.train_rows} rows from "
+                  f"{result.train_task})")
+    for path in result.val_files:
+        console.print(f"validation: {path}")

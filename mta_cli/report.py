@@ -39,7 +39,7 @@ def _number(value: float | None, fmt: str) -> str:
 
 def _notes(notes: list[str]) -> None:
     for note in notes:
-        err_console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]{note}[/]", soft_wrap=True)
 
 
 def render_gains(report, k: int) -> None:
@@ -80,13 +80,11 @@ def render_gains(report, k: int) -> None:
         console.print(seeds)
     unpredicted = sum(r.prediction is None for r in report.rows)
     if unpredicted:
-        console.print(f"{unpredicted} rows: too few to predict (no interval; see the note column)",
-                      highlight=False)
+        console.print(f"{unpredicted} rows: too few to predict (no interval; see the note column)")
     _notes(report.notes)
     figure = f", {report.figure}" if report.figure else ""
     seeds_csv = f", {report.seeds_csv}" if report.seeds_csv else ""
-    console.print(f"written: {report.csv}{seeds_csv}{figure}, {report.files.html}, {report.files.markdown}",
-                  highlight=False)
+    console.print(f"written: {report.csv}{seeds_csv}{figure}, {report.files.html}, {report.files.markdown}")
 
 
 @app.command()
@@ -101,10 +99,10 @@ def gains(
     """One row per (model, task, technique): alignment, predicted gain with an interval, actual gain."""
     from mta_report import PredictSettings, gains_report
 
-    settings = run_or_exit(lambda: PredictSettings(level=level))
-    chosen = run_or_exit(lambda: parse_tables(tables))
-    report = run_or_exit(lambda: gains_report(runs or [], out=out, k=k, with_paper=with_paper, tables=chosen,
-                                              settings=settings))
+    settings = run_or_exit(PredictSettings, level=level)
+    chosen = run_or_exit(parse_tables, tables)
+    report = run_or_exit(gains_report, runs or [], out=out, k=k, with_paper=with_paper, tables=chosen,
+                                              settings=settings)
     render_gains(report, k)
 
 
@@ -121,9 +119,9 @@ def correlation(
     """Alignment against RL gain per technique: Spearman's rho with a bootstrap interval (Figure 10)."""
     from mta_report import CorrelationSettings, correlation_report
 
-    settings = run_or_exit(lambda: CorrelationSettings(k=k, resamples=resamples, seed=seed))
-    chosen = run_or_exit(lambda: parse_tables(tables))
-    report = run_or_exit(lambda: correlation_report(runs or [], out=out, plot=plot, tables=chosen, settings=settings))
+    settings = run_or_exit(CorrelationSettings, k=k, resamples=resamples, seed=seed)
+    chosen = run_or_exit(parse_tables, tables)
+    report = run_or_exit(correlation_report, runs or [], out=out, plot=plot, tables=chosen, settings=settings)
     table = Table(title="Spearman's rho of gain on alignment (95% bootstrap interval)")
     for column in ("group", "measure", "n", "rho", "interval", "slope (points per %)"):
         table.add_column(column, justify="left" if column in ("group", "measure") else "right")
@@ -133,10 +131,9 @@ def correlation(
         table.add_row(s.group, s.measure, str(s.n), rho, interval, _number(s.line.slope if s.line else None, "{:+.3f}"))
     console.print(table)
     console.print("measure: base-accuracy = the paper's Base rows (pass@k is not published); "
-                  f"pass@{k} = your probe runs", highlight=False)
+                  f"pass@{k} = your probe runs")
     _notes(report.notes)
-    console.print(f"written: {report.figure}, {report.csv}, {report.points_csv}, {report.files.html}",
-                  highlight=False)
+    console.print(f"written: {report.figure}, {report.csv}, {report.points_csv}, {report.files.html}")
 
 
 @app.command()
@@ -148,11 +145,11 @@ def curves(
     """pass@k curves (Figures 2, 5, 6), training curves (3, 4, 7) and KL bars (9) of several runs."""
     from mta_report import curves_report
 
-    report = run_or_exit(lambda: curves_report(runs, out=out, fmt=fmt))
+    report = run_or_exit(curves_report, runs, out=out, fmt=fmt)
     _notes(report.notes)
     for figure in report.figures:
-        console.print(f"written: {figure}", highlight=False)
-    console.print(f"written: {report.files.html}, {report.files.markdown}", highlight=False)
+        console.print(f"written: {figure}")
+    console.print(f"written: {report.files.html}, {report.files.markdown}")
 
 
 @app.command(name="all")
@@ -164,6 +161,6 @@ def all_(
     """Gains, correlation and curves of the runs in one self-contained HTML report (and Markdown)."""
     from mta_report import full_report
 
-    report = run_or_exit(lambda: full_report(runs or [], out=out, k=k))
+    report = run_or_exit(full_report, runs or [], out=out, k=k)
     render_gains(report.gains, k)
-    console.print(f"written: {report.files.html}, {report.files.markdown}", highlight=False)
+    console.print(f"written: {report.files.html}, {report.files.markdown}")

@@ -14,6 +14,7 @@ rule, category); what they stand on is one package per step of the data flow: ta
 """
 
 import os
+from typing import TYPE_CHECKING
 
 # torch's OpenMP threads spin while they wait for work. Where cores are shared (verifier
 # workers, a second probe, a test suite), spinning threads starve each other: greedy decoding
@@ -22,43 +23,49 @@ import os
 # a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mta_probe.align import AlignResult, AlignSettings, probe_alignment
-from mta_probe.category import AlignRule
-from mta_probe.contam import ContamResult, ContamSettings, probe_contamination
-from mta_probe.errors import MtaError
-from mta_probe.estimators import AdaptiveSettings, FitSettings, PassAtK, estimate
-from mta_probe.kl import KLResult, KLSettings, probe_kl
-from mta_probe.passk import PassKResult, PassKSettings, probe_passk
-from mta_probe.refit import RefitSettings, refit_passk
-from mta_probe.rescore import score_completions
-from mta_probe.sampling import SamplingSettings, resolve_model
-from mta_probe.tasks import TASKS, TaskOptions, load_task
+from mta_probe.exports import lazy_exports
 
-__all__ = [
-    "TASKS",
-    "AdaptiveSettings",
-    "AlignResult",
-    "AlignRule",
-    "AlignSettings",
-    "ContamResult",
-    "ContamSettings",
-    "FitSettings",
-    "KLResult",
-    "KLSettings",
-    "MtaError",
-    "PassAtK",
-    "PassKResult",
-    "PassKSettings",
-    "RefitSettings",
-    "SamplingSettings",
-    "TaskOptions",
-    "estimate",
-    "load_task",
-    "probe_alignment",
-    "probe_contamination",
-    "probe_kl",
-    "probe_passk",
-    "refit_passk",
-    "resolve_model",
-    "score_completions",
-]
+if TYPE_CHECKING:
+    from mta_probe.align import AlignResult, AlignSettings, probe_alignment
+    from mta_probe.category import AlignRule
+    from mta_probe.contam import ContamResult, ContamSettings, probe_contamination
+    from mta_probe.errors import MtaError
+    from mta_probe.estimators import AdaptiveSettings, FitSettings, PassAtK, estimate
+    from mta_probe.kl import KLResult, KLSettings, probe_kl
+    from mta_probe.passk import PassKResult, PassKSettings, probe_passk
+    from mta_probe.refit import RefitSettings, refit_passk
+    from mta_probe.rescore import score_completions
+    from mta_probe.sampling import SamplingSettings, resolve_model
+    from mta_probe.tasks import TASKS, TaskOptions, load_task
+
+# Name -> the module it comes from, imported on first use (mta_probe/exports.py).
+_EXPORTS = {
+    "AlignResult": "mta_probe.align",
+    "AlignSettings": "mta_probe.align",
+    "probe_alignment": "mta_probe.align",
+    "AlignRule": "mta_probe.category",
+    "ContamResult": "mta_probe.contam",
+    "ContamSettings": "mta_probe.contam",
+    "probe_contamination": "mta_probe.contam",
+    "MtaError": "mta_probe.errors",
+    "AdaptiveSettings": "mta_probe.estimators",
+    "FitSettings": "mta_probe.estimators",
+    "PassAtK": "mta_probe.estimators",
+    "estimate": "mta_probe.estimators",
+    "KLResult": "mta_probe.kl",
+    "KLSettings": "mta_probe.kl",
+    "probe_kl": "mta_probe.kl",
+    "PassKResult": "mta_probe.passk",
+    "PassKSettings": "mta_probe.passk",
+    "probe_passk": "mta_probe.passk",
+    "RefitSettings": "mta_probe.refit",
+    "refit_passk": "mta_probe.refit",
+    "score_completions": "mta_probe.rescore",
+    "SamplingSettings": "mta_probe.sampling",
+    "resolve_model": "mta_probe.sampling",
+    "TASKS": "mta_probe.tasks",
+    "TaskOptions": "mta_probe.tasks",
+    "load_task": "mta_probe.tasks",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

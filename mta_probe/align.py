@@ -32,9 +32,10 @@ from mta_probe.category import (
 )
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import FitSettings, fit_pass_at_k, pass_at_k_matrix, problem_pass_at_k
-from mta_probe.runs import ProbeProgress, read_json, read_records, write_json_atomic
-from mta_probe.runs.summary import chance_from_choices
+from mta_probe.runs import ProbeProgress, check_loggers, read_json, read_records, write_json_atomic
+from mta_probe.runs import chance_from_choices
 from mta_probe.tasks import TaskOptions
+from mta_probe.tracked import log_alignment
 
 if TYPE_CHECKING:  # the probes import their engines' modules; align imports them when it runs them
     from mta_probe.contam import ContamSettings
@@ -66,6 +67,8 @@ class AlignSettings:
         rule: the thresholds.
         out: where align.json goes; default: the first pass@k run directory.
         seed: of the stability bootstrap.
+        loggers: experiment trackers the verdict also goes to (as PassKSettings.loggers); a
+            pass@k probe this command runs logs its curve to them too.
     """
 
     passk_runs: tuple[Path, ...] = ()
@@ -78,6 +81,7 @@ class AlignSettings:
     rule: AlignRule = field(default_factory=AlignRule)
     out: Path | None = None
     seed: int = 0
+    loggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,14 +239,12 @@ def _run_probes(settings: AlignSettings, progress: AlignProgress | None,
                 on_status: Callable[[str], None] | None) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     from mta_probe.contam import ContamSettings, probe_contamination
     from mta_probe.passk import PassKSettings, probe_passk
-    from mta_probe.sampling import SamplingSettings, resolve_model
 
     if not settings.model or not settings.task:
         raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")
     pair = {"model": settings.model, "task": settings.task, "task_options": settings.task_options}
-    passk_probe = settings.passk_probe or PassKSettings(
-        sampling=SamplingSettings(max_tokens=resolve_model(settings.model).default_max_tokens))
-    passk = probe_passk(replace(passk_probe, **pair), on_status=on_status,
+    passk_probe = settings.passk_probe or PassKSettings()
+    passk = probe_passk(replace(passk_probe, loggers=settings.loggers or passk_probe.loggers, **pair), on_status=on_status,
                         progress=_named(progress, "pass@k"))
     contam = probe_contamination(replace(settings.contam_probe or ContamSettings(), **pair),
                                  on_status=on_status, progress=_named(progress, "contamination"))
@@ -270,6 +272,7 @@ def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None =
         RunMismatchError: the runs belong to different models.
     """
     passk_runs, contam_runs = settings.passk_runs, settings.contam_runs
+    check_loggers(settings.loggers, local=True)
     if not passk_runs:
         passk_runs, contam_runs = _run_probes(settings, progress, on_status)
     loaded = [load_curve(run) for run in passk_runs]
@@ -306,4 +309,5 @@ def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None =
         write_json_atomic(out / ALIGN_FILE, payload)
     except OSError as exc:
         raise BadInputError(f"cannot write {out / ALIGN_FILE}: {exc.strerror or exc}") from None
+    log_alignment(settings.loggers, out, payload, on_status)
     return AlignResult(verdict, share, out / ALIGN_FILE, payload)

@@ -65,7 +65,7 @@ class ContamSettings:
     """A contamination probe.
 
     Attributes:
-        model, task, limit, task_options, backend, out: as for the pass@k probe.
+        model, task, limit, task_options, backend, out, engine_options: as for the pass@k probe.
         portions: fractions of the statement's words shown (Appendix D: 0.4, 0.6, 0.8).
         chat: apply the chat template; off by default, as in Wu et al.: a chat turn asks the
             model to answer, not to continue the text.
@@ -143,7 +143,14 @@ def probe_contamination(settings: ContamSettings, *,
                         progress: Callable[[ProbeProgress], None] | None = None,
                         on_status: Callable[[str], None] | None = None) -> ContamResult:
     """Run (or resume) a contamination probe; writes `contam.jsonl` and `contam.json`."""
-    from mta_probe.sampling import check_engine_options, open_sampler, prepare_model, resolve_backend, resolve_model
+    from mta_probe.sampling import (
+        check_engine_options,
+        get_backend,
+        open_sampler,
+        prepare_model,
+        resolve_backend,
+        resolve_model,
+    )
 
     say = on_status or (lambda _msg: None)
     portions = tuple(sorted(set(settings.portions)))
@@ -169,8 +176,9 @@ def probe_contamination(settings: ContamSettings, *,
     with writer:
         if todo:
             # A server's model is never fetched here: its tokenizer is used only if already cached.
-            checkpoint = ref.path if backend == "openai" else prepare_model(ref, on_status=say)
-            counter = remainder_counter(checkpoint, local_only=backend == "openai")
+            loads = get_backend(backend).loads_model
+            checkpoint = prepare_model(ref, on_status=say) if loads else ref.path
+            counter = remainder_counter(checkpoint, local_only=not loads)
             sampler = open_sampler(backend, ref, chat=settings.chat, **settings.engine_options)
             try:
                 _complete(sampler, counter, todo, settings, writer, len(items), progress)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class MtaError(Exception):
     """Base of every error mta raises on purpose: bad input, missing data, a misconfigured backend."""
@@ -42,3 +47,15 @@ class DiskFullError(MtaError):
 
 class GpuMemoryError(MtaError):
     """The GPU ran out of memory loading or running an engine; the message names what helps."""
+
+
+def row_of(table: Mapping[str, T], name: str, kind: str) -> T:
+    """The row of a table (VERIFIERS, BACKENDS, TECHNIQUES, ...) called `name`.
+
+    Raises:
+        BadInputError: no such row; the one line lists the known names ("unknown backend 'tpu';
+            known: hf, vllm, openai").
+    """
+    if name not in table:
+        raise BadInputError(f"unknown {kind} {name!r}; known: {', '.join(table)}")
+    return table[name]

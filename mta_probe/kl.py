@@ -214,7 +214,7 @@ def _score_missing(s: KLSettings, policy_ref: Any, reference_ref: Any, chat: boo
                    max_tokens: int, todo: list[Problem], writer: RecordWriter, total: int,
                    progress: Callable[[ProbeProgress], None] | None,
                    say: Callable[[str], None]) -> None:
-    from mta_probe.sampling.hf import HFSampler
+    from mta_probe.sampling import HFSampler
 
     policy = HFSampler(policy_ref, chat, device=s.device, max_batch=s.batch_size, on_status=say)
     # The reference never renders a prompt (it scores the policy's ids), so no template check.
@@ -255,7 +255,7 @@ def greedy_response_ids(sampler: Any, prompts: list[list[int]], max_tokens: int)
     """
     import torch
 
-    from mta_probe.sampling.hf import count_new_tokens
+    from mta_probe.sampling import count_new_tokens
 
     if any(not ids for ids in prompts):
         raise BadInputError("a prompt encodes to no tokens; nothing conditions the first token")

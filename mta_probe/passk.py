@@ -61,18 +61,17 @@ from mta_probe.estimators import (
 from mta_probe.runs import (
     ProbeProgress,
     RecordWriter,
-    default_run_dir,
-    package_versions,
-    prepare_run_dir,
-    read_records,
-    write_json_atomic,
-)
-from mta_probe.runs.summary import (
     answer_choices,
+    default_run_dir,
     fit_block,
+    package_versions,
     passk_payload,
     per_problem_counts,
+    prepare_run_dir,
+    check_loggers,
+    read_records,
     summarize_samples,
+    write_json_atomic,
 )
 from mta_probe.sampling import (
     SEED_SCHEME,
@@ -82,6 +81,7 @@ from mta_probe.sampling import (
     problem_seed,
 )
 from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
+from mta_probe.tracked import log_passk, sample_rows
 
 # Engine options that place work or bound memory without changing what is drawn: left out of
 # run.json's identity, so a run that ran out of memory resumes with a smaller setting. (A
@@ -98,7 +98,8 @@ class PassKSettings:
 
     Attributes:
         model: an alias (`qwen`, `llama`, `mistral`, `smollm2-135m`), a hub ID or a local path.
-        task: a TASKS key, `gym:NAME`, or a JSONL file.
+        task: a TASKS key, `gym:NAME`, or a JSONL file. The default, "capitals", is one on which
+            the embedded model's curve rises (pass@1 about 0.3, pass@16 0.9: docs/passk.md).
         n: samples per problem. The paper estimates pass@k up to k = 512 (Figure 10); 16 is what
             2 CPU cores sample in minutes on the embedded model.
         ks: the k values; None means powers of two up to n (Figure 2's axis).
@@ -121,10 +122,14 @@ class PassKSettings:
             identity: `mta probe fit` redoes it on a finished run.
         adaptive: spend `adaptive.budget` samples in rounds (its `first` must equal n, the
             opening round); None samples n per problem. Part of the run's identity.
+        loggers: experiment trackers the finished curve, its summary and a table of samples
+            also go to (keys of mta_probe.runs.TRACKERS that mta logs to itself: "console",
+            "tensorboard", "wandb"; mta_probe/tracked.py says what each gets). Not part of the
+            run's identity.
     """
 
     model: str = "smollm2-135m"
-    task: str = "arith-quick"
+    task: str = "capitals"
     n: int = 16
     ks: tuple[int, ...] | None = None
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
@@ -140,6 +145,7 @@ class PassKSettings:
     engine_options: dict[str, Any] = field(default_factory=dict)
     fit: FitSettings | None = field(default_factory=FitSettings)
     adaptive: AdaptiveSettings | None = None
+    loggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,13 +167,15 @@ def check_verification(s: PassKSettings) -> None:
 
 def load_scored_task(s: PassKSettings) -> LoadedTask:
     """The task, with the lenient variant of its verifier when asked for and one exists."""
-    from mta_probe.verify import VERIFIERS
+    from mta_probe.verify import VERIFIERS, get_verifier
 
     task = load_task(s.task, limit=s.limit, options=s.task_options)
     if s.lenient:
-        if f"{task.verifier}-lenient" not in VERIFIERS:
-            raise BadInputError(f"--lenient applies to the math and gym verifiers, not {task.verifier!r}")
-        task = replace(task, verifier=f"{task.verifier}-lenient")
+        twin = get_verifier(task.verifier).lenient
+        if twin is None:
+            having = " and ".join(name for name, row in VERIFIERS.items() if row.lenient)
+            raise BadInputError(f"--lenient applies to the {having} verifiers, not {task.verifier!r}")
+        task = replace(task, verifier=twin)
     return task
 
 
@@ -244,10 +252,13 @@ def probe_passk(settings: PassKSettings, *,
     settings = forced_n(settings, say)
     ks = check_ks(settings.ks or default_ks(max(settings.n, 1)), settings.n)
     check_verification(settings)
+    check_loggers(settings.loggers, local=True)
     ref = resolve_model(settings.model)
     chat = ref.chat if settings.chat is None else settings.chat
-    settings = replace(settings, sampling=resolve_stop(settings.sampling, chat))
     task = load_scored_task(settings)
+    # No --max-tokens: the task's own budget (one short line for capitals), else the model's.
+    budget = task.max_tokens or ref.default_max_tokens
+    settings = replace(settings, sampling=resolve_stop(settings.sampling.for_model(budget), chat))
     if settings.adaptive:
         check_adaptive(settings.adaptive, settings.n, len(task.problems))
     backend = resolve_backend(settings.backend)
@@ -267,7 +278,7 @@ def probe_passk(settings: PassKSettings, *,
                 drawing.fill([Span(p, 0, settings.n) for p in task.problems if len(have.get(p.id, {})) < settings.n])
         finally:
             drawing.close()
-    return finish_passk(out, settings, task, ref.name, backend, ks, rounds=rounds)
+    return finish_passk(out, settings, task, ref.name, backend, ks, rounds=rounds, on_status=say)
 
 
 class _Drawing:
@@ -288,15 +299,15 @@ class _Drawing:
         self.opened = contextlib.ExitStack()
 
     def _open(self) -> None:
-        from mta_probe.sampling import open_sampler, prepare_model
+        from mta_probe.sampling import get_backend, open_sampler, prepare_model
         from mta_probe.verify import VerifierPool
 
-        if self.backend != "openai":  # a server holds its own model; the others load (or fetch) it here first
+        if get_backend(self.backend).loads_model:  # a server holds its own; the others load (or fetch) it here first
             prepare_model(self.ref, on_status=self.say)
         self.sampler = open_sampler(self.backend, self.ref, chat=self.s.chat, **self.s.engine_options)
         self.opened.callback(self.sampler.close)
         refuse_beyond_context(self.sampler, self.task.problems)
-        if self.s.adaptive and not getattr(self.sampler, "continues", False):
+        if self.s.adaptive and not self.sampler.continues:
             raise BadInputError(f"adaptive sampling (--budget) adds samples to a problem from its sample n_i on; "
                                 f"this {self.backend} sampler cannot start there (docs/backends.md)")
         self.pool = self.opened.enter_context(VerifierPool(workers=self.s.verify_workers,
@@ -326,7 +337,7 @@ class _Drawing:
         starts = None if uniform else [span.start for span in spans]
         # Verification runs on one thread, in arrival order, while sampling goes on; at most one
         # call's worth of problems waits for it, so a kill loses little and memory stays bounded.
-        backlog = max(1, getattr(self.sampler, "prompts_per_call", 1))
+        backlog = max(1, self.sampler.prompts_per_call)
         pending: deque[tuple[str, Future[list[tuple[int, bool]]]]] = deque()
         with ThreadPoolExecutor(max_workers=1) as verifier_thread:
             for index, comps in draw(self.sampler, [span.problem.prompt for span in spans], counts,
@@ -364,11 +375,13 @@ def _counts(counter: Counter) -> str:
 
 
 def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str, backend: str,
-                 ks: list[int], *, rounds: list[dict[str, Any]] | None = None) -> PassKResult:
-    """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, and write `passk.json` and
-    `passk.png`. An adaptive run (`rounds` given) is estimated from its opening round (sample
-    indices below n, see `mta_probe.collect.rounds`) and fitted from all of its samples."""
-    from mta_probe.runs.plot import plot_passk
+                 ks: list[int], *, rounds: list[dict[str, Any]] | None = None,
+                 on_status: Callable[[str], None] | None = None) -> PassKResult:
+    """Estimate pass@k from `samples.jsonl`, fit the curve beyond n, write `passk.json` and
+    `passk.png`, then log them to the trackers `s.loggers` asked for. An adaptive run (`rounds`
+    given) is estimated from its opening round (sample indices below n, see
+    `mta_probe.collect.rounds`) and fitted from all of its samples."""
+    from mta_probe.runs import plot_passk
 
     ids = [p.id for p in task.problems]
     summary = summarize_samples(read_records(out / SAMPLES_FILE), set(ids))
@@ -398,4 +411,7 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
                                         greedy=is_greedy(s.sampling), opening=opening)
     write_json_atomic(out / PASSK_FILE, payload)
     plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})", fit=fit)
+    if s.loggers:  # after the files: a tracker that fails leaves the run whole
+        samples = sample_rows(read_records(out / SAMPLES_FILE), summary.correct)
+        log_passk(s.loggers, out, payload, samples, _jsonable(asdict(s)), on_status)
     return PassKResult(run_dir=out, curve=curve, payload=payload)

@@ -22,7 +22,7 @@ from mta_probe.passk import (
     PassKResult,
 )
 from mta_probe.runs import prepare_run_dir, read_json, write_json_atomic
-from mta_probe.runs.summary import fit_block, per_problem_counts
+from mta_probe.runs import fit_block, per_problem_counts
 from mta_probe.sampling import SamplingSettings, is_greedy
 
 # Run kinds that hold samples.jsonl and passk.json.
@@ -61,7 +61,7 @@ def refit_passk(settings: RefitSettings) -> PassKResult:
             the run's passk.json.
         RunMismatchError: the run is in use by another mta process.
     """
-    from mta_probe.runs.plot import plot_passk
+    from mta_probe.runs import plot_passk
 
     out = settings.run_dir
     if settings.max_n is not None and settings.max_n < 1:

@@ -23,7 +23,7 @@ from mta_probe.passk import (
     finish_passk,
     load_scored_task,
 )
-from mta_probe.runs import RecordWriter, default_run_dir, prepare_run_dir
+from mta_probe.runs import RecordWriter, check_loggers, default_run_dir, prepare_run_dir
 from mta_probe.tasks import Problem, read_jsonl_objects
 
 
@@ -48,10 +48,18 @@ def score_completions(settings: PassKSettings, path: Path) -> PassKResult:
     """Verify the completions of `path` with the task's verifier and estimate pass@k.
 
     The model name recorded is `settings.model` as given (it is not loaded).
+
+    Raises:
+        BadInputError: settings that sample (an adaptive budget), a bad file, or problem ids
+            that are not the task's.
     """
     from mta_probe.verify import VerifierPool
 
+    if settings.adaptive is not None:
+        raise BadInputError("an adaptive budget samples in rounds; completions made elsewhere are scored as they are "
+                            "(--budget with --from-samples)")
     check_verification(settings)
+    check_loggers(settings.loggers, local=True)
     rows = read_completions(path)
     task = load_scored_task(settings)
     by_id: dict[str, Problem] = {p.id: p for p in task.problems}

@@ -12,24 +12,49 @@ The pieces are usable alone: `load_runs`, `gains_table`, `spearman`, `correlate`
 docs/report.md describes the predictor, its limits, and which measure each point uses.
 """
 
-from mta_report.correlation import CorrelationSettings, GroupCorrelation, PairPoint, correlate, spearman
-from mta_report.document import Section, write_report
-from mta_report.points import GainPoint
-from mta_report.predict import GainRow, Prediction, PredictSettings, gains_table
-from mta_report.reports import (
-    CorrelationReport,
-    CurvesReport,
-    GainsReport,
-    correlation_report,
-    curves_report,
-    full_report,
-    gains_report,
-)
-from mta_report.runs import Runs, load_runs
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CorrelationReport", "CorrelationSettings", "CurvesReport", "GainPoint", "GainRow", "GainsReport",
-    "GroupCorrelation", "PairPoint", "PredictSettings", "Prediction", "Runs", "Section", "correlate",
-    "correlation_report", "curves_report", "full_report", "gains_report", "gains_table", "load_runs", "spearman",
-    "write_report",
-]
+from mta_probe.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from mta_report.correlation import CorrelationSettings, GroupCorrelation, PairPoint, correlate, spearman
+    from mta_report.document import Section, write_report
+    from mta_report.points import GainPoint
+    from mta_report.predict import GainRow, Prediction, PredictSettings, gains_table
+    from mta_report.reports import (
+        CorrelationReport,
+        CurvesReport,
+        GainsReport,
+        correlation_report,
+        curves_report,
+        full_report,
+        gains_report,
+    )
+    from mta_report.runs import Runs, load_runs
+
+# Name -> the module it comes from, imported on first use (mta_probe/exports.py).
+_EXPORTS = {
+    "CorrelationSettings": "mta_report.correlation",
+    "GroupCorrelation": "mta_report.correlation",
+    "PairPoint": "mta_report.correlation",
+    "correlate": "mta_report.correlation",
+    "spearman": "mta_report.correlation",
+    "Section": "mta_report.document",
+    "write_report": "mta_report.document",
+    "GainPoint": "mta_report.points",
+    "GainRow": "mta_report.predict",
+    "PredictSettings": "mta_report.predict",
+    "Prediction": "mta_report.predict",
+    "gains_table": "mta_report.predict",
+    "CorrelationReport": "mta_report.reports",
+    "CurvesReport": "mta_report.reports",
+    "GainsReport": "mta_report.reports",
+    "correlation_report": "mta_report.reports",
+    "curves_report": "mta_report.reports",
+    "full_report": "mta_report.reports",
+    "gains_report": "mta_report.reports",
+    "Runs": "mta_report.runs",
+    "load_runs": "mta_report.runs",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

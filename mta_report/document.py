@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mta_probe.errors import BadInputError
-from mta_probe.runs.store import write_bytes_atomic
+from mta_probe.runs import write_bytes_atomic
 from mta_report.figures import CATEGORY_COLOURS
 from mta_report.tables import Table, to_html, to_markdown
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.runs.store import write_bytes_atomic
+from mta_probe.runs import write_bytes_atomic
 from mta_report.correlation import GroupCorrelation, PairPoint
 from mta_report.points import BASE_MEASURE
 from mta_report.predict import GainRow

@@ -213,7 +213,7 @@ def same_model(name_a: str, path_a: str, name_b: str, path_b: str) -> bool:
 
 def paper_alias(model: str) -> str:
     """The mta alias of a hub ID of the paper's models ("Qwen/Qwen2.5-7B" -> "qwen"); else the name."""
-    from mta_probe.sampling.models import ALIASES
+    from mta_probe.sampling import ALIASES
 
     return {hub: alias for alias, hub in ALIASES.items() if isinstance(hub, str)}.get(model, model)
 

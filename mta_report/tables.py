@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mta_probe.errors import BadInputError
-from mta_probe.runs.store import write_bytes_atomic
+from mta_probe.runs import write_bytes_atomic
 
 Cell = str | int | float | bool | None
 

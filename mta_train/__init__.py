@@ -8,34 +8,41 @@ Settings are `TrainSettings`, `DapoSettings` (the paper's Section 3 defaults) an
 """
 
 import os
+from typing import TYPE_CHECKING
 
 # See mta_probe/__init__.py: passive OpenMP waiting, set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mta_train.parquet import prepare_data
-from mta_train.progress import TrainProgress
-from mta_train.record import TrainResult
-from mta_train.run import train
-from mta_train.selection import Ranked, select_example
-from mta_train.settings import (
-    LOCAL_EVAL_LIMIT,
-    DapoSettings,
-    LocalSettings,
-    TrainSettings,
-)
-from mta_train.techniques import TECHNIQUES, get_technique
+from mta_probe.exports import lazy_exports
 
-__all__ = [
-    "LOCAL_EVAL_LIMIT",
-    "DapoSettings",
-    "LocalSettings",
-    "Ranked",
-    "TECHNIQUES",
-    "TrainProgress",
-    "TrainResult",
-    "TrainSettings",
-    "get_technique",
-    "prepare_data",
-    "select_example",
-    "train",
-]
+if TYPE_CHECKING:
+    from mta_train.parquet import prepare_data
+    from mta_train.progress import TrainProgress
+    from mta_train.record import TrainResult
+    from mta_train.run import train
+    from mta_train.selection import Ranked, select_example
+    from mta_train.settings import (
+        LOCAL_EVAL_LIMIT,
+        DapoSettings,
+        LocalSettings,
+        TrainSettings,
+    )
+    from mta_train.techniques import TECHNIQUES, get_technique
+
+# Name -> the module it comes from, imported on first use (mta_probe/exports.py).
+_EXPORTS = {
+    "prepare_data": "mta_train.parquet",
+    "TrainProgress": "mta_train.progress",
+    "TrainResult": "mta_train.record",
+    "train": "mta_train.run",
+    "Ranked": "mta_train.selection",
+    "select_example": "mta_train.selection",
+    "DapoSettings": "mta_train.settings",
+    "LOCAL_EVAL_LIMIT": "mta_train.settings",
+    "LocalSettings": "mta_train.settings",
+    "TrainSettings": "mta_train.settings",
+    "TECHNIQUES": "mta_train.techniques",
+    "get_technique": "mta_train.techniques",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -8,11 +8,8 @@ tensors); the local trainer uses them, the verl backend uses verl's own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from mta_train.technique import AdvantageRule
 
 if TYPE_CHECKING:
     import torch
@@ -35,30 +32,21 @@ def group_advantages(scores: Sequence[float], *, epsilon: float = GRPO_EPSILON) 
 
 
 def masked_advantages(advantages: Sequence[float], scores: Sequence[float],
-                      rule: AdvantageRule) -> list[float]:
+                      keeps: Callable[[float], bool] | None) -> list[float]:
     """The paper's NSR / PSR: the GRPO advantage times a 0/1 mask (Section 6).
 
-    "nsr" keeps responses with score < 1 (masks out reward-1 trajectories), "psr" keeps those
-    with score > 0; "grpo" keeps all. Masked samples stay in the batch with advantage 0.
+    A response keeps its advantage when `keeps(score)` (NSR: score < 1, PSR: score > 0; the
+    technique's `keeps`); None keeps all (plain GRPO). Masked samples stay in the batch with
+    advantage 0.
     """
-    if rule == "grpo":
+    if keeps is None:
         return list(advantages)
-    keep = (lambda s: s < 1) if rule == "nsr" else (lambda s: s > 0)
-    return [a if keep(s) else 0.0 for a, s in zip(advantages, scores, strict=True)]
+    return [a if keeps(s) else 0.0 for a, s in zip(advantages, scores, strict=True)]
 
 
 def has_signal(scores: Sequence[float]) -> bool:
     """Dynamic sampling keeps a group only when its rewards are not all equal."""
     return max(scores) > min(scores)
-
-
-@dataclass(frozen=True)
-class BatchFill:
-    """How dynamic sampling filled a batch (logged as groups_kept / groups_total)."""
-
-    groups_kept: int
-    groups_total: int
-    fallback: str | None  # None, "duplicated" or "unfiltered"
 
 
 def fill_batch(kept: list[T], last_batch: list[T], batch_size: int) -> tuple[list[T], str | None]:

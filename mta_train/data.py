@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import LoadedTask, Problem, load_task
-from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
-from mta_train.reward import CODE_VERIFIERS
+from mta_probe.tasks import ANSWER_TAG_TEMPLATE
+from mta_probe.verify import get_verifier
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 
@@ -41,9 +41,10 @@ class TrainingSet:
 
 def training_prompt(problem: Problem, verifier: str, style: str = "paper") -> str:
     """The user message a rollout answers, in `style` (a TRAIN_PROMPTS key; module docstring)."""
-    if style == "task" or verifier in CODE_VERIFIERS or "<answer>" in problem.prompt:
+    family = get_verifier(verifier).family
+    if style == "task" or family == "code" or "<answer>" in problem.prompt:
         return problem.prompt
-    if verifier.startswith("math"):
+    if family == "math":
         return ANSWER_TAG_TEMPLATE.format(question=problem.statement)
     return ANSWER_TAG_TEMPLATE.format(question=problem.prompt)
 
@@ -55,7 +56,7 @@ def training_set(settings: TrainSettings, technique: Technique) -> TrainingSet:
         BadInputError: a one-shot id that is not in the task, or an empty task.
     """
     if technique.data == "eval":
-        loaded = load_task(settings.evaluation[0], limit=settings.eval_limit,
+        loaded = load_task(settings.evaluation[0], limit=settings.eval_count,
                            options=settings.task_options)
     else:
         loaded = load_task(settings.task, limit=settings.train_limit, options=settings.task_options)

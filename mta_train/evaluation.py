@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling import Completion, SamplingSettings, problem_seed
+from mta_probe.sampling import Completion, SamplingSettings, draw, problem_seed
 from mta_probe.tasks import Problem, load_task
-from mta_probe.verify import Verdict
-from mta_probe.verify.answers import ANSWER_TAG
+from mta_probe.verify import Verdict, get_verifier
+from mta_probe.verify import ANSWER_TAG
 from mta_train.data import training_prompt
-from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 
 
@@ -109,7 +108,7 @@ def eval_prompt(problem: Problem, verifier: str, protocol: EvalProtocol,
 def scored_text(text: str, verifier: str, protocol: EvalProtocol) -> str:
     """What the verifier reads of a completion: under "first-answer-tag", the first answer
     block alone (nothing when there is none); code keeps its text (its answer is its block)."""
-    if protocol.answer == "verifier" or verifier in CODE_VERIFIERS:
+    if protocol.answer == "verifier" or get_verifier(verifier).family == "code":
         return text
     first = ANSWER_TAG.search(text)
     return f"<answer>{first.group(1)}</answer>" if first else ""
@@ -119,7 +118,7 @@ def scored_text(text: str, verifier: str, protocol: EvalProtocol) -> str:
 class EvalSet:
     """One evaluation task: its problems, verifier and k. `task` is the task as the run names
     it (the key of gains.json, of `val/<task>` and verl's validation data_source); `available`
-    is how many problems the task has before `eval_limit` (0: not counted)."""
+    is how many problems the task has before `eval_count` (0: not counted)."""
 
     task: str
     verifier: str
@@ -129,13 +128,13 @@ class EvalSet:
 
 
 def eval_sets(settings: TrainSettings) -> list[EvalSet]:
-    """The run's evaluation tasks, loaded (first `eval_limit` problems of each)."""
+    """The run's evaluation tasks, loaded (first `eval_count` problems of each)."""
     sets = []
     for task in settings.evaluation:
         loaded = load_task(task, options=settings.task_options)
         if not loaded.problems:
             raise BadInputError(f"evaluation task {loaded.name} has no problems")
-        sets.append(EvalSet(task, loaded.verifier, tuple(loaded.problems[:settings.eval_limit]),
+        sets.append(EvalSet(task, loaded.verifier, tuple(loaded.problems[:settings.eval_count]),
                             eval_k(loaded.name, settings), len(loaded.problems)))
     return sets
 
@@ -169,19 +168,16 @@ def score_set(sampler: Any, pool: Any, eval_set: EvalSet, settings: TrainSetting
     protocol = get_protocol(settings.eval_protocol)
     sampling = eval_sampling(settings)
     todo = list(problems if problems is not None else eval_set.problems)
-    step = max(1, getattr(sampler, "prompts_per_call", 1))
-    scored = []
-    for first in range(0, len(todo), step):
-        chunk = todo[first:first + step]
-        seeds = [problem_seed(settings.dapo.seed, p.id) for p in chunk]
-        prompts = [eval_prompt(p, eval_set.verifier, protocol, settings.train_prompt) for p in chunk]
-        outputs = sampler.sample(prompts, eval_set.k, sampling, seeds)
-        for problem, seed, completions in zip(chunk, seeds, outputs, strict=True):
-            items = [(scored_text(c.text, eval_set.verifier, protocol), problem) for c in completions]
-            scored.append(Scored(problem, seed, list(completions), pool.verify(eval_set.verifier, items)))
+    seeds = [problem_seed(settings.dapo.seed, p.id) for p in todo]
+    prompts = [eval_prompt(p, eval_set.verifier, protocol, settings.train_prompt) for p in todo]
+    scored: dict[int, Scored] = {}
+    for index, completions in draw(sampler, prompts, eval_set.k, sampling, seeds):
+        problem = todo[index]
+        items = [(scored_text(c.text, eval_set.verifier, protocol), problem) for c in completions]
+        scored[index] = Scored(problem, seeds[index], list(completions), pool.verify(eval_set.verifier, items))
         if on_done is not None:
             on_done(len(scored))
-    return scored
+    return [scored[index] for index in range(len(todo))]
 
 
 def avg_at_k(scored: Sequence[Scored]) -> float:

@@ -106,7 +106,7 @@ def _extent(eval_set: EvalSet, settings: TrainSettings) -> str:
     """Which problems are scored, as the screen says it ("the first 20 problems (--eval-limit)")."""
     count = len(eval_set.problems)
     if count < eval_set.available:
-        return f"the first {count} of {eval_set.available} problems (--eval-limit {settings.eval_limit})"
+        return f"the first {count} of {eval_set.available} problems (--eval-limit {settings.eval_count})"
     return f"all {count} problems"
 
 
@@ -114,7 +114,7 @@ def _identity(settings: TrainSettings, eval_set: EvalSet, model_path: str, chat:
     return {"kind": "eval", "model_path": model_path, "task": eval_set.task,
             "protocol": settings.eval_protocol, "k": eval_set.k, "chat": chat,
             "sampling": asdict(eval_sampling(settings)), "seed": settings.dapo.seed,
-            "limit": settings.eval_limit}
+            "limit": settings.eval_count}
 
 
 def _finished(out: Path) -> float | None:
@@ -152,7 +152,7 @@ def _write(out: Path, scored: list[Scored], settings: TrainSettings, eval_set: E
         "interval": {k: [lo, hi] for k, lo, hi in zip(keys, curve.low, curve.high)},
         "chance_pass_at_k": dict(zip(keys, curve.chance)) if curve.chance else None,
         "sampling": asdict(eval_sampling(settings)), "seed": settings.dapo.seed,
-        "limit": settings.eval_limit})
+        "limit": settings.eval_count})
     return accuracy
 
 

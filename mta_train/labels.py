@@ -15,27 +15,28 @@ so a stopped run resumes the labelling where it stopped and a finished run is no
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import RecordWriter, read_records
 from mta_probe.sampling import SamplingSettings, problem_seed
 from mta_probe.tasks import Problem
+from mta_probe.verify import get_verifier
 from mta_train.data import TrainingSet, training_prompt
 from mta_train.majority import majority_vote
 from mta_train.progress import ProgressCallback, reporter
 from mta_train.reward import Group, verdicts
-from mta_train.techniques.incorrect import LABEL_KEY, MATH_VERIFIERS
+from mta_train.techniques import LABEL_KEY
 
 LABELS_FILE = "incorrect_labels.jsonl"
 
 
 def needs_fixed_labels(fixed_label: bool, verifier: str) -> bool:
     """Whether a run must label its problems first: a fixed-label variant on a math task."""
-    return fixed_label and verifier in MATH_VERIFIERS
+    return fixed_label and get_verifier(verifier).family == "math"
 
 
 def label_one(sampler: Any, problem: Problem, verifier: str, samples: int,
@@ -55,16 +56,8 @@ def label_one(sampler: Any, problem: Problem, verifier: str, samples: int,
 
 
 def read_labels(path: Path) -> dict[str, dict[str, Any]]:
-    """The votes already recorded (a line cut by a crash is ignored)."""
-    votes: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-                votes[str(record["problem_id"])] = record
-            except (ValueError, KeyError, TypeError):
-                continue
-    return votes
+    """The votes already recorded (appended by `RecordWriter`: a line cut by a crash is not read)."""
+    return {str(record["problem_id"]): record for record in read_records(path)}
 
 
 def fixed_incorrect_labels(data: TrainingSet, sampler: Any, *, samples: int,
@@ -97,12 +90,11 @@ def fixed_incorrect_labels(data: TrainingSet, sampler: Any, *, samples: int,
     report = reporter(on_progress, "labelling", len(data.problems), "problems")
     if todo:
         report(len(data.problems) - len(todo))
-    with open(path, "a", encoding="utf-8") as out:
+    with RecordWriter(path) as out:  # whole, fsynced lines; a full disk is one DiskFullError
         for problem in todo:
             votes[problem.id] = label_one(sampler, problem, data.verifier, samples, sampling, seed,
                                           prompt_style)
-            out.write(json.dumps(votes[problem.id]) + "\n")
-            out.flush()
+            out.append([votes[problem.id]])
             report(len(votes))
     kept = tuple(replace(p, meta={**p.meta, LABEL_KEY: votes[p.id]["label"]})
                  for p in data.problems

@@ -22,7 +22,6 @@ weights (mta_train/labels.py).
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from collections import Counter
@@ -32,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.runs import RecordWriter, room_for
-from mta_probe.sampling import SamplingSettings
+from mta_probe.runs import RecordWriter, cut_records, room_for
+from mta_probe.sampling import SamplingSettings, draw
 from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
 from mta_train.data import TrainingSet, prompt_batch, training_prompt
@@ -99,7 +98,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
         Where the trained model was saved.
     """
     from mta_probe.sampling import resolve_model
-    from mta_probe.sampling.hf import HFSampler
+    from mta_probe.sampling import HFSampler
 
     say = on_status or (lambda _m: None)
     dapo = settings.dapo
@@ -155,26 +154,17 @@ def _rollout_sampling(dapo: DapoSettings) -> SamplingSettings:
 
 
 def _resume(run_dir: Path, policy: Policy, say: Callable[[str], None]) -> int:
-    """Load the last checkpoint and drop metrics of steps after it; returns its step."""
+    """Load the last checkpoint and cut the records of steps after it (written again next);
+    returns its step."""
     folder = run_dir / CHECKPOINT_DIR
+    Policy.recover(folder)
     step = 0
     if (folder / "state.json").exists():
         step = int(policy.load(folder)["step"])
         say(f"resuming {run_dir} after step {step}")
     for name, key in ((METRICS_FILE, "step"), (HISTORY_FILE, "epoch")):
-        path = run_dir / name
-        if path.exists():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-                    if _up_to(line, key, step)]
-            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        cut_records(run_dir / name, lambda record, key=key: int(record[key]) <= step)
     return step
-
-
-def _up_to(line: str, key: str, last_step: int) -> bool:
-    try:
-        return int(json.loads(line)[key]) <= last_step
-    except (ValueError, KeyError, TypeError):
-        return False  # a line cut by a crash
 
 
 def _append(path: Path, records: list[dict[str, Any]]) -> None:
@@ -210,9 +200,9 @@ def _collect(sampler: Any, policy: Policy, technique: Technique, data: TrainingS
 
 def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: TrainSettings,
             seeds: list[int]) -> list[list[Any]]:
-    """Each problem's `group_size` completions, `sampler.prompts_per_call` problems per call
-    (the hf backend's CPU engine decodes several at once; a problem's completions depend on its
-    own seed only, so the grouping does not change them)."""
+    """Each problem's `group_size` completions, drawn through `draw` (the hf backend's CPU
+    engine decodes several problems at once; a problem's completions depend on its own seed
+    only, so the grouping does not change them)."""
     dapo = settings.dapo
     prompts = [training_prompt(problem, verifier, settings.train_prompt) for problem in problems]
     for problem, prompt in zip(problems, prompts):
@@ -220,13 +210,8 @@ def _sample(sampler: Any, verifier: str, problems: list[Problem], settings: Trai
         if length > dapo.max_prompt_length:
             raise BadInputError(f"problem {problem.id}: prompt of {length} tokens exceeds "
                                 f"max_prompt_length {dapo.max_prompt_length}")
-    sampling = _rollout_sampling(dapo)
-    step = max(1, getattr(sampler, "prompts_per_call", 1))
-    out: list[list[Any]] = []
-    for first in range(0, len(prompts), step):
-        out += sampler.sample(prompts[first:first + step], dapo.group_size, sampling,
-                              seeds[first:first + step])
-    return out
+    out: dict[int, list[Any]] = dict(draw(sampler, prompts, dapo.group_size, _rollout_sampling(dapo), seeds))
+    return [out[index] for index in range(len(prompts))]
 
 
 def _rollouts(sampler: Any, policy: Policy, technique: Technique, verifier: str,
@@ -260,5 +245,5 @@ def _update(policy: Policy, batch: list[RolloutGroup], technique: Technique,
         pooled = group_advantages(group.scores * copies[id(group)])[:len(group.scores)]
         sequences += group.sequences
         old += group.logprobs
-        advantages += masked_advantages(pooled, group.scores, technique.advantage)
+        advantages += masked_advantages(pooled, group.scores, technique.keeps)
     return policy.update(sequences, old, advantages, dapo.mini_batch_size * dapo.group_size)

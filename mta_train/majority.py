@@ -19,13 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from mta_probe.verify import Verdict, verify_one
-from mta_probe.verify.text import normalize_answer
-from mta_train.reward import CODE_VERIFIERS, Group
-
-# Verifiers that read the true answer from the problem's metadata, not from `gold`: a
-# pseudo-label cannot be put in their place, so answers are compared as normalized text.
-METADATA_VERIFIERS = ("gym", "gym-lenient")
+from mta_probe.verify import Verdict, get_verifier, normalize_answer, verify_bounded
+from mta_train.reward import Group
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ class Vote:
 def vote_answer(verdict: Verdict, verifier: str) -> str | None:
     """The answer a response votes for: the verifier's own extraction; None for code (a program
     has no answer to count) and for empty answers."""
-    if verifier in CODE_VERIFIERS or verdict.answer is None or not verdict.answer.strip():
+    if get_verifier(verifier).family == "code" or verdict.answer is None or not verdict.answer.strip():
         return None
     return verdict.answer.strip()
 
@@ -61,10 +56,14 @@ def same_answer(group: Group, index: int, answer: str, label: str) -> bool:
     """Whether response `index` (whose answer is `answer`) agrees with `label` for the task."""
     if normalize_answer(answer) == normalize_answer(label):
         return True
-    if group.verifier in METADATA_VERIFIERS:
+    # A verifier that reads the true answer from the problem's metadata cannot take a
+    # pseudo-label in its place: such answers are compared as normalized text only.
+    if get_verifier(group.verifier).reads_metadata:
         return False
     labelled = replace(group.problem, gold=label)
-    return verify_one(group.verifier, group.texts[index], labelled).correct
+    # In a killable worker, as every reward's verification (mta_train/reward.py).
+    return verify_bounded(group.verifier, [(group.texts[index], labelled)],
+                          group.verify_timeout)[0].correct
 
 
 def clusters(group: Group, verdicts: list[Verdict]) -> list[list[int]]:

@@ -27,15 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import write_bytes_atomic
 from mta_probe.tasks import Problem
+from mta_probe.verify import get_verifier
 from mta_train.data import TrainingSet, training_prompt, training_set
 from mta_train.evaluation import eval_prompt, eval_sets, get_protocol
 from mta_train.labels import needs_fixed_labels
-from mta_train.reward import CODE_VERIFIERS
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
 from mta_train.techniques import get_technique
-from mta_train.techniques.incorrect import LABEL_KEY
+from mta_train.techniques import LABEL_KEY
 
 TRAIN_FILE = "train.parquet"
 
@@ -58,10 +59,8 @@ class VerlData:
 
 
 def ability(verifier: str) -> str:
-    """verl's `ability` column: math, code or logic."""
-    if verifier.startswith("math"):
-        return "math"
-    return "code" if verifier in CODE_VERIFIERS else "logic"
+    """verl's `ability` column: the verifier's family (math, code or logic)."""
+    return get_verifier(verifier).family
 
 
 def problem_row(problem: Problem, verifier: str, *, data_source: str, split: str,
@@ -93,13 +92,16 @@ def repeated_rows(problems: tuple[Problem, ...], verifier: str, *, data_source: 
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Write rows to a parquet file (atomically: a killed write leaves no half file)."""
+    """Write rows to a parquet file whole or not at all, fsynced; a full disk is one
+    DiskFullError (the parquet is built in memory: a run's rows are a few megabytes)."""
+    import io
+
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(rows).to_parquet(partial, index=False)
-    partial.replace(path)
+    buffer = io.BytesIO()
+    pd.DataFrame(rows).to_parquet(buffer, index=False)
+    write_bytes_atomic(path, buffer.getvalue())
     return path
 
 
@@ -111,44 +113,99 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [_plain(row) for row in frame.to_dict(orient="records")]
 
 
-def prepare_data(settings: TrainSettings, out_dir: Path, technique: Technique | None = None,
-                 data: TrainingSet | None = None) -> VerlData:
-    """Write the training rows and one validation file per evaluation task.
+@dataclass(frozen=True)
+class VerlRows:
+    """The rows of one run, made before anything is written (a refused run writes nothing).
+
+    Attributes:
+        train: the training rows; None while Shao et al.'s fixed labels are still to be made
+            (a dry run does not label: mta_train/labels.py).
+        val: the validation rows of each evaluation task, in order.
+        train_rows: rows of the training file; with `train` None, the unlabelled problems
+            repeated to a batch (labelling keeps some of them: an upper bound).
+        train_task: the task the training rows come from (the eval task for TTRL).
+    """
+
+    train: list[dict[str, Any]] | None
+    val: tuple[list[dict[str, Any]], ...]
+    train_rows: int
+    train_task: str
+
+
+def verl_rows(settings: TrainSettings, technique: Technique | None = None,
+              data: TrainingSet | None = None, *, labels_pending: bool = False) -> VerlRows:
+    """The training rows and the validation rows of each evaluation task, in memory.
 
     Args:
         settings: technique, task, eval tasks, limits, batch size, seed, evaluation protocol.
-        out_dir: folder for the parquet files (created).
         technique: the technique (default: `settings.technique` looked up); it decides the
             training rows (train set, eval set for TTRL, one-shot examples).
         data: the training problems when already prepared (Shao et al.'s labelled problems,
             mta_train/labels.py); default: loaded for the technique.
-
-    Returns:
-        The written files.
+        labels_pending: the run needs fixed labels that are not made yet (a dry run): no
+            training rows instead of a refusal.
 
     Raises:
-        MtaError: a task that cannot be loaded, an unknown one-shot id.
+        MtaError: a task that cannot be loaded, an unknown one-shot id, a fixed-label run whose
+            problems are not labelled (and not `labels_pending`).
     """
     chosen = technique or get_technique(settings.technique)
     data = data or training_set(settings, chosen)
-    if needs_fixed_labels(chosen.variant(settings.variant).fixed_label, data.verifier) and not all(
-            LABEL_KEY in p.meta for p in data.problems):
+    unlabelled = needs_fixed_labels(chosen.variant(settings.variant).fixed_label, data.verifier) \
+        and not all(LABEL_KEY in p.meta for p in data.problems)
+    if unlabelled and not labels_pending:
         raise BadInputError(f"{chosen.name} ({settings.variant}) on {data.task} trains against fixed "
                             "incorrect labels that the model makes first: `mta train --backend verl` "
                             "labels before writing the rows (or use --variant online)")
     rows = repeated_rows(data.problems, data.verifier, data_source=data.task, split="train",
                          min_rows=settings.dapo.batch_size, style=settings.train_prompt)
-    train_file = write_rows(rows, out_dir / TRAIN_FILE)
     protocol = get_protocol(settings.eval_protocol)
-    val_files = []
-    for number, eval_set in enumerate(eval_sets(settings)):
-        val_rows = [problem_row(p, eval_set.verifier, data_source=eval_set.task, split="val",
-                                index=i, prompt=eval_prompt(p, eval_set.verifier, protocol,
-                                                         settings.train_prompt))
-                    for i, p in enumerate(eval_set.problems) for _ in range(eval_set.k)]
-        val_files.append(write_rows(val_rows, out_dir / f"val_{number}.parquet"))
-    return VerlData(train_file=train_file, val_files=tuple(val_files), train_rows=len(rows),
+    val = tuple([problem_row(p, eval_set.verifier, data_source=eval_set.task, split="val",
+                             index=i, prompt=eval_prompt(p, eval_set.verifier, protocol,
+                                                      settings.train_prompt))
+                 for i, p in enumerate(eval_set.problems) for _ in range(eval_set.k)]
+                for eval_set in eval_sets(settings))
+    return VerlRows(train=None if unlabelled else rows, val=val, train_rows=len(rows),
                     train_task=data.task)
+
+
+def write_data(rows: VerlRows, out_dir: Path) -> VerlData:
+    """Write `rows` as train.parquet (unless still to be labelled) and val_<i>.parquet."""
+    train_file = out_dir / TRAIN_FILE
+    if rows.train is not None:
+        write_rows(rows.train, train_file)
+    val_files = tuple(write_rows(val, out_dir / f"val_{number}.parquet")
+                      for number, val in enumerate(rows.val))
+    return VerlData(train_file=train_file, val_files=val_files, train_rows=rows.train_rows,
+                    train_task=rows.train_task)
+
+
+def data_files(rows: VerlRows, out_dir: Path) -> VerlData:
+    """Where `write_data` puts `rows` (nothing is written)."""
+    return VerlData(train_file=out_dir / TRAIN_FILE,
+                    val_files=tuple(out_dir / f"val_{n}.parquet" for n in range(len(rows.val))),
+                    train_rows=rows.train_rows, train_task=rows.train_task)
+
+
+def prepare_data(settings: TrainSettings, out_dir: Path, technique: Technique | None = None,
+                 data: TrainingSet | None = None) -> VerlData:
+    """Write the training rows and one validation file per evaluation task (`verl_rows`, then
+    `write_data`).
+
+    Args:
+        settings: technique, task, eval tasks, limits, batch size, seed, evaluation protocol.
+        out_dir: folder for the parquet files (created).
+        technique: the technique (default: `settings.technique` looked up).
+        data: the training problems when already prepared (Shao et al.'s labelled problems).
+
+    Returns:
+        The written files.
+
+    Raises:
+        MtaError: a task that cannot be loaded, an unknown one-shot id, unlabelled problems of
+            a fixed-label run.
+    """
+    return write_data(verl_rows(settings, technique, data), out_dir)
 
 
 def _plain(value: Any) -> Any:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.runs import room_for
+from mta_probe.runs import room_for, write_json_atomic
 from mta_train.dapo import aggregate, low_var_kl, policy_loss
 from mta_train.logprobs import response_logprobs
 from mta_train.settings import DapoSettings, LocalSettings
@@ -190,20 +190,30 @@ class Policy:
         try:
             with room_for(folder):
                 partial.mkdir(parents=True)
-                # Into files opened here: torch then reports a full disk with the OSError attached.
-                with open(partial / "model.pt", "wb") as handle:
-                    torch.save(self.model.state_dict(), handle)
-                with open(partial / "optimizer.pt", "wb") as handle:
-                    torch.save(self.optimizer.state_dict(), handle)
-                (partial / "state.json").write_text(json.dumps({**state, "steps_done": self.steps_done}))
+                # Into files opened here: torch then reports a full disk with the OSError attached;
+                # each is fsynced before the folder replaces the last whole checkpoint.
+                for name, content in (("model.pt", self.model.state_dict()),
+                                      ("optimizer.pt", self.optimizer.state_dict())):
+                    with open(partial / name, "wb") as handle:
+                        torch.save(content, handle)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                write_json_atomic(partial / "state.json", {**state, "steps_done": self.steps_done})
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)  # the last whole checkpoint stays
             raise
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             os.replace(folder, old)
-        os.replace(partial, folder)
+        os.replace(partial, folder)  # a kill before this leaves `old` whole: `recover` puts it back
         shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def recover(folder: Path) -> None:
+        """Put back the last whole checkpoint when a kill fell between `save`'s two renames."""
+        old = folder.with_name(folder.name + ".old")
+        if not folder.exists() and old.exists():
+            os.replace(old, folder)
 
     def load(self, folder: Path) -> dict[str, Any]:
         """Restore what `save` wrote; returns the saved state."""

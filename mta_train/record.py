@@ -41,10 +41,11 @@ def default_train_dir(settings: TrainSettings, model_name: str) -> Path:
 
 
 def run_identity(settings: TrainSettings, model_path: str) -> dict[str, Any]:
-    """What makes a run directory this run: every setting but where it lives and --dry-run."""
+    """What makes a run directory this run: every setting but where it lives, --dry-run and
+    the trackers it is watched with (a run resumed with another --logger is the same run)."""
     record = settings.as_json()
-    record.pop("run_dir", None)
-    record.pop("dry_run", None)
+    for name in ("run_dir", "dry_run", "loggers"):
+        record.pop(name, None)
     return {"kind": "train", **record, "model_path": model_path}
 
 

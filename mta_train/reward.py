@@ -3,7 +3,7 @@
 The paper's reward is correctness AND format (Appendix B): the completion must have the SynLogic
 shape `<think>...</think><answer>...</answer>` and the text of the first `<answer>` must be
 correct. mta checks the format with a DOTALL pattern (the paper's code lacked DOTALL, so any
-multi-line `<think>` scored 0: defect 4 in anchors.md) and correctness with mta_probe's
+multi-line `<think>` scored 0: defect 4 in docs/train.md) and correctness with mta_probe's
 verifiers (math-verify for math, where the paper's code compared strings).
 
 Code tasks have no `<answer>` block: their "format" is a fenced Python block defining the entry
@@ -12,6 +12,11 @@ point, the shape HumanEval's prompt asks for.
 Validation scores correctness only (`Reward.acc`), never the format; its protocol is
 mta_train/evaluation.py. Majority votes (vote, TTRL, Shao et al.'s labels) are
 mta_train/majority.py.
+
+Every verification of a reward runs in a killable worker process (`verify_bounded`), on both
+backends: verl calls rewards from executor threads, where math-verify cannot time itself out and
+an answer such as `9^{9^{9^{9}}}` held its thread (and the GIL) forever. A verification past
+`Group.verify_timeout` seconds is wrong, and training goes on.
 """
 
 from __future__ import annotations
@@ -20,10 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mta_probe.tasks import Problem
-from mta_probe.verify import Verdict, has_format, verify_one
-from mta_probe.verify.answers import defines, extract_code
+from mta_probe.verify import Verdict, defines, extract_code, get_verifier, has_format, verify_bounded
 
-CODE_VERIFIERS = ("code", "code-io")
+VERIFY_TIMEOUT = 10.0  # seconds per verification, as the probes (PassKSettings.verify_timeout)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Group:
             policy; only entropy minimization needs it (None elsewhere).
         require_format: the paper's reward needs the format AND the answer; False drops the
             format half (for models that never produce the tags; not the paper's setting).
+        verify_timeout: seconds one verification may take before its worker process is killed
+            (the response is then judged wrong).
     """
 
     problem: Problem
@@ -49,6 +55,7 @@ class Group:
     seed: int = 0
     mean_logprobs: tuple[float, ...] | None = None
     require_format: bool = True
+    verify_timeout: float = VERIFY_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -73,21 +80,24 @@ class Reward:
 
 def format_ok(text: str, problem: Problem, verifier: str) -> bool:
     """The format half of the paper's reward (see the module docstring for code tasks)."""
-    if verifier in CODE_VERIFIERS:
+    if get_verifier(verifier).family == "code":
         entry = problem.meta.get("entry_point")
         code = extract_code(text, entry)
         return code is not None and (entry is None or defines(code, entry))
     return has_format(text)
 
 
-def is_correct(text: str, problem: Problem, verifier: str) -> bool:
-    """Correctness against `problem.gold` by the task's verifier (format not required)."""
-    return verify_one(verifier, text, problem).correct
+def is_correct(text: str, problem: Problem, verifier: str,
+               timeout: float = VERIFY_TIMEOUT) -> bool:
+    """Correctness against `problem.gold` by the task's verifier (format not required), judged
+    in a worker process killed after `timeout` seconds (wrong then)."""
+    return verify_bounded(verifier, [(text, problem)], timeout)[0].correct
 
 
 def verdicts(group: Group) -> list[Verdict]:
     """The task verifier's verdict on every response against the true label, once each."""
-    return [verify_one(group.verifier, text, group.problem) for text in group.texts]
+    return verify_bounded(group.verifier, [(text, group.problem) for text in group.texts],
+                          group.verify_timeout)
 
 
 def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None,
@@ -103,7 +113,7 @@ def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None,
     """
     problem, verifier = group.problem, group.verifier
     if acc is None:
-        acc = [is_correct(text, problem, verifier) for text in group.texts]
+        acc = [verdict.correct for verdict in verdicts(group)]
     return [
         Reward(score=float(score), acc=float(correct),
                format=float(format_ok(text, problem, verifier)), extra=dict(extra or {}))
@@ -113,7 +123,7 @@ def graded(group: Group, scores: list[float], *, acc: list[bool] | None = None,
 
 def ground_truth(group: Group) -> list[Reward]:
     """The paper's reward: 1 for a correct answer in the required format, else 0."""
-    acc = [is_correct(text, group.problem, group.verifier) for text in group.texts]
+    acc = [verdict.correct for verdict in verdicts(group)]
     return graded(group, [float(correct and formatted(group, text))
                           for text, correct in zip(group.texts, acc, strict=True)], acc=acc)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.runs import prepare_run_dir, write_json_atomic
+from mta_probe.runs import open_trackers, prepare_run_dir, write_json_atomic
 from mta_train.progress import ProgressCallback
 from mta_train.record import TRAIN_FILE, TrainResult, default_train_dir, run_identity, train_record
 from mta_train.settings import TrainSettings
@@ -58,26 +58,32 @@ def _train_local(settings: TrainSettings, technique: Any, ref: Any, run_dir: Pat
     from mta_train.data import training_set
     from mta_train.gains import evaluate, write_gains
     from mta_train.local import train_local
+    from mta_train.tracked import evaluation_metrics, gains_summary, tracking_steps
 
     data = training_set(settings, technique)  # bad task or one-shot id: fail before any work
     prepare_run_dir(run_dir, run_identity(settings, str(ref.path)))
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, data.task))
     if on_status:
         on_status(_sizes(settings))
-    before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status,
-                      on_progress=on_progress)
-    local = train_local(settings, technique, data, run_dir, on_step=on_step, on_status=on_status,
-                        on_progress=on_progress)
-    after = evaluate(str(local.model_dir), "after", settings, run_dir, chat=ref.chat,
-                     on_status=on_status, on_progress=on_progress)
-    gains = write_gains(run_dir, settings, ref.name, before, after)
+    with open_trackers(settings.loggers, run_dir, config=settings.as_json(), on_status=on_status) as trackers:
+        before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status,
+                          on_progress=on_progress)
+        trackers.log(evaluation_metrics(before), 0)  # as verl's validation before training
+        local = train_local(settings, technique, data, run_dir, on_status=on_status, on_progress=on_progress,
+                            on_step=tracking_steps(trackers, settings.dapo.kl_coef, on_step))
+        after = evaluate(str(local.model_dir), "after", settings, run_dir, chat=ref.chat,
+                         on_status=on_status, on_progress=on_progress)
+        if not settings.dapo.val_every:  # else the last step's validation is already logged
+            trackers.log(evaluation_metrics(after), settings.dapo.steps)
+        gains = write_gains(run_dir, settings, ref.name, before, after)
+        trackers.summary("gains", gains_summary(gains))
     return TrainResult(run_dir=run_dir, gains=gains)
 
 
 def _sizes(settings: TrainSettings) -> str:
     """The run's size in one line, as the screen says it before the work starts."""
     dapo = settings.dapo
-    limit = f"the first {settings.eval_limit}" if settings.eval_limit else "all"
+    limit = f"the first {settings.eval_count}" if settings.eval_count else "all"
     return (f"{dapo.steps} steps of {dapo.batch_size} prompts x {dapo.group_size} rollouts of up to "
             f"{dapo.max_response_length} tokens; evaluation before and after on {limit} problems of "
             f"each evaluation task (--steps, --batch-size, --group-size, --max-response-length, "

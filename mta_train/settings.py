@@ -1,6 +1,6 @@
 """The DAPO hyperparameters of the paper, in one frozen dataclass, and what a train run needs.
 
-Defaults are the paper's (Section 3 and the scripts of its code, see anchors.md): DAPO with
+Defaults are the paper's (Section 3 and the launch scripts of its code, github hkust-nlp/model-task-align-rl): DAPO with
 group size 16, clip 0.2/0.28, token-mean loss, dynamic sampling with two generation batches,
 lr 1e-6, batch 128, mini-batch 64, 300 steps, validation every 20 steps, no KL. The local backend
 starts from `DapoSettings.small()`, the same objective at a size one CPU can run.
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mta_probe.errors import BadInputError
+from mta_probe.runs import check_loggers
 from mta_probe.tasks import TaskOptions
 
 if TYPE_CHECKING:
@@ -120,6 +121,24 @@ class DapoSettings:
         steps = {"steps": technique.paper_steps} if technique.paper_steps else {}
         return replace(cls(), **{**steps, **changes})
 
+    @classmethod
+    def default(cls, technique: str, backend: str) -> DapoSettings:
+        """What a run gets when it names no DAPO value: `small()` on the local backend (one
+        CPU), the paper's settings for the technique on verl (`for_technique`)."""
+        if backend == "local":
+            return cls.small()
+        from mta_train.techniques import get_technique
+
+        return cls.for_technique(get_technique(technique))
+
+    def changed(self, **changes: Any) -> DapoSettings:
+        """These settings with `changes`; a batch made smaller than the mini-batch takes the
+        mini-batch down with it, unless a mini-batch is given too (`--batch-size 8` alone on
+        verl, whose mini-batch is 64, trains on mini-batches of 8)."""
+        if "batch_size" in changes and "mini_batch_size" not in changes:
+            changes["mini_batch_size"] = min(self.mini_batch_size, changes["batch_size"])
+        return replace(self, **changes)
+
 
 # How a training prompt is made (mta_train.data): the paper's think/answer instruction, or the
 # task's own prompt.
@@ -175,10 +194,14 @@ class TrainSettings:
             the first evaluation task instead (unlabelled), as the paper does (Section 4.2).
         eval_tasks: tasks scored before and after training for gains.json; default: the task.
         backend: "local" (this machine, CPU or one GPU) or "verl" (Ray cluster).
-        dapo: the optimisation settings.
+        dapo: the optimisation settings; None: the backend's default for the technique
+            (`DapoSettings.default`: a CPU-sized run locally, the paper's on verl), resolved
+            when the settings are made.
         task_options: options of the tasks (data folders, gym generator options).
         train_limit: use only the first N training problems (None: all).
-        eval_limit: score only the first N problems of each evaluation task.
+        eval_limit: score only the first N problems of each evaluation task; 0: every problem;
+            None: the backend's default (`LOCAL_EVAL_LIMIT` locally, every problem on verl).
+            `eval_count` is the resolved value.
         eval_k: samples per evaluation problem, the k of avg@k (mean accuracy); None takes the
             paper's k per benchmark (8 on AIME24, SynLogic and code, 1 elsewhere:
             mta_train/evaluation.py PAPER_EVAL_K).
@@ -208,6 +231,12 @@ class TrainSettings:
             TRAIN_PROMPTS: "paper" (the think/answer instruction, Appendix B) or
             "task" (the task's own prompt, as `mta probe passk` sends it; not the paper's
             setting: for models that cannot follow the think/answer instruction).
+        loggers: experiment trackers the step metrics also go to, keys of
+            mta_probe.runs.TRACKERS ("console", "tensorboard", "wandb"; on verl also "mlflow",
+            "swanlab", "clearml"), under verl's metric names (mta_train/tracked.py). verl gets
+            them as `trainer.logger`, always between its `console` (into verl.log) and its
+            `file` logger, which mta reads; () logs to no tracker. Not the paper's concern: its
+            scripts log to wandb.
     """
 
     technique: str
@@ -215,7 +244,7 @@ class TrainSettings:
     task: str = "arith-quick"
     eval_tasks: tuple[str, ...] = ()
     backend: Backend = "local"
-    dapo: DapoSettings = field(default_factory=DapoSettings.small)
+    dapo: DapoSettings = None  # type: ignore[assignment]  # None: resolved in __post_init__
     task_options: TaskOptions = field(default_factory=TaskOptions)
     train_limit: int | None = None
     eval_limit: int | None = None
@@ -232,6 +261,7 @@ class TrainSettings:
     dry_run: bool = False
     require_format: bool = True
     train_prompt: str = "paper"
+    loggers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.backend not in ("local", "verl"):
@@ -242,10 +272,23 @@ class TrainSettings:
             raise BadInputError(f"unknown training prompt {self.train_prompt!r}; use paper or task")
         if self.label_samples < 2 or self.verify_workers < 0:
             raise BadInputError("label_samples must be at least 2 and verify_workers at least 0")
-        for name in ("train_limit", "eval_limit", "eval_max_tokens", "eval_k"):
+        for name in ("train_limit", "eval_max_tokens", "eval_k"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise BadInputError(f"{name} must be at least 1, got {value}")
+        if self.eval_limit is not None and self.eval_limit < 0:
+            raise BadInputError(f"eval_limit must be at least 0 (0: every problem), got {self.eval_limit}")
+        check_loggers(self.loggers, local=self.backend == "local")
+        if self.dapo is None:
+            object.__setattr__(self, "dapo", DapoSettings.default(self.technique, self.backend))
+
+    @property
+    def eval_count(self) -> int | None:
+        """How many problems of each evaluation task are scored (None: all of them): `eval_limit`
+        resolved (None: the backend's default; 0: all)."""
+        if self.eval_limit is None:
+            return LOCAL_EVAL_LIMIT if self.backend == "local" else None
+        return self.eval_limit or None
 
     @property
     def evaluation(self) -> tuple[str, ...]:
@@ -255,6 +298,7 @@ class TrainSettings:
     def as_json(self) -> dict[str, Any]:
         """Every value, JSON-ready (what train.json records)."""
         data = asdict(self)
+        data["eval_limit"] = self.eval_count
         data["task_options"] = {"data_dir": str(self.task_options.data_dir or "") or None,
                                 "gym": dict(self.task_options.gym),
                                 "verifier": self.task_options.verifier}
@@ -262,4 +306,5 @@ class TrainSettings:
         data["local"] = asdict(self.local)
         data["eval_tasks"] = list(self.evaluation)
         data["one_shot"] = list(self.one_shot) if self.one_shot else None
+        data["loggers"] = list(self.loggers)
         return data

@@ -18,7 +18,6 @@ from typing import Literal
 from mta_probe.errors import BadInputError
 from mta_train.reward import Group, Reward
 
-AdvantageRule = Literal["grpo", "nsr", "psr"]
 TrainingData = Literal["train", "eval", "one-shot"]
 DEFAULT_VARIANT = "paper"
 
@@ -48,8 +47,10 @@ class Technique:
         name: the key users type (`mta train --technique NAME`).
         summary: one line for listings.
         variants: name -> Variant; "paper" (the paper's scripts) is the default.
-        advantage: "grpo" (group-normalized), "nsr" (only samples with score < 1 keep their
-            advantage) or "psr" (only samples with score > 0 do), as the paper masks them.
+        keeps: None for plain GRPO advantages; else the paper's mask (NSR / PSR, Section 6):
+            only responses whose score it accepts keep their group-normalized advantage, the
+            others stay in the batch with advantage 0. A top-level function of the technique's
+            module (verl's workers receive it pickled by reference).
         data: "train" (the task's training set), "eval" (the evaluation set, unlabelled: TTRL)
             or "one-shot" (one or two examples repeated to fill the batch).
         group_level: the reward of a response depends on the other responses of its group
@@ -64,12 +65,18 @@ class Technique:
     name: str
     summary: str
     variants: Mapping[str, Variant]
-    advantage: AdvantageRule = "grpo"
+    keeps: Callable[[float], bool] | None = None
     data: TrainingData = "train"
     group_level: bool = False
     needs_logprobs: bool = False
     uses_labels: bool = True
     paper_steps: int | None = None
+
+    @property
+    def estimator(self) -> str:
+        """verl's `algorithm.adv_estimator`: "grpo", or the technique's own name for a masked
+        one (mta_train/verl_plugin.py registers one estimator per technique with `keeps`)."""
+        return "grpo" if self.keeps is None else self.name
 
     @property
     def reward(self) -> Callable[[Group], list[Reward]]:

@@ -1,15 +1,9 @@
 """The one place that turns a train run into verl 0.9 configuration.
 
 `verl_overrides` maps TrainSettings + Technique onto dotted verl keys (every DapoSettings field
-has its key; docs/train-verl.md has the table), `compose` checks them against the installed
-verl's own Hydra configuration (`verl/trainer/config/ppo_trainer.yaml`) the way
-`python3 -m verl.trainer.main_ppo` will, and `write_config` keeps the resolved configuration
-and the override list in the run directory.
-
-Composition is strict: a key that is not in verl's configuration fails, as it would fail at
-launch. Only keys under `ADDABLE` may be added ("+key=value" in Hydra's grammar): free-form
-dictionaries (reward kwargs, sampler kwargs, Ray's runtime env) and the one field verl declares
-in a dataclass but leaves out of its YAML (`rollout.agent.agent_loop_manager_class`).
+has its key; docs/train-verl.md has the table); mta_train/verl_hydra.py composes and checks them
+against the installed verl's own configuration, and `write_config` keeps the resolved
+configuration and the override list in the run directory.
 
 verl 0.9.1 facts this relies on (read in its source, see docs/train-verl.md):
 - `trainer.use_v1=true` (the default) runs the TransferQueue trainer; the legacy trainer
@@ -25,6 +19,9 @@ verl 0.9.1 facts this relies on (read in its source, see docs/train-verl.md):
 - Validation samples with `rollout.val_kwargs` (temperature, top_p, n); it is scored by the
   reward function with `extra_info.split == "val"` (mta_train/verl_plugin.py), under the run's
   evaluation protocol (mta_train/evaluation.py).
+- The agent loop, not `RLHFDataset`, turns a row's prompt into tokens (through the chat
+  template, `rollout.agent.default_agent_loop`) and cuts a text prompt longer than
+  `rollout.prompt_length` from the left; `data.truncation` is read by the SFT dataset only.
 """
 
 from __future__ import annotations
@@ -34,10 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BadInputError
+from mta_probe.runs import write_bytes_atomic
 from mta_train.evaluation import eval_sampling
+from mta_train.reward import VERIFY_TIMEOUT
 from mta_train.settings import DapoSettings, TrainSettings
 from mta_train.technique import Technique
+from mta_train.verl_hydra import REWARD_KWARGS, RUNTIME_ENV_VARS, SAMPLER_KWARGS, resolved_yaml
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -50,13 +50,13 @@ SAMPLER_CLASS = "MtaReplayBuffer"
 CONFIG_FILE = "verl_config.yaml"
 OVERRIDES_FILE = "verl_overrides.txt"
 CHECKPOINT_DIR = "checkpoints"
+AGENT_LOOPS_FILE = "verl_agent_loops.yaml"  # registers the raw-text agent loop (chat=False)
+RAW_TEXT_AGENT = "mta_raw_text"
+RAW_TEXT_LOOP = f"{PLUGIN_MODULE}.MtaRawTextAgentLoop"
+# The paper's launch scripts (scripts/RQ1/qwen-math-ground_truth.sh and every other RQ script):
+PAPER_TENSOR_PARALLEL = 4  # gen_tp=4, on 8 GPUs a node
+PAPER_GPU_MEMORY = 0.80  # rollout.gpu_memory_utilization=0.80
 FILTER_METRIC = "reward"  # verl's canonical pre-KL reward (rm_scores)
-SAMPLER_KWARGS = "trainer.v1.sampler.sampler_kwargs"
-REWARD_KWARGS = "reward.custom_reward_function.reward_kwargs"
-RUNTIME_ENV_VARS = "ray_kwargs.ray_init.runtime_env.env_vars"
-
-ADDABLE = (f"{SAMPLER_KWARGS}.", f"{REWARD_KWARGS}.", f"{RUNTIME_ENV_VARS}.",
-           "ray_kwargs.ray_init.address", "actor_rollout_ref.rollout.agent.agent_loop_manager_class")
 
 
 @dataclass(frozen=True)
@@ -68,26 +68,45 @@ class VerlCluster:
         gpus_per_node: GPUs per node (`trainer.n_gpus_per_node`).
         ray_address: an existing Ray cluster (`ray_kwargs.ray_init.address`); None starts one.
         rollout_engine: "vllm" or "sglang" (`actor_rollout_ref.rollout.name`).
-        tensor_parallel: rollout tensor parallelism per engine.
-        gpu_memory_utilization: share of GPU memory the rollout engine may take.
+        tensor_parallel: rollout tensor parallelism per engine; the paper's 4 (`gen_tp=4`),
+            or the largest of 2 and 1 that divides `gpus_per_node` when 4 does not.
+        gpu_memory_utilization: share of GPU memory the rollout engine may take (the paper's
+            0.80).
+        shared_dir: a folder every Ray node mounts at the same path; with `ray_address`, the run
+            directory (data, checkpoints, verl's metrics log) and a local model must be in it
+            (mta_train/verl_launch.py `require_shared`).
     """
 
     nodes: int = 1
     gpus_per_node: int = 8
     ray_address: str | None = None
     rollout_engine: str = "vllm"
-    tensor_parallel: int = 1
-    gpu_memory_utilization: float = 0.6
+    tensor_parallel: int = PAPER_TENSOR_PARALLEL
+    gpu_memory_utilization: float = PAPER_GPU_MEMORY
+    shared_dir: Path | None = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> VerlCluster:
-        """Read TrainSettings.backend_options; unknown keys are ignored (the local ones)."""
+        """Read TrainSettings.backend_options; unknown keys are ignored (the local ones).
+
+        Raises:
+            BadInputError: sizes below 1, an unknown engine, or engines that do not divide the
+                GPUs of a node.
+        """
         known = {k: options[k] for k in ("nodes", "gpus_per_node", "ray_address", "rollout_engine",
-                                         "tensor_parallel", "gpu_memory_utilization")
+                                         "tensor_parallel", "gpu_memory_utilization", "shared_dir")
                  if options.get(k) is not None}
+        if "shared_dir" in known:
+            known["shared_dir"] = Path(known["shared_dir"])
+        if "tensor_parallel" not in known:
+            gpus = int(known.get("gpus_per_node", cls.gpus_per_node))
+            known["tensor_parallel"] = next(t for t in (PAPER_TENSOR_PARALLEL, 2, 1) if gpus % t == 0)
         cluster = cls(**known)
         if cluster.nodes < 1 or cluster.gpus_per_node < 1 or cluster.tensor_parallel < 1:
             raise BadInputError("nodes, gpus_per_node and tensor_parallel must be at least 1")
+        if cluster.gpus_per_node % cluster.tensor_parallel:
+            raise BadInputError(f"tensor_parallel {cluster.tensor_parallel} does not divide the "
+                                f"{cluster.gpus_per_node} GPUs of a node")
         if cluster.rollout_engine not in ("vllm", "sglang"):
             raise BadInputError(f"rollout_engine must be vllm or sglang, not "
                                 f"{cluster.rollout_engine!r}")
@@ -104,6 +123,8 @@ class VerlInputs:
         val_files: validation parquets.
         run_dir: the mta run directory (checkpoints go under it).
         train_rows: rows of the training parquet (sizes `trainer.total_epochs`).
+        chat: render prompts through the tokenizer's chat template (the model's `chat` flag,
+            which mta's evaluations and fixed-label pass follow); False sends the raw text.
     """
 
     model_path: str
@@ -111,6 +132,7 @@ class VerlInputs:
     val_files: tuple[Path, ...]
     run_dir: Path
     train_rows: int
+    chat: bool
 
 
 def dapo_overrides(dapo: DapoSettings) -> dict[str, Any]:
@@ -166,13 +188,15 @@ def technique_overrides(technique: Technique, settings: TrainSettings) -> dict[s
     """The reward (its variant), advantage estimator, validation scoring and sampler hooks of
     `technique` (verl_plugin.py)."""
     overrides: dict[str, Any] = {
-        "algorithm.adv_estimator": technique.advantage,  # "nsr"/"psr" are registered by the plugin
+        "algorithm.adv_estimator": technique.estimator,  # masked ones are registered by the plugin
         "reward.custom_reward_function.path": PLUGIN_PATH,
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         f"{REWARD_KWARGS}.technique": technique.name,
         f"{REWARD_KWARGS}.variant": settings.variant,
         f"{REWARD_KWARGS}.require_format": settings.require_format,
         f"{REWARD_KWARGS}.eval_protocol": settings.eval_protocol,
+        # Each verification runs in a worker killed after this many seconds (reward.py).
+        f"{REWARD_KWARGS}.verify_timeout": VERIFY_TIMEOUT,
         "trainer.v1.sampler.custom_sampler.path": PLUGIN_PATH,
         "trainer.v1.sampler.custom_sampler.name": SAMPLER_CLASS,
         # EM reads the sampling policy's log-probs, which the rollout returns with this on.
@@ -187,7 +211,6 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
                   env: dict[str, str]) -> dict[str, Any]:
     """Model, data, cluster, logging and checkpoints of one run."""
     dapo = settings.dapo
-    sequence = dapo.max_prompt_length + dapo.max_response_length
     rollout = "actor_rollout_ref.rollout"
     steps_per_epoch = max(1, inputs.train_rows // dapo.batch_size)
     validation = eval_sampling(settings)
@@ -195,13 +218,20 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         "actor_rollout_ref.model.path": inputs.model_path,
         "data.train_files": [str(inputs.train_file)],
         "data.val_files": [str(p) for p in inputs.val_files],
-        "data.filter_overlong_prompts": True,
+        # The paper keeps every prompt and cuts a long one from the left (`data.truncation=left`;
+        # its verl filtered nothing by default). verl 0.9.1's agent loop left-truncates a text
+        # prompt to `rollout.prompt_length` itself; its filter would drop rows, and fewer than
+        # one batch of rows makes its steps per epoch 0 (a division by zero in its trainer).
+        "data.filter_overlong_prompts": False,
+        "data.truncation": "left",
         "data.return_raw_chat": True,
+        **prompt_rendering(inputs),
         "trainer.use_v1": True,
         "trainer.v1.trainer_mode": "sync",
         "trainer.nnodes": cluster.nodes,
         "trainer.n_gpus_per_node": cluster.gpus_per_node,
-        "trainer.logger": ["console", "file"],
+        # the trackers asked for, between verl's console (into verl.log) and `file`, which mta reads back
+        "trainer.logger": list(dict.fromkeys(["console", *settings.loggers, "file"])),
         "trainer.project_name": "mta",
         "trainer.experiment_name": inputs.run_dir.name,
         "trainer.default_local_dir": str(inputs.run_dir / CHECKPOINT_DIR),
@@ -210,13 +240,8 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
         "trainer.total_epochs": math.ceil(dapo.steps / steps_per_epoch),
         "actor_rollout_ref.actor.checkpoint.save_contents": ["model", "optimizer", "extra",
                                                              "hf_model"],
-        "actor_rollout_ref.actor.use_dynamic_bsz": True,
-        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 2 * sequence,
-        f"{rollout}.log_prob_max_token_len_per_gpu": 3 * sequence,
-        "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu": 3 * sequence,
+        **memory_overrides(dapo, cluster),
         f"{rollout}.name": cluster.rollout_engine,
-        f"{rollout}.tensor_model_parallel_size": cluster.tensor_parallel,
-        f"{rollout}.gpu_memory_utilization": cluster.gpu_memory_utilization,
         # Validation under the run's evaluation protocol (mta_train/evaluation.py), as the
         # paper's scripts: n=1 per row, the val parquet repeats each problem k times (avg@k
         # with k per benchmark), temperature 1.0, top_p 0.7 (`val_top_p`).
@@ -230,6 +255,47 @@ def run_overrides(settings: TrainSettings, inputs: VerlInputs, cluster: VerlClus
     for name, value in sorted(env.items()):
         overrides[f"{RUNTIME_ENV_VARS}.{name}"] = value
     return overrides
+
+
+def memory_overrides(dapo: DapoSettings, cluster: VerlCluster) -> dict[str, Any]:
+    """Token budgets, rollout parallelism and memory, as the paper's launch scripts set them
+    (scripts/RQ1/qwen-math-ground_truth.sh and the other RQ scripts): every budget one sequence
+    (`actor_ppo_max_token_len` = `infer_ppo_max_token_len` = prompt + response, with
+    `use_dynamic_bsz`), `gen_tp=4`, `gpu_memory_utilization=0.80`, chunked prefill with
+    `max_num_batched_tokens` one sequence, padding removed, gradient checkpointing."""
+    sequence = dapo.max_prompt_length + dapo.max_response_length
+    rollout = "actor_rollout_ref.rollout"
+    return {
+        "actor_rollout_ref.model.use_remove_padding": True,
+        "actor_rollout_ref.model.enable_gradient_checkpointing": True,
+        "actor_rollout_ref.actor.use_dynamic_bsz": True,
+        f"{rollout}.log_prob_use_dynamic_bsz": True,
+        "actor_rollout_ref.ref.log_prob_use_dynamic_bsz": True,
+        "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": sequence,
+        f"{rollout}.log_prob_max_token_len_per_gpu": sequence,
+        "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu": sequence,
+        f"{rollout}.tensor_model_parallel_size": cluster.tensor_parallel,
+        f"{rollout}.gpu_memory_utilization": cluster.gpu_memory_utilization,
+        f"{rollout}.enable_chunked_prefill": True,
+        f"{rollout}.max_num_batched_tokens": sequence,
+    }
+
+
+def prompt_rendering(inputs: VerlInputs) -> dict[str, Any]:
+    """How verl turns a row's prompt into tokens: as mta's evaluations do for this model.
+
+    verl renders every prompt through the tokenizer's chat template (its agent loop's
+    Continuous Token builder); mta's evaluations, fixed-label pass and local trainer render a
+    model whose `chat` flag is off (the `qwen` alias, Qwen2.5-7B base) as raw text. For those,
+    the default agent loop is mta's `MtaRawTextAgentLoop` (mta_train/verl_plugin.py), which
+    tokenizes the user message as mta's samplers do; verl learns its name from
+    `agent_loop_config_path` (AGENT_LOOPS_FILE, written by `write_config`).
+    """
+    if inputs.chat:
+        return {}
+    return {"actor_rollout_ref.rollout.agent.default_agent_loop": RAW_TEXT_AGENT,
+            "actor_rollout_ref.rollout.agent.agent_loop_config_path":
+                str(inputs.run_dir / AGENT_LOOPS_FILE)}
 
 
 def verl_overrides(settings: TrainSettings, technique: Technique, inputs: VerlInputs,
@@ -252,102 +318,19 @@ def verl_overrides(settings: TrainSettings, technique: Technique, inputs: VerlIn
             **run_overrides(settings, inputs, cluster, env)}
 
 
-def override_args(overrides: dict[str, Any]) -> list[str]:
-    """Hydra command-line overrides, `+` marking the keys verl's YAML leaves out (ADDABLE)."""
-    return [f"{'+' if _addable(key) else ''}{key}={_hydra_value(value)}"
-            for key, value in overrides.items()]
-
-
-def compose(args: list[str]) -> DictConfig:
-    """Compose `args` onto the installed verl's `ppo_trainer` config, strictly.
-
-    Raises:
-        BackendError: verl (or Hydra) is not installed.
-        BadInputError: a key verl does not know, or a value its schema rejects.
-    """
-    try:
-        import verl
-        from hydra import compose as hydra_compose
-        from hydra import initialize_config_dir
-        from hydra.errors import HydraException
-        from omegaconf.errors import OmegaConfBaseException
-    except ImportError as exc:
-        raise BackendError(f"the verl backend needs verl installed ({exc}); "
-                           "pip install 'verl==0.9.1'") from None
-    config_dir = Path(verl.__file__).parent / "trainer" / "config"
-    try:
-        with initialize_config_dir(config_dir=str(config_dir), version_base=None):
-            return hydra_compose(config_name="ppo_trainer", overrides=args)
-    except (HydraException, OmegaConfBaseException) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise BadInputError(f"verl rejects the configuration: {first}") from None
-
-
-def check(config: DictConfig) -> None:
-    """Run verl's own pre-launch validation (`verl.utils.config.validate_config`) here.
-
-    It catches what composition cannot: values verl's config dataclasses reject (an unknown
-    loss_agg_mode, ...) and, without dynamic batch sizes, batches that do not divide over the
-    GPUs. verl itself runs it only after Ray has started.
-
-    Raises:
-        BadInputError: verl's reason.
-    """
-    import contextlib
-    import io
-    import warnings
-
-    from hydra.errors import HydraException
-    from verl.trainer.ppo.utils import need_critic, need_reference_policy
-    from verl.utils.config import validate_config
-
-    try:
-        # verl prints a success line and warns that GRPO needs no critic.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            validate_config(config, use_reference_policy=need_reference_policy(config),
-                            use_critic=need_critic(config))
-    except (AssertionError, ValueError, HydraException) as exc:
-        # verl builds its dataclasses through Hydra, which wraps their ValueError.
-        reason = exc.__cause__ if isinstance(exc, HydraException) and exc.__cause__ else exc
-        raise BadInputError(f"verl rejects the configuration: {reason}") from None
-
-
-def resolved_yaml(config: DictConfig) -> str:
-    """The fully resolved configuration as YAML (interpolations replaced by their values)."""
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_yaml(config, resolve=True)
-
-
 def write_config(config: DictConfig, args: list[str], run_dir: Path) -> Path:
-    """Write verl_config.yaml (resolved) and verl_overrides.txt (one override a line)."""
+    """Write verl_config.yaml (resolved), verl_overrides.txt (one override a line) and, when
+    the configuration names it, the agent-loop registry file (`prompt_rendering`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / CONFIG_FILE
     _write_text(path, resolved_yaml(config))
     _write_text(run_dir / OVERRIDES_FILE, "\n".join(args) + "\n")
+    if config.actor_rollout_ref.rollout.agent.agent_loop_config_path:  # run_dir's, as planned
+        _write_text(run_dir / AGENT_LOOPS_FILE,
+                    f"- name: {RAW_TEXT_AGENT}\n  _target_: {RAW_TEXT_LOOP}\n")
     return path
 
 
-def _addable(key: str) -> bool:
-    return any(key == prefix or (prefix.endswith(".") and key.startswith(prefix))
-               for prefix in ADDABLE)
-
-
-def _hydra_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_hydra_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"
-
-
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    """Whole or not at all, fsynced; a full disk is one DiskFullError (as the probes' files)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

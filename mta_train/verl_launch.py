@@ -21,26 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.errors import BackendError
+from mta_probe.errors import BackendError, BadInputError
 from mta_probe.runs import prepare_run_dir, write_json_atomic
-from mta_probe.runs.store import write_bytes_atomic
+from mta_probe.runs import write_bytes_atomic
 from mta_train.data import TrainingSet, training_set
 from mta_train.labels import fixed_incorrect_labels, needs_fixed_labels
-from mta_train.parquet import prepare_data
+from mta_train.parquet import VerlData, VerlRows, data_files, verl_rows, write_data
 from mta_train.record import TRAIN_FILE, TrainResult, run_identity, train_record
 from mta_train.settings import TrainSettings
 from mta_train.technique import Technique
+from mta_train.tracked import tracker_env
 from mta_train.verl_config import (
     CHECKPOINT_DIR,
     PLUGIN_MODULE,
     VerlCluster,
     VerlInputs,
-    check,
-    compose,
-    override_args,
     verl_overrides,
     write_config,
 )
+from mta_train.verl_hydra import check, compose, override_args
 
 ENTRY_POINT = ("-m", "verl.trainer.main_ppo")
 DATA_DIR = "verl_data"
@@ -94,37 +93,118 @@ def plugin_env(run_dir: Path) -> dict[str, str]:
             "MTA_HOME": str(mta_home())}
 
 
-def prepare_launch(settings: TrainSettings, technique: Technique, run_dir: Path,
-                   model_path: str, data: TrainingSet | None = None) -> VerlLaunch:
-    """Write the parquet files and the configuration; build the command.
+def require_shared(cluster: VerlCluster, run_dir: Path, model_path: str) -> None:
+    """With `--ray-address`, verl's workers on other nodes read the data, the agent-loop file and
+    a local model, and write checkpoints and the metrics log, by the driver's paths: those must
+    be in a folder every node mounts at the same path, declared with `--shared-dir`.
+
+    A hub ID is not a path (every node fetches its own copy). Without `--ray-address`, verl
+    starts Ray on this machine and nothing needs sharing.
+
+    Raises:
+        BadInputError: no shared folder declared, or the run directory or a local model
+            outside it (the message names the path and the option that moves it).
+    """
+    if not cluster.ray_address:
+        return
+    if cluster.shared_dir is None:
+        raise BadInputError("--ray-address runs verl on other nodes, which read and write the run "
+                            "directory by this machine's paths: give --shared-dir (a folder every "
+                            "node mounts at the same path) and --out inside it")
+    shared = cluster.shared_dir.expanduser().resolve()
+    if not shared.is_dir():
+        raise BadInputError(f"--shared-dir {cluster.shared_dir} is not a folder on this machine")
+    if not run_dir.expanduser().resolve().is_relative_to(shared):
+        raise BadInputError(f"the run directory {run_dir} is not in --shared-dir {shared}, so the "
+                            "other nodes cannot see it: put --out inside it")
+    local = Path(model_path).expanduser()
+    if _is_local(model_path) and not local.resolve().is_relative_to(shared):
+        raise BadInputError(f"the model {model_path} is not in --shared-dir {shared}, so the other "
+                            "nodes cannot load it: copy it there (a converted GGUF lives under "
+                            "$MTA_HOME/models: set MTA_HOME inside it) or give a hub ID")
+
+
+def _is_local(model_path: str) -> bool:
+    """A folder path rather than a hub ID (`org/name`, which every node fetches)."""
+    return Path(model_path).expanduser().exists() or Path(model_path).is_absolute() \
+        or model_path.startswith(("~", "."))
+
+
+@dataclass(frozen=True)
+class VerlPlan:
+    """What a launch writes, all made (and checked by verl) before the first file is written."""
+
+    rows: VerlRows
+    data: VerlData
+    args: list[str]
+    config: Any
+    command: list[str]
+
+
+def plan_launch(settings: TrainSettings, technique: Technique, run_dir: Path, model_path: str,
+                chat: bool, data: TrainingSet | None = None, *,
+                labels_pending: bool = False) -> VerlPlan:
+    """The rows, the verl configuration (composed and validated by verl) and the command,
+    in memory.
 
     Args:
+        chat: the model's chat flag: render prompts through its chat template or as raw text,
+            as mta's own evaluations do (`verl_config.prompt_rendering`).
         data: the training problems when already prepared (Shao et al.'s labelled problems);
             default: loaded for the technique.
+        labels_pending: a fixed-label run planned before labelling (a dry run, or the check
+            before the run directory exists): no training rows yet.
 
     Raises:
         MtaError: a task that cannot be loaded; a key or value verl rejects; verl missing.
     """
     cluster = VerlCluster.from_options(settings.backend_options)
-    data = prepare_data(settings, run_dir / DATA_DIR, technique, data)
-    inputs = VerlInputs(model_path=model_path, train_file=data.train_file,
-                        val_files=data.val_files, run_dir=run_dir, train_rows=data.train_rows)
-    env = plugin_env(run_dir)
+    rows = verl_rows(settings, technique, data, labels_pending=labels_pending)
+    files = data_files(rows, run_dir / DATA_DIR)
+    inputs = VerlInputs(model_path=model_path, train_file=files.train_file,
+                        val_files=files.val_files, run_dir=run_dir, train_rows=files.train_rows,
+                        chat=chat)
+    env = {**plugin_env(run_dir), **tracker_env(settings.loggers, run_dir)}
     args = override_args(verl_overrides(settings, technique, inputs, cluster, env))
     config = compose(args)
     check(config)
-    config_path = write_config(config, args, run_dir)
     command = ["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, *ENTRY_POINT, *args]
-    return VerlLaunch(command=command, config_path=config_path, train_task=data.train_task)
+    return VerlPlan(rows=rows, data=files, args=args, config=config, command=command)
+
+
+def write_launch(plan: VerlPlan, run_dir: Path) -> VerlLaunch:
+    """Write the parquet files and the configuration of `plan`."""
+    write_data(plan.rows, run_dir / DATA_DIR)
+    config_path = write_config(plan.config, plan.args, run_dir)
+    return VerlLaunch(command=plan.command, config_path=config_path,
+                      train_task=plan.rows.train_task)
+
+
+def prepare_launch(settings: TrainSettings, technique: Technique, run_dir: Path,
+                   model_path: str, data: TrainingSet | None = None, *,
+                   chat: bool, labels_pending: bool = False) -> VerlLaunch:
+    """Write the parquet files and the configuration; build the command (`plan_launch`, then
+    `write_launch`).
+
+    Raises:
+        MtaError: a task that cannot be loaded; a key or value verl rejects; verl missing.
+    """
+    plan = plan_launch(settings, technique, run_dir, model_path, chat, data,
+                       labels_pending=labels_pending)
+    return write_launch(plan, run_dir)
 
 
 def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
            on_status: Callable[[str], None] | None = None) -> TrainResult:
     """Run one technique on verl and measure its gain (or, with dry_run, only prepare it).
 
+    Everything that can refuse the run (the model, the tasks, verl's own validation of the
+    configuration, the shared folder of a multi-node run) is checked before the run directory
+    is created, so a refused start leaves no file behind.
+
     Args:
         settings: the run; `backend_options` holds nodes, gpus_per_node, ray_address,
-            rollout_engine, tensor_parallel, gpu_memory_utilization.
+            shared_dir, rollout_engine, tensor_parallel, gpu_memory_utilization.
         technique: the technique to train.
         run_dir: the run directory.
         on_status: one-line status messages.
@@ -137,7 +217,7 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
         MtaError: bad model, task or configuration.
     """
     from mta_probe.sampling import prepare_model, resolve_model
-    from mta_probe.sampling.models import converted_dir
+    from mta_probe.sampling import converted_dir
 
     say = on_status or (lambda _message: None)
     cluster = VerlCluster.from_options(settings.backend_options)
@@ -147,16 +227,31 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
     if "@" in ref.path and not Path(ref.path).exists():
         raise BackendError(f"{ref.path}: verl loads a hub model by its ID on every node and takes no "
                            "revision; download that revision and pass its folder as --model")
-    if settings.dry_run and ref.gguf_file is not None:
-        model_path = str(converted_dir(ref))  # where the first real launch converts it
+    if ref.gguf_file is not None:
+        model_path = str(converted_dir(ref))  # where prepare_model converts it
     else:
-        model_path = prepare_model(ref, on_status, fetch=False)  # every verl node fetches its own copy
+        model_path = str(ref.path)
+    require_shared(cluster, run_dir, model_path)
+    data = training_set(settings, technique)
+    pending = needs_fixed_labels(technique.variant(settings.variant).fixed_label, data.verifier)
+    plan = plan_launch(settings, technique, run_dir, model_path, ref.chat, data,
+                       labels_pending=pending)  # every refusal happens here, before any write
+    if not (settings.dry_run and ref.gguf_file is not None):
+        # converts a GGUF once, checks a local folder; a hub ID stays one (each node fetches it)
+        model_path = prepare_model(ref, on_status, fetch=False)
     prepare_run_dir(run_dir, run_identity(settings, model_path))
-    labelled = None if settings.dry_run else fixed_labels(settings, technique, ref, run_dir, say)
-    prepared = prepare_launch(settings, technique, run_dir, model_path, labelled)
-    write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
     if settings.dry_run:
+        prepared = write_launch(plan, run_dir)
+        if pending:
+            say(f"{technique.name} ({settings.variant}) trains on the problems the model labels "
+                f"first; a dry run does not label, so {plan.data.train_file} is written by the "
+                "real launch")
+        write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
         return TrainResult(run_dir=run_dir, gains=None, command=prepared.command)
+    labelled = fixed_labels(settings, technique, ref, run_dir, say)
+    prepared = write_launch(plan, run_dir) if labelled is None else prepare_launch(
+        settings, technique, run_dir, model_path, labelled, chat=ref.chat)
+    write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
     from mta_train.gains import evaluate, write_gains
 
     before = evaluate(settings.model, "before", settings, run_dir, chat=ref.chat, on_status=on_status)

@@ -50,10 +50,10 @@ def humaneval_problem():
 
 @pytest.fixture
 def verifiers() -> dict:
-    """The VERIFIERS table (name -> verifier function)."""
+    """Each verifier's judging function by name (the `judge` of every VERIFIERS row)."""
     from mta_probe.verify import VERIFIERS
 
-    return VERIFIERS
+    return {name: row.judge for name, row in VERIFIERS.items()}
 
 
 @pytest.fixture(scope="module")

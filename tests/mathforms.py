@@ -2,7 +2,7 @@
 
 Used by tests/test_verify_competition_math.py and bench/math_grader.py to compare mta's "math"
 verifier with MATH's own `grade_answer` (openai/prm800k `prm800k/grading/grader.py`), loaded at
-test time from a clone named by `MTA_PRM800K_CLONE`. The forms are rewritings a model makes of the
+test time from a clone (`MTA_PRM800K_CLONE`, else shared/scorers/prm800k: tests/benchdata.py). The forms are rewritings a model makes of the
 same answer (`\\dfrac`, spacing, `$`, `\\text{}`, units, degrees, mixed numbers, thousands
 separators, `x = `, decimals, leading zeros, a trailing period, ...); which of them count as right
 is the official grader's call, not this module's. The wrong answers change the value (a digit, a
@@ -12,14 +12,13 @@ sign, an option letter, a dropped element) so that no grader should accept them.
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
+from benchdata import scorer_clone
 
 FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 ATOMIC_FRAC = re.compile(r"\\[dt]?frac\s*\{(\d+|\\?[a-z]+)\}\s*\{(\d+|\\?[a-z]+)\}")
@@ -33,16 +32,11 @@ UNITS = re.compile(r"^(.*?)\s*\\(?:text|mbox)\{\s*([a-z ]+)\}(\^2)?$")
 
 
 def grader_clone() -> Path:
-    """The prm800k clone named by MTA_PRM800K_CLONE (its root or its `prm800k` folder); skips
-    the calling test when the variable is unset or the grader is not there."""
-    value = os.environ.get("MTA_PRM800K_CLONE", "").strip()
-    if not value:
-        pytest.skip("set MTA_PRM800K_CLONE to a clone of github.com/openai/prm800k")
-    root = Path(value)
-    folder = root / "prm800k" if (root / "prm800k" / "grading").is_dir() else root
-    if not (folder / "grading" / "grader.py").is_file():
-        pytest.skip(f"no prm800k/grading/grader.py under {root}")
-    return folder
+    """The `prm800k` folder of a prm800k clone: MTA_PRM800K_CLONE (the clone's root or that
+    folder), else shared/scorers/prm800k; skips the calling test when the grader is not there."""
+    root = scorer_clone("MTA_PRM800K_CLONE", "prm800k", "prm800k/grading/grader.py",
+                        "grading/grader.py")
+    return root / "prm800k" if (root / "prm800k" / "grading").is_dir() else root
 
 
 def official_grader(folder: Path) -> Callable[[str, str], bool]:

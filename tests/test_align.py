@@ -29,6 +29,7 @@ from mta_probe.estimators import chance_pass_at_k, default_ks, estimate
 from mta_probe.tasks import TASKS, Problem, TaskOptions, load_task
 from mta_probe.tasks.bigbench import bbeh_problem, bbh_problem
 from mta_probe.verify import verify_one
+from mta_probe.sampling import Sampler
 
 KS = [1, 4, 16, 64, 256]
 
@@ -291,7 +292,7 @@ def test_the_fit_is_chance_corrected_at_its_k(tmp_path: Path) -> None:
     assert result.verdict.k_used == [2] and result.payload["read_from"] == ["unbiased"]
 
 
-class _Echo:
+class _Echo(Sampler):
     """A stand-in engine: every sample answers "yes", every greedy completion repeats the prefix."""
 
     name, chat, prompts_per_call = "fake", False, 1

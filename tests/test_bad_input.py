@@ -87,6 +87,8 @@ CASES: list[tuple[str, Callable[[dict[str, Path]], list[str]], str]] = [
     ("samples line without completion", lambda p: scored_args(p, "nocompletion.jsonl"), "problem_id and completion"),
     ("samples of an unknown problem", lambda p: scored_args(p, "unknown_id.jsonl"), "not in task"),
     ("samples scored into a sampled run", lambda p: scored_args(p, "done.jsonl"), "kind='passk'"),
+    ("samples scored with an adaptive budget", lambda p: [*scored_args(p, "done.jsonl"), "--budget", "40"],
+     "--budget with --from-samples"),
     ("run directory of another model", lambda p: run_args(p, "--out", str(p["run"]), model="other_model"), "holds a run with model="),
     ("run directory of another task", lambda p: run_args(p, "--out", str(p["run"]), task="other_task.jsonl"), "holds a run with task="),
     ("run directory of another n", lambda p: run_args(p, "-n", "1", "--k", "1", "--out", str(p["run"])), "holds a run with n=2"),

@@ -45,7 +45,7 @@ def one_error_line(args: list[str]) -> str:
     (["--task", "gym:chain_sum", "--gym-option", "nonsense"], "KEY=VALUE"),
     (["--task", "gym:chain_sum", "--gym-option", "no_such_field=3"], "no_such_field"),
     (["--rounds", "3"], "--rounds applies to adaptive sampling: give --budget too"),
-    (["--budget", "100"], "a budget of 100 cannot give 10 problems 16 samples each"),
+    (["--budget", "100"], "a budget of 100 cannot give 20 problems 16 samples each"),
     (["--budget", "1000", "--rule", "most"], "rule must be 'variance' or 'zeros'"),
     (["--budget", "1000", "--temperature", "0"], "adaptive sampling needs temperature sampling"),
 ])
@@ -98,7 +98,14 @@ def test_from_samples_fits_the_curve_beyond_n_and_shows_it_beside(tmp_path: Path
     fit = json.loads((out / "passk.json").read_text())["fit"]
     assert list(fit["pass_at_k"]) == ["1", "2", "4", "8", "16", "32"] and fit["samples"] == 48
     text = " ".join(result.output.split())
-    assert "fitted*" in text and "k > n" in text and "fit: too few problems: 6 < 50" in text
+    assert "fitted*" in text and "k > n" in text
+    # the fit's warnings: one line on screen, each in full in passk.json
+    warned = [line for line in result.output.splitlines() if "warning" in line]
+    assert len(warned) == 1 and warned[0].startswith("fit warnings (passk.json): too few problems")
+    assert fit["warnings"][0] == "too few problems: 6 < 50; the fitted distribution rests on few points"
+    # the two lines that say what the curve means
+    assert "pass@1 0.31 -> pass@8 0.83: pass@8 at or above 0.6: the model already solves most problems" in text
+    assert "mta probe align --passk RUN_DIR" in text
     assert (out / "passk.png").read_bytes()[:4] == b"\x89PNG"
     skipped = runner.invoke(app, ["probe", "passk", "--task", str(task), "--verifier", "exact", "--from-samples",
                                   str(done), "--out", str(tmp_path / "plain"), "--verify-workers", "0", "--no-fit"])
@@ -116,11 +123,12 @@ def test_tasks_lists_the_table() -> None:
 def test_a_real_probe_of_the_embedded_model(converted_home: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MTA_HOME", str(converted_home))
     out = tmp_path / "run"
-    result = runner.invoke(app, ["probe", "passk", "--limit", "2", "-n", "4", "--max-tokens", "24",
+    result = runner.invoke(app, ["probe", "passk", "--limit", "2", "-n", "4",
                                  "--out", str(out), "--verify-workers", "1"])
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "passk.json").read_text())
-    assert payload["model"] == "smollm2-135m" and payload["task"] == "arith-quick"
+    assert payload["model"] == "smollm2-135m" and payload["task"] == "capitals"
+    assert payload["sampling"]["max_tokens"] == 32  # the task's budget: one short line
     assert payload["num_samples"] == 8 and set(payload["pass_at_k"]) == {"1", "2", "4"}
     records = [json.loads(line) for line in (out / "samples.jsonl").open()]
     assert all(r["tokens"] >= 1 and r["finish_reason"] in ("stop", "length") for r in records)

@@ -22,6 +22,7 @@ from mta_probe.errors import BadInputError
 from mta_probe.sampling import Completion
 from mta_probe.tasks import Problem
 from mta_probe.verify import Verdict
+from mta_probe.sampling import Sampler
 
 
 def _problem(pid: str, prompt: str = "q") -> Problem:
@@ -64,7 +65,7 @@ def test_a_failure_drawn_again_since_is_no_longer_owed(tmp_path: Path) -> None:
     assert dict(owed) == {"abort": 1, "error": 1}
 
 
-class _Window:
+class _Window(Sampler):
     context_window = 8
 
     def encode(self, prompt: str) -> list[int]:
@@ -77,4 +78,4 @@ def test_prompts_that_fill_the_window_are_named_before_sampling() -> None:
                                             r"long \(8 tokens\), longer \(20 tokens\)"):
         refuse_beyond_context(_Window(), problems)
     refuse_beyond_context(_Window(), problems[:1])  # fits: no error
-    refuse_beyond_context(object(), problems)  # a sampler that cannot tell refuses nothing
+    refuse_beyond_context(Sampler(), problems)  # a sampler that cannot tell refuses nothing

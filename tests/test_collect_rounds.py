@@ -20,7 +20,7 @@ from mta_probe.collect import ROUNDS_FILE
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import estimate, fit_pass_at_k
 from mta_probe.runs import read_records
-from mta_probe.sampling import Completion
+from mta_probe.sampling import Completion, Sampler
 from mta_probe.tasks import load_task
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ PROBLEMS = 24
 RATES = [0.0, 0.0, 0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 0.95, 0.03, 0.3] * 2
 
 
-class ContinuingFake:
+class ContinuingFake(Sampler):
     """A stand-in engine whose sample j of a prompt seeded s depends on (prompt, s, j) alone, like
     vLLM's child seeds and hf's decode streams: so it can start a prompt at any sample index."""
 

@@ -23,6 +23,7 @@ from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.runs import read_records
 from mta_probe.sampling import Completion
 from mta_probe.tasks import TaskOptions
+from mta_probe.sampling import Sampler
 
 
 def _statements() -> list[str]:
@@ -60,7 +61,7 @@ def test_score_item(reference: str, completion: str, rouge: float, em: bool) -> 
     assert len(kept.split()) <= len(reference.split())
 
 
-class Reciter:
+class Reciter(Sampler):
     """A fake engine that has memorised the even-numbered statements and knows nothing else."""
 
     name, chat = "fake", False

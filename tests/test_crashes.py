@@ -154,3 +154,32 @@ def test_a_resumed_run_removes_the_temporary_file_of_a_killed_atomic_write(tmp_p
     stale.write_text('{"half": ')
     assert prepare_run_dir(tmp_path / "run", identity)
     assert not stale.exists()
+
+
+@pytest.mark.slow
+def test_a_train_run_killed_between_and_inside_steps_ends_like_an_uninterrupted_one(zygote: Zygote, setup) -> None:
+    """metrics.jsonl and history.jsonl stay whole lines, are cut back to the last checkpoint on
+    resume (never rewritten), and end holding each step once, with the uninterrupted run's values."""
+    model, task, root = setup
+    home = root / "train-home"
+
+    def args_for(out: Path) -> list[str]:
+        # 6 steps, a checkpoint every 3 (DapoSettings.small): kills after step 4 or 5 resume at 3.
+        return ["train", "--technique", "random", "--model", str(model), "--task", str(task),
+                "--verifier", "normalized", "--steps", "6", "--batch-size", "1", "--group-size", "2",
+                "--max-response-length", "4", "--eval-k", "1", "--eval-limit", "2", "--out", str(out)]
+
+    whole, killed = root / "train-whole", root / "train-killed"
+    run_to_end(zygote, args_for(whole), home)
+    landed = [run_and_kill(zygote, args_for(killed), home, killed / "metrics.jsonl", ("lines", lines))[0]
+              for lines in (1, 4, 5)]
+    assert sum(landed) >= 2, MISSED
+    for name in ("metrics.jsonl", "history.jsonl"):
+        check_tail(killed / name)
+    run_to_end(zygote, args_for(killed), home)
+    keys = ("step", "reward_mean", "accuracy", "loss", "response_length")
+    read = lambda run: [{k: r[k] for k in keys} for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())]
+    assert [r["step"] for r in read(killed)] == [1, 2, 3, 4, 5, 6]
+    assert read(killed) == read(whole)
+    history = lambda run: [json.loads(line)["epoch"] for line in (run / "history.jsonl").read_text().splitlines()]
+    assert history(killed) == history(whole)

@@ -19,7 +19,7 @@ PROMPTS = ["what is two plus two ?", "one plus one equals", "the answer is",
 @pytest.fixture(scope="module", params=["bfloat16", "float32"])
 def decoder(request, tiny_llama_dir: Path):
     sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype=request.param,
-                           threads=2)
+                           threads=2).inner
     assert sampler.engine is not None, "the tiny Llama should run on the decode engine"
     return sampler
 
@@ -59,7 +59,7 @@ def test_sample_j_does_not_depend_on_n_threads_or_rows_per_thread(decoder, tiny_
     if not decoder.engine.shared:
         pytest.skip("rows are not checked independent here: one prompt decodes at a time")
     narrow = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype=decoder.dtype,
-                          threads=1, max_batch=3)
+                          threads=1, max_batch=3).inner
     assert narrow.sample(PROMPTS[:2], 10, settings, seed=[7, 8]) == many
 
 
@@ -112,7 +112,7 @@ def test_greedy_equals_transformers_greedy(decoder, settings: SamplingSettings) 
 def test_a_changed_model_is_read_again(tiny_llama_dir: Path) -> None:
     import torch
 
-    trained = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype="float32")
+    trained = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype="float32").inner
     settings = SamplingSettings(max_tokens=12)
     before = trained.sample(PROMPTS, 4, settings, seed=[1, 2, 3, 4])
     with torch.no_grad():  # as an optimizer step does: in place
@@ -120,7 +120,7 @@ def test_a_changed_model_is_read_again(tiny_llama_dir: Path) -> None:
             parameter.mul_(1.5)
     after = trained.sample(PROMPTS, 4, settings, seed=[1, 2, 3, 4])
     assert after != before
-    fresh = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype="float32")
+    fresh = open_sampler("hf", resolve_model(str(tiny_llama_dir)), dtype="float32").inner
     with torch.no_grad():
         for parameter in fresh.model.parameters():
             parameter.mul_(1.5)
@@ -148,7 +148,7 @@ def test_the_generate_engine_refuses_to_start_past_sample_zero(tiny_llama_dir: P
 
 def test_without_the_row_check_one_prompt_decodes_at_a_time(tiny_llama_dir: Path) -> None:
     sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)))
-    sampler.engine.shared = False  # as on a CPU whose kernels failed the check
+    sampler.inner.engine.shared = False  # as on a CPU whose kernels failed the check
     assert sampler.prompts_per_call == 1
     settings = SamplingSettings(max_tokens=12)
     together = sampler.sample(PROMPTS, 5, settings, seed=[1, 2, 3, 4])
@@ -157,7 +157,7 @@ def test_without_the_row_check_one_prompt_decodes_at_a_time(tiny_llama_dir: Path
 
 def test_generate_engine_stays_reachable(tiny_llama_dir: Path) -> None:
     sampler = open_sampler("hf", resolve_model(str(tiny_llama_dir)), engine="generate")
-    assert sampler.engine is None and sampler.prompts_per_call == 1 and sampler.max_batch == 16
+    assert sampler.inner.engine is None and sampler.prompts_per_call == 1 and sampler.inner.max_batch == 16
     out = sampler.sample(PROMPTS[:1], 3, SamplingSettings(max_tokens=6), seed=0)
     assert len(out[0]) == 3
 

@@ -198,6 +198,23 @@ def test_a_full_disk_while_a_report_is_written_is_one_line(zygote: Zygote, env: 
     assert zygote.run(["report", "correlation", "--out", str(out)], env, tmp_path / "err").code == 0
 
 
+def test_a_full_disk_while_verl_files_are_written_is_one_line_and_leaves_no_part(
+        zygote: Zygote, tiny_llama_dir: Path, env: dict, tmp_path: Path) -> None:
+    pytest.importorskip("verl")
+    run = tmp_path / "run"
+    args = ["train", "--technique", "random", "--backend", "verl", "--dry-run", "--model", str(tiny_llama_dir),
+            "--out", str(run)]
+    # The resolved configuration is ~30 kB, the parquet ~12 kB: 20,000 bytes stops the first.
+    line = one_line(zygote.run(args, env, tmp_path / "err", fsize=20_000))
+    assert f"cannot write {run / 'verl_config.yaml'}" in line and "File too large" in line
+    assert not [p.name for p in run.rglob("*") if p.name.endswith(".tmp")]
+    assert zygote.run(args, env, tmp_path / "err").code == 0 and (run / "verl_config.yaml").exists()
+    prepared = tmp_path / "prepared"
+    line = one_line(zygote.run(["data", "prepare", "--out", str(prepared)], env, tmp_path / "err", fsize=5_000))
+    assert f"cannot write {prepared / 'train.parquet'}" in line
+    assert not [p.name for p in prepared.iterdir() if p.name.endswith(".tmp")]
+
+
 def train_args(model: Path, task: Path, out: Path, *, steps: int) -> list[str]:
     return ["train", "--technique", "random", "--model", str(model), "--task", str(task), "--verifier", "normalized",
             "--steps", str(steps), "--batch-size", "1", "--mini-batch-size", "1", "--group-size", "2",

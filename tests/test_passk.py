@@ -16,12 +16,12 @@ from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk
 from mta_probe.errors import BadInputError, RunMismatchError
 from mta_probe.estimators import FitSettings, estimate
 from mta_probe.runs import read_records
-from mta_probe.sampling import Completion
+from mta_probe.sampling import Completion, Sampler
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-class SeededFakeSampler:
+class SeededFakeSampler(Sampler):
     """A stand-in engine: right with a per-prompt probability, a pure function of its arguments."""
 
     name = "fake"

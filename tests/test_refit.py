@@ -69,7 +69,7 @@ def test_the_command_prints_both_curves_and_marks_the_fit(run: Path) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # rich wraps lines at the terminal's width
     assert "fitted*" in text and "k > n" in text
-    assert "from the first 8 samples of each problem" in text
+    assert "from each problem's first 8 samples" in text
     assert json.loads((run / "passk.json").read_text())["fit"]["max_n"] == 8
 
 

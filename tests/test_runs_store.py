@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.runs import open_records, prepare_run_dir, read_json, read_records, write_json_atomic
+from mta_probe.runs import cut_records, open_records, prepare_run_dir, read_json, read_records, write_json_atomic
 
 
 def test_a_new_directory_is_created_and_the_same_identity_resumes(tmp_path: Path) -> None:
@@ -90,3 +90,17 @@ def test_a_result_file_reads_back_and_a_missing_one_says_what_to_do(tmp_path: Pa
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(BadInputError, match=r"cannot read .*broken\.json"):
         read_json(tmp_path / "broken.json", "unused")
+
+
+def test_cut_records_keeps_the_prefix_before_the_first_refused_or_broken_line(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    assert cut_records(path, lambda r: True) == 0 and not path.exists()
+    lines = [json.dumps({"step": s}) + "\n" for s in (1, 2, 3, 4)]
+    path.write_text("".join(lines) + '{"step": 5')  # a resumed run after a kill mid-line
+    assert cut_records(path, lambda r: r["step"] <= 9) == 4
+    assert path.read_text() == "".join(lines)  # the cut line is gone, the rest untouched
+    assert cut_records(path, lambda r: r["step"] <= 2) == 2
+    assert path.read_text() == "".join(lines[:2])
+    path.write_text("".join(lines[:2]) + '{"epoch": 3}\n' + lines[3])
+    assert cut_records(path, lambda r: r["step"] <= 9) == 2  # a record without the key ends the prefix
+    assert path.read_text() == "".join(lines[:2])

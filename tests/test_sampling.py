@@ -49,7 +49,7 @@ def test_hf_returns_n_completions_with_exact_token_counts(tiny_sampler) -> None:
     reasons = {c.finish_reason for cs in out for c in cs}
     assert reasons == {"stop", "length"}, "the tiny model should both stop and run out"
     for completion in (c for cs in out for c in cs):
-        words = tiny_sampler.tokenizer(completion.text, add_special_tokens=False).input_ids
+        words = tiny_sampler.inner.tokenizer(completion.text, add_special_tokens=False).input_ids
         # word-level vocabulary: the text holds every generated token but the EOS
         assert completion.tokens == len(words) + (completion.finish_reason == "stop")
         if completion.finish_reason == "length":
@@ -71,7 +71,7 @@ def test_hf_stops_at_a_stop_string_and_leaves_it_out(tiny_sampler) -> None:
             before = whole.text[: whole.text.index("plus")]
             assert (cut.text, cut.finish_reason) == (before, "stop")
             # the tokens up to and including the one that completed the stop string
-            assert cut.tokens == len(tiny_sampler.tokenizer(before, add_special_tokens=False).input_ids) + 1
+            assert cut.tokens == len(tiny_sampler.inner.tokenizer(before, add_special_tokens=False).input_ids) + 1
             assert cut.token_ids == whole.token_ids[: cut.tokens]
     assert hits >= 3, "the tiny model should say 'plus' in several samples"
 
@@ -132,13 +132,13 @@ def test_hf_greedy_ignores_seed_and_matches_argmax(tiny_sampler) -> None:
     ids = tiny_sampler.encode(PROMPTS[0])
     with torch.inference_mode():
         for _ in range(6):
-            logits = tiny_sampler.model(torch.tensor([ids])).logits[0, -1]
+            logits = tiny_sampler.inner.model(torch.tensor([ids])).logits[0, -1]
             ids.append(int(logits.argmax()))
-            if ids[-1] in tiny_sampler.eos_ids:
+            if ids[-1] in tiny_sampler.inner.eos_ids:
                 break
     new = ids[len(tiny_sampler.encode(PROMPTS[0])) :]
     assert out[0][0].tokens == len(new)
-    assert out[0][0].text == tiny_sampler.tokenizer.decode(new, skip_special_tokens=True)
+    assert out[0][0].text == tiny_sampler.inner.tokenizer.decode(new, skip_special_tokens=True)
 
 
 def test_hf_packed_greedy_matches_one_prompt_at_a_time(tiny_sampler) -> None:
@@ -150,7 +150,7 @@ def test_hf_packed_greedy_matches_one_prompt_at_a_time(tiny_sampler) -> None:
 
 def test_hf_chat_renders_template_raw_does_not(tiny_llama_dir: Path, tiny_sampler) -> None:
     raw = open_sampler("hf", resolve_model(str(tiny_llama_dir)), chat=False)
-    tokenizer = tiny_sampler.tokenizer
+    tokenizer = tiny_sampler.inner.tokenizer
     assert tokenizer.decode(tiny_sampler.encode("two plus two")) == (
         "User : two plus two Assistant :"
     )
@@ -187,7 +187,7 @@ def test_embedded_model_converts_once_and_samples(converted_home: Path, monkeypa
     messages: list[str] = []
     sampler = open_sampler("hf", ref, on_status=messages.append)
     assert (converted_home / "models" / "smollm2-135m" / "model.safetensors").is_file()
-    assert sampler.tokenizer.eos_token == "<|im_end|>"  # fixed after transformers' converter
+    assert sampler.inner.tokenizer.eos_token == "<|im_end|>"  # fixed after transformers' converter
     out = sampler.sample(["What is 2 + 3? Answer with one number."], 4,
                          SamplingSettings(max_tokens=32), seed=0)
     assert len(out[0]) == 4 and all(c.tokens >= 1 and c.text for c in out[0])

@@ -9,6 +9,7 @@ import pytest
 from mta_probe.errors import BadInputError
 from mta_probe.sampling import (
     Completion,
+    Sampler,
     SamplingSettings,
     check_seed_streams,
     draw,
@@ -68,19 +69,19 @@ def test_only_stop_and_length_are_scored() -> None:
     assert scored == [True, True, False, False, False]
 
 
-class Grouped:
+class Grouped(Sampler):
     prompts_per_call = 2
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def sample(self, prompts, n, settings, seed):
+    def sample(self, prompts, n, settings, seed, start=None):
         self.calls.append(list(prompts))
         return [[Completion(f"{p}:{s}", 1, "stop")] for p, s in zip(prompts, seed)]
 
 
 class Streaming(Grouped):
-    def stream(self, prompts, n, settings, seeds):
+    def stream(self, prompts, n, settings, seeds, start=None):
         yield from reversed(list(enumerate(self.sample(prompts, n, settings, seeds))))
 
 

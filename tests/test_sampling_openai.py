@@ -58,9 +58,9 @@ def test_stop_strings_are_sent(server_url: str) -> None:
 def test_greedy_sends_temperature_zero_and_refuses_n_above_one(server_url: str) -> None:
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url)
     with pytest.raises(BadInputError, match="not n=4"):
-        sampler.sample(["p"], 4, SamplingSettings(greedy=True), seed=0)
+        sampler.sample(["p"], 4, SamplingSettings(greedy=True, max_tokens=8), seed=0)
     assert VLLMServe.bodies == []
-    sampler.sample(["p"], 1, SamplingSettings(temperature=0.8, top_p=0.5, greedy=True), seed=0)
+    sampler.sample(["p"], 1, SamplingSettings(temperature=0.8, top_p=0.5, greedy=True, max_tokens=8), seed=0)
     body = VLLMServe.bodies[0][1]
     assert (body["n"], body["temperature"], body["top_p"]) == (1, 0.0, 1.0)
 
@@ -90,7 +90,7 @@ def test_a_request_may_start_at_sample_j_in_sample_and_in_stream(server_url: str
 def test_the_client_retries_server_errors_then_succeeds(server_url: str) -> None:
     VLLMServe.failures = 2
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url, retries=2)
-    assert len(sampler.sample(["p"], 2, SamplingSettings(), seed=0)[0]) == 2
+    assert len(sampler.sample(["p"], 2, SamplingSettings(max_tokens=8), seed=0)[0]) == 2
     assert len(VLLMServe.bodies) == 3
 
 
@@ -98,7 +98,7 @@ def test_retries_exhausted_is_one_backend_error(server_url: str) -> None:
     VLLMServe.failures = 5
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url=server_url, retries=1)
     with pytest.raises(BackendError, match=r"/v1/completions refused the request: HTTP 503"):
-        sampler.sample(["p"], 1, SamplingSettings(), seed=0)
+        sampler.sample(["p"], 1, SamplingSettings(max_tokens=8), seed=0)
     assert len(VLLMServe.bodies) == 2
 
 
@@ -106,4 +106,4 @@ def test_unreachable_server_is_a_backend_error() -> None:
     sampler = open_sampler("openai", ModelRef("m", "m", None, False, 8), base_url="http://127.0.0.1:9/v1",
                            retries=0, timeout=2)
     with pytest.raises(BackendError, match=r"cannot reach http://127.0.0.1:9/v1/completions after 1 attempts"):
-        sampler.sample(["p"], 1, SamplingSettings(), seed=0)
+        sampler.sample(["p"], 1, SamplingSettings(max_tokens=8), seed=0)

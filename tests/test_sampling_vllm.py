@@ -18,7 +18,7 @@ RAW = ModelRef("m", "org/m", None, False, 64)
 
 def test_every_sampling_field_is_explicit_and_each_prompt_has_its_seed(standin_vllm) -> None:
     sampler = open_sampler("vllm", CHAT, tensor_parallel_size=1, seed=5)
-    llm = sampler.engine.llm
+    llm = sampler.inner.engine.llm
     assert (llm.model, llm.options["seed"], llm.options["enable_prefix_caching"]) == ("org/m", 5, True)
     settings = SamplingSettings(temperature=0.7, top_p=0.9, max_tokens=9)
     out = sampler.sample(["ab", "c"], 3, settings, seed=[10 * SEED_STRIDE, 20 * SEED_STRIDE])
@@ -42,7 +42,7 @@ def test_every_sampling_field_is_explicit_and_each_prompt_has_its_seed(standin_v
 def test_stop_strings_reach_the_engine(standin_vllm) -> None:
     sampler = open_sampler("vllm", RAW)
     sampler.sample(["q"], 2, SamplingSettings(max_tokens=4, stop=("\nProblem:", "\nQ:")), seed=[0])
-    params = sampler.engine.llm.calls[0][1][0]
+    params = sampler.inner.engine.llm.calls[0][1][0]
     assert (params.stop, params.include_stop_str_in_output) == (["\nProblem:", "\nQ:"], False)
 
 
@@ -56,7 +56,7 @@ def test_prompts_that_fill_the_context_are_found_before_vllm_refuses_them(standi
 def test_an_int_seed_spaces_prompts_by_the_stride(standin_vllm) -> None:
     sampler = open_sampler("vllm", RAW)
     sampler.sample(["a", "b", "c"], 2, SamplingSettings(max_tokens=4), seed=7)
-    assert [p.seed for p in sampler.engine.llm.calls[0][1]] == [7, 7 + SEED_STRIDE, 7 + 2 * SEED_STRIDE]
+    assert [p.seed for p in sampler.inner.engine.llm.calls[0][1]] == [7, 7 + SEED_STRIDE, 7 + 2 * SEED_STRIDE]
 
 
 def test_child_i_is_drawn_from_seed_plus_i_as_in_vllm(standin_vllm) -> None:
@@ -75,7 +75,7 @@ def test_a_request_may_start_at_sample_j_with_its_own_count(standin_vllm) -> Non
     whole = sampler.sample(["q", "r"], 6, settings, seed=[1000, 5000])
     later = sampler.sample(["q", "r"], [2, 6], settings, seed=[1000, 5000], start=[3, 0])
     assert later == [whole[0][3:5], whole[1]]
-    assert [(p.n, p.seed) for p in sampler.engine.llm.calls[-1][1]] == [(2, 1003), (6, 5000)]
+    assert [(p.n, p.seed) for p in sampler.inner.engine.llm.calls[-1][1]] == [(2, 1003), (6, 5000)]
 
 
 def test_only_seeded_requests_can_continue_a_problem(standin_vllm) -> None:
@@ -89,10 +89,10 @@ def test_greedy_with_n_above_one_is_refused_as_vllm_refuses_it(standin_vllm) -> 
         standin_vllm.SamplingParams(n=3, temperature=0.0)  # what the engine itself says
     sampler = open_sampler("vllm", RAW)
     with pytest.raises(BadInputError, match="greedy decoding gives one completion per prompt, not n=3"):
-        sampler.sample(["ab"], 3, SamplingSettings(greedy=True), seed=0)
-    assert sampler.engine.llm.calls == []  # refused before any request
-    sampler.sample(["ab"], 1, SamplingSettings(temperature=0.7, greedy=True), seed=0)
-    requests, params = sampler.engine.llm.calls[0]
+        sampler.sample(["ab"], 3, SamplingSettings(greedy=True, max_tokens=8), seed=0)
+    assert sampler.inner.engine.llm.calls == []  # refused before any request
+    sampler.sample(["ab"], 1, SamplingSettings(temperature=0.7, greedy=True, max_tokens=8), seed=0)
+    requests, params = sampler.inner.engine.llm.calls[0]
     assert requests == [{"prompt_token_ids": [1, 97, 98]}]
     assert (params[0].n, params[0].temperature, params[0].top_p) == (1, 0.0, 1.0)
 
@@ -104,7 +104,7 @@ def test_aborted_samples_are_drawn_again_from_their_own_seed(standin_vllm) -> No
     standin_vllm.FAULTS.update({"501": ["abort"], "502": ["error", "abort"]})
     fresh = open_sampler("vllm", RAW)
     assert fresh.sample(["q"], 3, settings, seed=[500])[0] == clean
-    redraws = [params for _, params in fresh.engine.llm.calls[1:]]
+    redraws = [params for _, params in fresh.inner.engine.llm.calls[1:]]
     assert [[p.seed for p in ps] for ps in redraws] == [[501, 502], [502]]
     assert all(p.n == 1 for ps in redraws for p in ps)
 
@@ -116,13 +116,13 @@ def test_a_sample_that_keeps_failing_is_returned_as_a_failure(standin_vllm) -> N
     assert [c.finish_reason for c in out[1:]] == ["error", "repetition"]
     assert out[0].scored and not out[1].scored and not out[2].scored
     # errors are drawn again (2 rounds), a repetition would repeat itself and is not
-    assert [[p.seed for p in ps] for _, ps in sampler.engine.llm.calls[1:]] == [[701], [701]]
+    assert [[p.seed for p in ps] for _, ps in sampler.inner.engine.llm.calls[1:]] == [[701], [701]]
 
 
 def test_request_seeds_off_sends_none(standin_vllm) -> None:
     sampler = open_sampler("vllm", RAW, request_seeds=False)
     sampler.sample(["a", "b"], 2, SamplingSettings(max_tokens=4), seed=[3, 4])
-    assert [p.seed for p in sampler.engine.llm.calls[0][1]] == [None, None]
+    assert [p.seed for p in sampler.inner.engine.llm.calls[0][1]] == [None, None]
 
 
 def _engine_in(pipe, standins: str) -> None:

@@ -14,7 +14,7 @@ from mta_probe.tasks import TaskOptions
 from mta_train.settings import LOSS_AGG_MODES, DapoSettings, LocalSettings, TrainSettings
 from mta_train.techniques import TECHNIQUES
 
-# The paper's Section 3 and the scripts of its code (anchors.md).
+# The paper's Section 3 and the launch scripts of its code (github hkust-nlp/model-task-align-rl).
 PAPER = {
     "group_size": 16, "clip_low": 0.2, "clip_high": 0.28, "clip_c": 10.0,
     "loss_agg_mode": "token-mean", "dynamic_sampling": True, "max_num_gen_batches": 2,

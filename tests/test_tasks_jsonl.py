@@ -11,6 +11,7 @@ import pytest
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import TaskOptions, load_task
 from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE, MATH_TEMPLATE
+from mta_probe.verify import VERIFIERS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -67,3 +68,17 @@ def test_jsonl_needs_a_known_verifier(verifiers: dict[str, Any]):
 def test_jsonl_missing_file(verifiers: dict[str, Any]):
     with pytest.raises(BadInputError, match="no such file"):
         load_task("does/not/exist.jsonl", options=TaskOptions(verifier="exact"))
+
+
+@pytest.mark.parametrize("verifier, style", [(name, row.prompt) for name, row in VERIFIERS.items()])
+def test_jsonl_question_is_asked_in_its_verifiers_prompt_style(tmp_path: Path, verifier: str, style: str):
+    # The style comes from the verifier's row alone: math-lenient asks for \boxed{} like math (a
+    # name test, `== "math"`, once gave it the <answer> instruction).
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"question": "What is 3 + 4?", "answer": "7"}) + "\n")
+    (problem,) = load_task(str(path), options=TaskOptions(verifier=verifier)).problems
+    expected = {"boxed": "What is 3 + 4?\n\nPlease reason step by step, and put your final answer within \\boxed{}.",
+                "answer-tag": ANSWER_TAG_TEMPLATE.format(question="What is 3 + 4?"),
+                "verbatim": "What is 3 + 4?"}[style]
+    assert problem.prompt == expected
+    assert (verifier == "math-lenient") <= (style == "boxed")

@@ -28,9 +28,25 @@ def test_every_task_loads_or_is_unavailable_offline(name: str, monkeypatch: pyte
         assert "\n" not in message
         assert ("HF_HUB_OFFLINE is set" in message) or ("git clone" in message)
     else:
-        # the table tasks whose data ships with mta's dependencies
-        assert name in ("humaneval", "arith-quick")
+        # the table tasks whose data ships with mta or its dependencies
+        assert name in ("humaneval", "arith-quick", "capitals")
         assert len(task.problems) == 2
+
+
+def test_the_probes_default_is_the_reproductions_green_task_shipped_in_the_package():
+    """`capitals` is docs/reproduction/capitals-famous-test.jsonl, read from the package (so the
+    numbers docs/reproduction.md measured on it hold for the default), with a one-line budget."""
+    from pathlib import Path
+
+    from mta_probe import PassKSettings, TaskOptions
+
+    task = load_task("capitals")
+    documented = load_task(str(Path(__file__).parents[1] / "docs/reproduction/capitals-famous-test.jsonl"),
+                           options=TaskOptions(verifier="normalized")).problems
+    assert PassKSettings().task == "capitals" and task.verifier == "normalized"
+    assert [(p.id, p.prompt, p.gold) for p in task.problems] == [(p.id, p.prompt, p.gold) for p in documented]
+    assert len(task.problems) == 20 and task.problems[0].gold == "Paris"
+    assert TASKS["capitals"].max_tokens == 32 and TASKS["arith-quick"].max_tokens is None
 
 
 def test_the_quick_default_is_ten_one_digit_sums():

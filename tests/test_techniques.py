@@ -92,7 +92,7 @@ FIELDS = {
 @pytest.mark.parametrize(("name", "expected"), FIELDS.items())
 def test_technique_fields(name: str, expected: tuple[object, ...]) -> None:
     technique: Technique = TECHNIQUES[name]
-    assert (technique.advantage, technique.data, technique.group_level,
+    assert (technique.estimator, technique.data, technique.group_level,
             technique.needs_logprobs, technique.uses_labels) == expected
     assert technique.summary.strip()
 

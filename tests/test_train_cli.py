@@ -70,22 +70,19 @@ def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: 
     assert "2/2 st" in screen and screen.count("20/20") == 2, result.output
 
 
-def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tiny_llama_dir: Path) -> None:
-    from mta_cli.train import _settings
+def test_the_backends_defaults_live_in_the_settings_not_the_command_line() -> None:
+    from mta_train import DapoSettings, TrainSettings
 
-    given = {name: None for name in ("technique", "eval_task", "steps", "batch_size", "mini_batch_size",
-                                     "group_size", "lr", "kl_coef", "seed", "max_response_length",
-                                     "temperature", "max_num_gen_batches", "one_shot", "train_limit",
-                                     "eval_limit", "eval_k", "val_every", "gym_option", "data_dir",
-                                     "verifier", "out", "device", "ray_address")}
-    given.update(technique="random", variant="paper", model=str(tiny_llama_dir), task="arith-quick",
-                 backend="verl", eval_protocol="paper", train_prompt="paper", label_samples=64,
-                 micro_batch_size=8, no_gradient_checkpointing=False, no_dynamic_sampling=False,
-                 no_format_reward=False, dry_run=True, nodes=1, gpus_per_node=8)
-    assert _settings(given).eval_limit is None
-    assert _settings({**given, "backend": "local"}).eval_limit == 20
-    assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_limit == 5
-    assert _settings({**given, "backend": "local", "eval_limit": 0}).eval_limit is None  # 0: every problem
+    # A Python caller gets what the command line gets: the paper's run on verl, a CPU one locally.
+    verl, local = TrainSettings(technique="random", backend="verl"), TrainSettings(technique="random")
+    assert verl.dapo == DapoSettings() and verl.eval_count is None  # every problem
+    assert local.dapo == DapoSettings.small() and local.eval_count == 20
+    assert TrainSettings(technique="ttrl", backend="verl").dapo.steps == 30  # Section 4.2
+    assert TrainSettings(technique="random", eval_limit=5).eval_count == 5
+    assert TrainSettings(technique="random", eval_limit=0).eval_count is None  # 0: every problem
+    # a batch below the default mini-batch takes it down, unless one is given
+    assert DapoSettings().changed(batch_size=8).mini_batch_size == 8
+    assert DapoSettings().changed(batch_size=8, mini_batch_size=4).mini_batch_size == 4
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:
@@ -99,6 +96,77 @@ def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama
     config = OmegaConf.load(tmp_path / "run" / "verl_config.yaml")
     assert config.trainer.total_training_steps == 30
     assert config.actor_rollout_ref.rollout.val_kwargs.top_p == 0.7
+
+
+MATH_FIXTURE = str(Path(__file__).parent / "fixtures" / "user_math.jsonl")
+
+
+def test_the_papers_incorrect_reward_configures_on_a_math_task(tmp_path: Path,
+                                                              tiny_llama_dir: Path) -> None:
+    """Issue 22: the paper's own variant (a fixed incorrect label per problem, made by the model
+    before training) exited 2 on a dry run and left run.json behind. The dry run now writes the
+    configuration and says that the training rows come after labelling."""
+    pytest.importorskip("verl")
+    from omegaconf import OmegaConf
+
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--technique", "incorrect", "--task", MATH_FIXTURE,
+                                 "--verifier", "math", "--backend", "verl", "--dry-run",
+                                 "--model", str(tiny_llama_dir), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    config = OmegaConf.load(run / "verl_config.yaml")
+    kwargs = config.reward.custom_reward_function.reward_kwargs
+    assert (kwargs.technique, kwargs.variant) == ("incorrect", "paper")
+    assert list(config.data.train_files) == [str(run / "verl_data" / "train.parquet")]
+    assert not (run / "verl_data" / "train.parquet").exists()  # written after labelling
+    assert (run / "verl_data" / "val_0.parquet").is_file()
+    assert "does not label" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--eval-task", "no-such-task"], "no-such-task"),
+    (["--ray-address", "10.0.0.1:6379"], "--shared-dir"),
+    (["--ray-address", "10.0.0.1:6379", "--shared-dir", "{shared}"], "is not in --shared-dir"),
+    (["--gpus-per-node", "0"], "at least 1"),
+])
+def test_a_refused_verl_start_writes_nothing(extra: list[str], says: str, tmp_path: Path,
+                                             tiny_llama_dir: Path) -> None:
+    """Issue 22: every refusal comes before the run directory is made (it held a stray run.json)."""
+    pytest.importorskip("verl")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    run = tmp_path / "run"
+    args = ["train", "--technique", "vote", "--backend", "verl", "--dry-run", "--model",
+            str(tiny_llama_dir), "--out", str(run), *[a.format(shared=shared) for a in extra]]
+    assert says in one_error_line(args)
+    assert not run.exists()
+
+
+def test_a_multi_node_run_lives_in_the_shared_folder(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    """Issue 22: with --ray-address, verl's workers on other nodes read the data, the model and
+    the agent-loop file, and write checkpoints and the metrics log, by the driver's paths."""
+    pytest.importorskip("verl")
+    from omegaconf import OmegaConf
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    base = ["train", "--technique", "vote", "--backend", "verl", "--dry-run",
+            "--ray-address", "10.0.0.1:6379", "--shared-dir", str(shared)]
+    run = shared / "run"
+    # a local model outside the shared folder cannot be loaded by the other nodes
+    refused = one_error_line([*base, "--model", str(tiny_llama_dir), "--out", str(run)])
+    assert f"the model {tiny_llama_dir} is not in --shared-dir" in refused
+    assert not run.exists()
+    # a hub ID is fetched by every node; everything mta writes is in the shared folder
+    result = runner.invoke(app, [*base, "--model", "qwen", "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    config = OmegaConf.load(run / "verl_config.yaml")
+    env = config.ray_kwargs.ray_init.runtime_env.env_vars
+    written = [config.trainer.default_local_dir, env.VERL_FILE_LOGGER_PATH,
+               config.actor_rollout_ref.rollout.agent.agent_loop_config_path,
+               *config.data.train_files, *config.data.val_files]
+    assert all(Path(path).is_relative_to(shared) for path in written), written
+    assert config.ray_kwargs.ray_init.address == "10.0.0.1:6379"
 
 
 def test_data_prepare_writes_verl_parquet(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mta_probe.errors import BadInputError
+from mta_probe.sampling import Sampler
 from mta_probe.tasks import Problem
 from mta_probe.verify import VerifierPool
 from mta_train.evaluation import (
@@ -43,7 +44,7 @@ def test_the_paper_reads_the_first_answer_block_only(text: str, paper: bool, pro
 
 def test_validation_on_verl_scores_as_the_local_evaluation() -> None:
     """verl's validation rows go through the plugin's reward function: the same verdicts."""
-    from mta_train.verl_plugin import validation_reward
+    from mta_train.verl_rewards import validation_reward
 
     for text in ("<answer>3</answer><answer>0.5</answer>", "\\boxed{1/2}", "<answer>1/2</answer>"):
         for name, protocol in EVAL_PROTOCOLS.items():
@@ -70,7 +71,7 @@ def test_prompt_sampling_and_k_follow_the_protocol() -> None:
     assert eval_k("math500", TrainSettings(technique="vote", eval_k=4)) == 4
 
 
-class EchoSampler:
+class EchoSampler(Sampler):
     """Answers every prompt with k fixed completions and records what it was asked."""
 
     prompts_per_call = 2

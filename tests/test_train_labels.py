@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling import Completion, SamplingSettings
+from mta_probe.sampling import Completion, Sampler, SamplingSettings
 from mta_probe.tasks import Problem
 from mta_train.data import TrainingSet
 from mta_train.labels import LABELS_FILE, fixed_incorrect_labels, needs_fixed_labels
@@ -27,7 +27,7 @@ ANSWERS = {  # what the "model" says for each problem
 }
 
 
-class FakeSampler:
+class FakeSampler(Sampler):
     def __init__(self) -> None:
         self.asked: list[str] = []
 

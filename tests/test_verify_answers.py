@@ -33,6 +33,43 @@ def test_extract_answer(completion: str, numeric: bool, expected: str | None) ->
     assert extract_answer(completion, numeric_fallback=numeric) == expected
 
 
+# Answers as instruction-tuned models write them (issue 23: the first four were read as no
+# answer, "The answer is 1", "** 7" and "$7$"), and the near misses that must stay what they were.
+@pytest.mark.parametrize(("completion", "expected"), [
+    # "final answer ... is X": a phrase between "answer" and "is", within one clause
+    ("The final answer to this arithmetic problem is 1.", "1"),
+    ("So the answer to the question is Madrid.", "Madrid"),
+    ("The answer for Japan is Tokyo.", "Tokyo"),
+    ("the answer to 3.5 + 1 is 4.5.", "4.5"),  # a decimal point does not end the clause
+    ("The answer depends on x. It is 5.", None),  # "is" in another sentence
+    ("The answer, after all this, is 5.", None),  # not "answer to/for/of/in ..."
+    # "answer: The answer is X": the phrase said twice, across a line break or not
+    ("...think about the final answer: \nThe answer is 1.", "1"),
+    ("Answer: The answer is 7", "7"),
+    ("Final Answer:\n7", "7"),
+    # markdown emphasis around the phrase or the value
+    ("**Final Answer:** 7", "7"),
+    ("**Final Answer**: 7", "7"),
+    ("The **answer is** 7", "7"),
+    ("The answer is **7**.", "7"),
+    ("**The answer is 7.**", "7"),
+    ("Answer: *Paris*", "Paris"),
+    ("the answer is a*b", "a*b"),  # inside a value, `*` stays
+    ("The answer is *", "*"),
+    # `$...$` around a plain value; LaTeX inside keeps its delimiters (the math verifier reads it)
+    ("The answer is $7$.", "7"),
+    ("The final answer is: $$-4$$", "-4"),
+    ("The answer is $\\frac{1}{2}$.", "$\\frac{1}{2}$"),
+    ("The answer is $x^2$.", "$x^2$"),
+    # the last phrase still wins, and tags and boxes still come first
+    ("The answer is 3. No wait, the answer is 4.", "4"),
+    ("<answer>$7$</answer> The answer is 8.", "$7$"),
+    ("\\boxed{5}. **Final Answer:** 6", "5"),
+])
+def test_extract_answer_reads_answers_as_written(completion: str, expected: str | None) -> None:
+    assert extract_answer(completion) == expected
+
+
 @pytest.mark.parametrize(("completion", "expected"), [
     (MULTILINE, True),
     ("<think>a</think><answer>b</answer>", True),

@@ -1,8 +1,9 @@
 """BBH and BBEH scoring (mta_probe/verify/bigbench.py) against their official scorers.
 
 Table tests run everywhere. The comparisons load the official scorers at test time and skip
-cleanly without them: BBEH's evaluate.py from a clone named by MTA_BBEH_CLONE, SynLogic's BBH
-verifiers from shared/benchmarks/synlogic, BBH's published Codex outputs from MTA_BBH_CLONE.
+cleanly without them: BBEH's evaluate.py from a clone (MTA_BBEH_CLONE, else shared/scorers/bbeh),
+SynLogic's BBH verifiers from shared/benchmarks/synlogic, BBH's published Codex outputs from a
+clone (MTA_BBH_CLONE, else shared/scorers/big-bench-hard): tests/benchdata.py finds them.
 bench/bigbench_agreement.py runs the same comparisons on every item and prints the tables of
 docs/verifiers.md.
 """
@@ -12,14 +13,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from benchdata import benchmark_dir
+from benchdata import benchmark_dir, scorer_clone
 from bigbench_forms import (
     MTA_ACCEPTS,
     MTA_REJECTS,
     bbeh_forms,
     bbh_forms,
     bbh_paper_metric,
-    env_clone,
     load_bbeh_evaluate,
     load_synlogic_bbh,
     synlogic_bbh_verdict,
@@ -146,7 +146,7 @@ def test_bbeh_table(completion: str, target: str, official: bool):
 
 
 def test_bbeh_table_matches_official_evaluate():
-    clone = env_clone("MTA_BBEH_CLONE") or pytest.skip("set MTA_BBEH_CLONE to a bbeh clone")
+    clone = scorer_clone("MTA_BBEH_CLONE", "bbeh", "bbeh/evaluate.py", "evaluate.py")
     evaluate = load_bbeh_evaluate(clone)
     for completion, target, official in BBEH_TABLE:
         twin = completion.split("<answer>")[-1].split("</answer>")[0] if "<answer>" in completion \
@@ -160,7 +160,7 @@ def test_bbeh_real_targets_in_model_forms_agree_with_evaluate():
     prefix and in mta's tag, and another item's target: evaluate.py and mta agree, except that an
     empty answer is never right in mta (two targets are "[]", which evaluate.py matches with an
     empty answer). The bench runs all items in all six wrappers."""
-    clone = env_clone("MTA_BBEH_CLONE") or pytest.skip("set MTA_BBEH_CLONE to a bbeh clone")
+    clone = scorer_clone("MTA_BBEH_CLONE", "bbeh", "bbeh/evaluate.py", "evaluate.py")
     evaluate = load_bbeh_evaluate(clone)
     problems = load_task("bbeh", options=TaskOptions(data_dir=benchmark_dir("bbeh"))).problems
     distinct = list({problem.gold: problem for problem in problems}.values())
@@ -212,7 +212,7 @@ def test_bbh_forms_agree_with_official_scorers(synlogic_bbh):
 def test_bbh_paper_metric_reproduces_published_codex_accuracy():
     """BBH's published Codex outputs (CoT and direct, 27 subsets each): BBH's metric as
     bigbench_forms writes it gives the published accuracy, and mta agrees on every output."""
-    clone = env_clone("MTA_BBH_CLONE") or pytest.skip("set MTA_BBH_CLONE to a BIG-Bench-Hard clone")
+    clone = scorer_clone("MTA_BBH_CLONE", "big-bench-hard", "code-davinci-002-outputs")
     problems = {p.id: p for p in load_task("bbh", options=TaskOptions(
         data_dir=benchmark_dir("bbh"))).problems}
     files = sorted((clone / "code-davinci-002-outputs").glob("*/*_few_shot_template_0-255000.json"))

@@ -1,9 +1,10 @@
 """The KOR-Bench verifier (mta_probe/verify/kor.py, kor_puzzle.py, arithmetic.py).
 
 Three layers: tables of (gold, completion, expected) per rule family, written from reading KOR's
-`eval/eval_utils.py`; every real gold of the benchmark accepted as an answer; and, when a clone of
-KOR-Bench is given in `MTA_KOR_CLONE`, KOR's own `evaluate_response_vs_answer` run side by side
-with mta on the same tables and on KOR's released model answers (with their released verdicts).
+`eval/eval_utils.py`; every real gold of the benchmark accepted as an answer; and KOR's own
+`evaluate_response_vs_answer`, loaded at test time from a KOR-Bench clone (`MTA_KOR_CLONE`, else
+shared/scorers/kor-bench: tests/benchdata.py), run side by side with mta on the same tables and on
+KOR's released model answers (with their released verdicts).
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from benchdata import benchmark_dir
+from benchdata import benchmark_dir, scorer_clone
 from problems import problem
 
 from mta_probe.tasks import Problem, TaskOptions, load_task
@@ -26,9 +26,12 @@ from mta_probe.verify import verify_one
 from mta_probe.verify.arithmetic import evaluate_arithmetic
 from mta_probe.verify.kor import kor_answer, scored_region
 
+FORMAT = "\nPlease provide the answer in the format [[output]]."
+
 # (category, rule_id, idx, gold, completion, mta's verdict, how KOR's scorer differs or "").
 # "empty": KOR accepts, mta refuses an answer empty once cleaned. "think": mta reads after
-# </think>, KOR reads the whole text. "sympy": KOR's scorer accepts too when sympy's LaTeX parser
+# </think>, KOR reads the whole text. "continuation": KOR reads the answer a base model gives to
+# the next question it writes itself, mta only the answer to this one. "sympy": KOR's scorer accepts too when sympy's LaTeX parser
 # works (antlr4 4.11 installed); its released verdicts were made without it.
 CASES: list[tuple[str, str, str, str, str, bool, str]] = [
     # counterfactual / cipher / plain operation: first [[...]], quotes, spaces, brackets deleted
@@ -42,6 +45,18 @@ CASES: list[tuple[str, str, str, str, str, bool, str]] = [
     ("counterfactual", "1", "1", "[[C]]", "C", False, ""),
     ("counterfactual", "1", "1", "[[C]]", "[[ ]]", False, ""),
     ("counterfactual", "1", "1", "[[C]]", "<think>like this: [[A]]</think>\n[[C]]", True, "think"),
+    # a base model's continuation: KOR reads $\boxed{}$ only when no [[...]] is anywhere in the text,
+    # and [...] only when neither is, so the form it reads first may be the continuation's
+    ("logic", "5", "47", "[[-]]", f"[-]\n\n### Question:\nWhat is the output?{FORMAT}\n\n### Answer:\nYes",
+     False, ""),  # KOR's released answer of Mistral-7B-v0.1, logic three-shot, idx 47, shortened
+    ("counterfactual", "1", "1", "[[C]]", "$\\boxed{C}$\n\n### Question:\nWho ...?\n\n### Answer:\n[[D]]",
+     False, ""),
+    ("counterfactual", "1", "1", "[[C]]", "[C]\n\n### Question:\nWho ...?\n\n### Answer:\n$\\boxed{D}$",
+     False, ""),
+    ("counterfactual", "1", "1", "[[C]]", "[C]\n\n### Question:\nWho ...?\n\n### Answer:\n[D]", True, ""),
+    ("counterfactual", "1", "1", "[[C]]", "[D]\n\n### Question:\nWho ...?\n\n### Answer:\n[[C]]",
+     False, "continuation"),
+    ("counterfactual", "1", "1", "[[C]]", f"[C] is the answer.{FORMAT}", False, ""),  # no continuation
     ("cipher", "3", "5", "[[HELLO]]", '[["H E L L O"]]', True, ""),
     ("cipher", "3", "5", "[[17]]", "[[[17]]]", True, ""),
     ("cipher", "3", "5", "[[HELLO]]", "[[HELLO.]]", False, ""),
@@ -123,6 +138,18 @@ def test_kor_answer_and_the_region_it_reads(completion: str, expected: str | Non
     assert kor_answer(scored_region(completion)) == expected
 
 
+@pytest.mark.parametrize("text, continuation, expected", [
+    ("[-]\n\n", "### Question:\nin the format [[output]]", None),  # KOR reads the continuation's
+    ("[-]\n\n", "### Question:\nin the format $\\boxed{x}$", None),
+    ("[-]\n\n", "### Question:\nin the format [x]", "-"),  # the first [...] is this answer's
+    ("[[A]] [-]\n\n", "### Question:\n[[B]]", "A"),
+    ("$\\boxed{A}$\n\n", "### Question:\n[x]", "A"),
+    ("[-", "]\n### Question:\n", None),  # a bracket the continuation closes is not an answer
+])
+def test_kor_answer_after_a_cut(text: str, continuation: str, expected: str | None) -> None:
+    assert kor_answer(text, continuation) == expected
+
+
 def test_empty_answers_are_never_correct() -> None:
     for category, rule_id in [("counterfactual", "1"), ("puzzle", "4"), ("puzzle", "2"), ("logic", "5"),
                               ("operation", "18"), ("puzzle", "6")]:
@@ -161,13 +188,10 @@ def test_every_real_gold_written_as_an_answer_is_accepted() -> None:
     assert refused == ["puzzle/84"]
 
 
-# Side by side with KOR's own scorer, from a clone named in MTA_KOR_CLONE.
+# Side by side with KOR's own scorer, from a clone: MTA_KOR_CLONE, else shared/scorers/kor-bench.
 
 def _kor_clone() -> Path:
-    clone = os.environ.get("MTA_KOR_CLONE", "").strip()
-    if not clone or not (Path(clone) / "eval" / "eval_utils.py").is_file():
-        pytest.skip("set MTA_KOR_CLONE to a clone of KOR-Bench/KOR-Bench to compare with its eval_utils.py")
-    return Path(clone)
+    return scorer_clone("MTA_KOR_CLONE", "kor-bench", "eval/eval_utils.py")
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +244,12 @@ RELEASED_MODELS = ("Qwen2.5-7B_", "Qwen2.5-72B-Instruct_", "Meta-Llama-3.1-8B-In
 
 
 def test_released_answers_match_kors_verdicts(official: Callable[..., bool]) -> None:
-    """Six models (base and chat, three-shot and zero-shot) x five categories: 7,500 answers."""
+    """Six models (base and chat, three-shot and zero-shot) x five categories: 7,500 answers, each
+    scored by mta, by KOR's eval_utils run here, and by KOR when it released them. All three
+    agree on every answer (KOR's empty-answer departure, one answer of the 77,500 released, is
+    not among these six models; with sympy's LaTeX parser working, eval_utils judges operation
+    expressions differently from its released verdicts, so those are compared with the
+    released verdicts only)."""
     clone = _kor_clone()
     symbolic = _sympy_latex_works()
     items = {}
@@ -230,20 +259,19 @@ def test_released_answers_match_kors_verdicts(official: Callable[..., bool]) -> 
     files = [f for f in sorted((clone / "eval" / "results" / "0923_main").glob("evaluation_*.json"))
              if f.name[len("evaluation_"):].startswith(RELEASED_MODELS)]
     assert len(files) == 30
-    checked = departures = 0
+    checked, differ = 0, []
     for path in files:
         category = path.name[len("evaluation_"):].split("_")[1]
         for record in json.loads(path.read_text()):
             item = dataclasses.replace(items[category, record["idx"]], gold=record["answer"])
-            mine = verify_one("kor", record["response"], item)
+            mine = verify_one("kor", record["response"], item).correct
+            released = bool(record["is_correct"])
             live = _kor_says(official, record["response"], record["answer"], category,
                              item.meta["rule_id"], record["idx"])
-            where = f"{path.name} idx {record['idx']}"
-            if mine.reason == "empty answer" and record["is_correct"]:
-                departures += 1  # the one departure: KOR may accept an answer with nothing in it
-                continue
-            assert mine.correct is bool(record["is_correct"]), where
-            if not (symbolic and category == "operation"):
-                assert mine.correct is live, where
+            if symbolic and category == "operation":
+                live = released
+            if not mine == released == live:
+                differ.append((path.name, record["idx"], mine, released, live))
             checked += 1
-    assert checked == 7500 - departures and departures <= 5
+    assert checked == 7500
+    assert differ == []  # (file, idx, mta, released verdict, eval_utils here)

@@ -12,7 +12,7 @@ import pytest
 
 from mta_probe.errors import BadInputError
 from mta_probe.tasks import Problem
-from mta_probe.verify import Verdict, VerifierPool, verify_one
+from mta_probe.verify import Verdict, Verifier, VerifierPool, verify_one
 from mta_probe.verify.sandbox import DIR_PREFIX, run_program
 
 
@@ -34,7 +34,7 @@ def misbehave(completion: str, problem: Problem) -> Verdict:
     return Verdict(completion == problem.gold, completion)
 
 
-TABLE = {"misbehave": misbehave}
+TABLE = {"misbehave": Verifier(misbehave)}
 
 
 def _problem(gold: str) -> Problem:
@@ -113,9 +113,13 @@ def test_pool_matches_in_process_scoring(workers: int) -> None:
     completions = ["<answer>0.5</answer>", "\\boxed{\\frac{1}{3}}", "nothing", "The answer is 1/2."]
     problem = _problem("\\frac{1}{2}")
     expected = [verify_one("math", text, problem) for text in completions]
+    # KOR's verifier is handed the whole completion and cuts a continuation itself (rules.py)
+    kor = Problem(id="k", prompt="p", statement="s", gold="[[C]]", meta={"category": "counterfactual"})
+    kor_items = [("[C]\n\n### Question:\nWhich? [[D]]", kor), ("[C]", kor)]
     with VerifierPool(workers=workers, timeout=10.0) as pool:
         assert pool.verify("math", [(text, problem) for text in completions]) == expected
         assert pool.verify("math", []) == []
+        assert [v.correct for v in pool.verify("kor", kor_items)] == [False, True]
     assert [verdict.correct for verdict in expected] == [True, False, False, True]
 
 

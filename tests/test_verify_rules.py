@@ -31,13 +31,13 @@ INSTRUCTION = "Please reason step by step, and put your final answer within \\bo
 def test_math_base_model_is_scored_on_its_first_answer(continuation: str) -> None:
     completion = SOLUTION + continuation
     assert verify_one("math", completion, POLAR).correct
-    assert not VERIFIERS["math"](completion, POLAR).correct  # the verifier alone reads the last box
+    assert not VERIFIERS["math"].judge(completion, POLAR).correct  # the verifier alone reads the last box
 
 
 def test_an_echoed_instruction_box_is_not_the_answer() -> None:
     echoed = f"{SOLUTION} {INSTRUCTION}"
     assert answer_region(echoed, POLAR.prompt, POLAR.statement) == SOLUTION + " "
-    assert VERIFIERS["math"](echoed, POLAR).correct  # extraction alone skips the empty box too
+    assert VERIFIERS["math"].judge(echoed, POLAR).correct  # extraction alone skips the empty box too
     assert verify_one("math", echoed, POLAR).correct
 
 
@@ -68,6 +68,28 @@ def test_kor_base_model_continuation() -> None:
     preamble = problem.prompt.splitlines()[0]
     again = f"[[B]]\n\n{preamble}\n\n### Story Rule:\n... [[A]]"
     assert verify_one("kor", again, problem).correct
+
+
+def test_kor_reads_no_loose_answer_when_the_continuation_has_its_strict_form() -> None:
+    # KOR reads [...] only when no [[...]] is anywhere in the text: here it reads the continuation's
+    # [[A]] and says wrong; mta reads no answer to this problem (and never the continuation's)
+    problem = load_task("kor-cf", options=TaskOptions(data_dir=KOR_CLONE)).problems[0]
+    continuation = "\n\n### Question:\nDo fish fly?\nAnswer with [[A]] or [[B]].\n\n### Answer:\n"
+    loose = f"[B]{continuation}[[A]]"
+    assert verify_one("kor", loose, problem) == Verdict(False, None, "no answer found")
+    assert not verify_one("kor", f"[A]{continuation}[[B]]", problem).correct  # KOR: right, by luck
+    assert verify_one("kor", "[B]", problem).correct  # no continuation: KOR reads [B]
+
+
+def test_a_verifier_that_cuts_its_own_continuation_gets_the_whole_completion() -> None:
+    def reads(completion: str, problem: Problem) -> Verdict:
+        return Verdict(False, completion)
+
+    problem = _empty_gold_problem("exact")
+    completion = "[-]\n\n### Question:\nWhat next? [[x]]"
+    assert judge(reads, completion, problem).answer == "[-]\n\n"
+    assert judge(reads, completion, problem, whole=True).answer == completion
+    assert [n for n, row in VERIFIERS.items() if row.cuts_own_continuation] == ["kor"]
 
 
 def test_answer_tag_task_continuation(sum_problem: Problem) -> None:
@@ -106,8 +128,8 @@ def test_no_verifier_accepts_an_empty_answer(verifier: str) -> None:
 
 def test_the_rule_overrules_verifiers_that_accept_empty_answers() -> None:
     # without the rule, these verifiers call an empty answer right
-    assert VERIFIERS["exact"]("<answer></answer>", _empty_gold_problem("exact")).correct
-    assert VERIFIERS["gym"]("<answer></answer>", _empty_gold_problem("gym")).correct
+    assert VERIFIERS["exact"].judge("<answer></answer>", _empty_gold_problem("exact")).correct
+    assert VERIFIERS["gym"].judge("<answer></answer>", _empty_gold_problem("gym")).correct
     # (code-io no longer does: LiveCodeBench's harness finds no program in an empty block)
     verdict = verify_one("exact", "<answer></answer>", _empty_gold_problem("exact"))
     assert verdict == Verdict(False, "", "empty answer")

@@ -1,16 +1,15 @@
 """LiveCodeBench's rules as mta_probe/verify/testrunner.py keeps them: the pure parts, in-process
-(the sandboxed runs are in tests/test_verify_coding.py). With a LiveCodeBench clone
-(MTA_LCB_CLONE=PATH, holding lcb_runner/evaluation/testing_util.py), its own comparison is the
-reference."""
+(the sandboxed runs are in tests/test_verify_coding.py). LiveCodeBench's own comparison, from
+lcb_runner/evaluation/testing_util.py of a clone (MTA_LCB_CLONE, else shared/scorers/livecodebench:
+tests/benchdata.py), is the reference."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from benchdata import scorer_clone
 
 from mta_probe.verify import testrunner
 
@@ -71,10 +70,8 @@ def test_prelude_is_livecodebench_s() -> None:
 
 
 def _lcb_testing_util() -> ModuleType:
-    clone = os.environ.get("MTA_LCB_CLONE", "").strip()
-    path = Path(clone) / "lcb_runner" / "evaluation" / "testing_util.py"
-    if not clone or not path.is_file():
-        pytest.skip("no LiveCodeBench clone (set MTA_LCB_CLONE to one)")
+    inside = "lcb_runner/evaluation/testing_util.py"
+    path = scorer_clone("MTA_LCB_CLONE", "livecodebench", inside) / inside
     spec = importlib.util.spec_from_file_location("lcb_testing_util", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -15,32 +15,30 @@ from verl.utils.config import validate_config
 
 from mta_probe.errors import BadInputError
 from mta_train.settings import DapoSettings, TrainSettings
-from mta_train.techniques import get_technique
+from mta_train.techniques import TECHNIQUES, get_technique
 from mta_train.verl_config import (
     AGENT_LOOP_MANAGER,
     CONFIG_FILE,
     OVERRIDES_FILE,
     VerlCluster,
     VerlInputs,
-    check,
-    compose,
     dapo_overrides,
-    override_args,
     verl_overrides,
     write_config,
 )
+from mta_train.verl_hydra import check, compose, override_args
 
 ENV = {"VERL_USE_EXTERNAL_MODULES": "mta_train.verl_plugin",
        "VERL_FILE_LOGGER_PATH": "/runs/x/verl_metrics.jsonl"}
 
 
 def _compose(technique: str, dapo: DapoSettings, cluster: VerlCluster | None = None,
-             run_dir: Path = Path("/runs/x")):
+             run_dir: Path = Path("/runs/x"), chat: bool = False):
     cluster = cluster or VerlCluster()
     settings = TrainSettings(technique=technique, backend="verl", dapo=dapo, eval_k=8)
     inputs = VerlInputs(model_path="Qwen/Qwen2.5-7B", train_file=run_dir / "train.parquet",
                         val_files=(run_dir / "val_0.parquet",), run_dir=run_dir,
-                        train_rows=40315)
+                        train_rows=40315, chat=chat)
     args = override_args(verl_overrides(settings, get_technique(technique), inputs, cluster, ENV))
     return compose(args), args
 
@@ -98,6 +96,42 @@ def test_paper_defaults_reach_the_resolved_config(paper) -> None:
     assert dict(config.ray_kwargs.ray_init.runtime_env.env_vars) == ENV
 
 
+def test_budgets_and_rollout_engine_follow_the_papers_launch_scripts(paper) -> None:
+    """Issue 22: the update's token budget was 2x and the log-prob passes' 3x a sequence, where
+    every script of the paper (scripts/RQ1/qwen-math-ground_truth.sh and the others) gives each
+    one sequence, `actor_ppo_max_token_len` = `infer_ppo_max_token_len` = prompt + response
+    (a 3x log-prob pass holds logits, and their entropy, over 3 x 10240 tokens of a 152k
+    vocabulary); and the rollout ran TP 1 at 0.6 of GPU memory where the scripts use gen_tp=4
+    and 0.80."""
+    config, _ = paper
+    model, actor = config.actor_rollout_ref.model, config.actor_rollout_ref.actor
+    rollout, ref = config.actor_rollout_ref.rollout, config.actor_rollout_ref.ref
+    sequence = 2048 + 8192
+    assert actor.ppo_max_token_len_per_gpu == sequence
+    assert rollout.log_prob_max_token_len_per_gpu == ref.log_prob_max_token_len_per_gpu == sequence
+    assert actor.use_dynamic_bsz and rollout.log_prob_use_dynamic_bsz and ref.log_prob_use_dynamic_bsz
+    assert (rollout.tensor_model_parallel_size, rollout.gpu_memory_utilization) == (4, 0.80)
+    assert rollout.enable_chunked_prefill and rollout.max_num_batched_tokens == sequence
+    assert model.use_remove_padding and model.enable_gradient_checkpointing
+
+
+def test_a_model_without_chat_flag_gets_the_raw_text_agent_loop(paper, tmp_path: Path) -> None:
+    """verl's agent loop renders prompts through the chat template; for a model whose chat flag
+    is off (as mta's evaluations send it), the configuration names mta's raw-text loop and the
+    file that registers it (what verl makes of it: tests/test_verl_prompts.py)."""
+    config, _ = paper  # the qwen base model: chat off
+    agent = config.actor_rollout_ref.rollout.agent
+    assert agent.default_agent_loop == "mta_raw_text"
+    assert agent.agent_loop_config_path == "/runs/x/verl_agent_loops.yaml"
+    chat, _ = _compose("ground-truth", DapoSettings(), run_dir=tmp_path, chat=True)
+    assert chat.actor_rollout_ref.rollout.agent.default_agent_loop == "single_turn_agent"
+    assert chat.actor_rollout_ref.rollout.agent.agent_loop_config_path is None
+    raw, raw_args = _compose("ground-truth", DapoSettings(), run_dir=tmp_path)
+    write_config(raw, raw_args, tmp_path)
+    (entry,) = OmegaConf.load(tmp_path / "verl_agent_loops.yaml")
+    assert (entry.name, entry._target_) == ("mta_raw_text", "mta_train.verl_plugin.MtaRawTextAgentLoop")
+
+
 def test_verl_own_validation_accepts_the_config(paper, vote_kl) -> None:
     for config, _ in (paper, vote_kl):
         validate_config(config, use_reference_policy=need_reference_policy(config),
@@ -144,15 +178,16 @@ def test_nsr_and_psr_select_the_registered_estimators() -> None:
     for name in ("nsr", "psr"):
         overrides = verl_overrides(
             TrainSettings(technique=name, backend="verl", dapo=DapoSettings()),
-            get_technique(name), VerlInputs("m", Path("t"), (), Path("/r"), 200), VerlCluster(),
+            get_technique(name), VerlInputs("m", Path("t"), (), Path("/r"), 200, chat=False), VerlCluster(),
             ENV)
         assert overrides["algorithm.adv_estimator"] == name
     from verl.trainer.ppo import core_algos
 
     import mta_train.verl_plugin as plugin
 
-    assert core_algos.get_adv_estimator_fn("nsr") is plugin.nsr_advantage
-    assert core_algos.get_adv_estimator_fn("psr") is plugin.psr_advantage
+    assert core_algos.get_adv_estimator_fn("nsr") == plugin.MaskedGrpo(TECHNIQUES["nsr"].keeps)
+    assert core_algos.get_adv_estimator_fn("psr") == plugin.MaskedGrpo(TECHNIQUES["psr"].keeps)
+    plugin.register_estimators()  # idempotent: verl refuses an unequal estimator under a taken name
 
 
 def test_a_wrong_key_fails_composition() -> None:
@@ -183,7 +218,7 @@ def test_every_dapo_setting_has_a_verl_key() -> None:
 
 def test_validation_follows_the_evaluation_protocol() -> None:
     """The same settings as gains.json: the probe protocol keeps the rollout top_p."""
-    inputs = VerlInputs("m", Path("t"), (), Path("/r"), 200)
+    inputs = VerlInputs("m", Path("t"), (), Path("/r"), 200, chat=False)
     overrides = {}
     for protocol in ("paper", "probe"):
         settings = TrainSettings(technique="ground-truth", backend="verl", eval_protocol=protocol,
@@ -220,7 +255,7 @@ def test_any_batch_size_keeps_groups_whole(monkeypatch: pytest.MonkeyPatch) -> N
     settings = TrainSettings(technique="vote", backend="verl",
                              dapo=DapoSettings(batch_size=6, mini_batch_size=6))
     overrides = verl_overrides(settings, get_technique("vote"),
-                               VerlInputs("m", Path("t"), (), Path("/r"), 200), VerlCluster(), ENV)
+                               VerlInputs("m", Path("t"), (), Path("/r"), 200, chat=False), VerlCluster(), ENV)
     assert overrides["data.train_batch_size"] == 6
 
 
@@ -243,3 +278,9 @@ def test_cluster_options_are_checked() -> None:
         VerlCluster.from_options({"gpus_per_node": 0})
     with pytest.raises(BadInputError):
         VerlCluster.from_options({"rollout_engine": "llama.cpp"})
+    # the paper's gen_tp=4 when it divides a node's GPUs, else the largest of 2 and 1 that does
+    assert [VerlCluster.from_options({"gpus_per_node": g}).tensor_parallel
+            for g in (8, 4, 6, 2, 1, 3)] == [4, 4, 2, 2, 1, 1]
+    assert VerlCluster.from_options({}).gpu_memory_utilization == 0.80
+    with pytest.raises(BadInputError, match="does not divide"):
+        VerlCluster.from_options({"gpus_per_node": 2, "tensor_parallel": 4})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ pytest.importorskip("verl")
 import numpy as np
 import torch
 from omegaconf import OmegaConf
+from guarded import TOWER, run_guarded
 from tinymodel import build_tiny_tokenizer
 from verl import DataProto
 from verl.experimental.agent_loop.agent_loop import (
@@ -24,12 +26,13 @@ from verl.trainer.ppo.ray_trainer import compute_advantage
 from verl.trainer.ppo.reward import load_reward_manager
 
 import mta_train.verl_plugin as plugin
+import mta_train.verl_rewards as verl_rewards
 from mta_probe.errors import BackendError
 from mta_probe.tasks import Problem
 from mta_train.dapo import group_advantages, masked_advantages
 from mta_train.parquet import problem_row
 from mta_train.reward import Group, is_correct
-from mta_train.techniques import get_technique
+from mta_train.techniques import TECHNIQUES, get_technique
 
 PROBLEM = Problem(id="q1", prompt="What is 2+2?", statement="What is 2+2?", gold="4")
 ROW = problem_row(PROBLEM, "exact", data_source="toy", split="train", index=0)
@@ -43,11 +46,13 @@ BARE_ACC = float(is_correct(BARE, PROBLEM, "exact"))
 SCORES = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 UIDS = np.array(["a"] * 4 + ["b"] * 4, dtype=object)
 LENGTHS = [3, 5, 2, 4, 5, 1, 3, 2]
-# By hand: a has mean .5 and unbiased std sqrt(1/3), so +-0.5/0.57735 = +-0.866025;
-# b has mean .25 and std .5, so -0.5 three times and 1.5.
-GRPO = [0.866025, -0.866025, -0.866025, 0.866025, -0.5, -0.5, -0.5, 1.5]
-EXPECTED = {"nsr": [0.0, -0.866025, -0.866025, 0.0, -0.5, -0.5, -0.5, 0.0],
-            "psr": [0.866025, 0.0, 0.0, 0.866025, 0.0, 0.0, 0.0, 1.5]}
+# By hand: a has mean .5 and unbiased std sqrt(1/3), so +-0.5/sqrt(1/3) = +-0.866025;
+# b has mean .25 and std .5, so -0.5 three times and 1.5. (verl adds 1e-6 to the std: a
+# relative 2e-6, inside the tests' rel=1e-5.)
+A = 0.5 / math.sqrt(1 / 3)
+GRPO = [A, -A, -A, A, -0.5, -0.5, -0.5, 1.5]
+EXPECTED = {"nsr": [0.0, -A, -A, 0.0, -0.5, -0.5, -0.5, 0.0],
+            "psr": [A, 0.0, 0.0, A, 0.0, 0.0, 0.0, 1.5]}
 
 
 def _outcome_tensors() -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,17 +78,17 @@ def test_estimators_are_grpo_times_the_mask(rule: str) -> None:
     advantages, returns = fn(token_level_rewards=rewards, response_mask=mask, index=UIDS,
                              config=OmegaConf.create({"norm_adv_by_std_in_grpo": True}))
     per_row = advantages[:, 0].tolist()
-    assert per_row == pytest.approx(EXPECTED[rule], abs=1e-5)
+    assert per_row == pytest.approx(EXPECTED[rule], rel=1e-5)
     assert torch.equal(advantages, returns)
     assert torch.all(advantages[mask == 0] == 0)  # padding stays zero
     # The same numbers as the local trainer's formulas.
     local = []
     for start in (0, 4):
         scores = SCORES[start:start + 4]
-        local += masked_advantages(group_advantages(scores), scores, rule)
-    assert per_row == pytest.approx(local, abs=1e-5)
+        local += masked_advantages(group_advantages(scores), scores, TECHNIQUES[rule].keeps)
+    assert per_row == pytest.approx(local, rel=1e-5)
     grpo, _ = core_algos.compute_grpo_outcome_advantage(rewards, mask, UIDS)
-    assert grpo[:, 0].tolist() == pytest.approx(GRPO, abs=1e-5)
+    assert grpo[:, 0].tolist() == pytest.approx(GRPO, rel=1e-5)
 
 
 def test_estimator_reached_through_verl_compute_advantage() -> None:
@@ -92,7 +97,7 @@ def test_estimator_reached_through_verl_compute_advantage() -> None:
                                non_tensors={"uid": UIDS})
     out = compute_advantage(data, adv_estimator="nsr", num_repeat=4,
                             config=OmegaConf.create({"norm_adv_by_std_in_grpo": True}))
-    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["nsr"], abs=1e-5)
+    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["nsr"], rel=1e-5)
 
 
 def test_estimator_reached_through_verl_v1_trainer_code() -> None:
@@ -107,14 +112,15 @@ def test_estimator_reached_through_verl_v1_trainer_code() -> None:
     out = compute_advantage_for_multi_trajectories(
         data, batch_keys=keys, adv_estimator="psr", num_repeat=4,
         config=OmegaConf.create({"norm_adv_by_std_in_grpo": True}))
-    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["psr"], abs=1e-5)
+    assert out.batch["advantages"][:, 0].tolist() == pytest.approx(EXPECTED["psr"], rel=1e-5)
 
 
-def _reward_config(technique: str) -> Any:
+def _reward_config(technique: str, timeout: float = 10.0) -> Any:
     return OmegaConf.create({"reward": {
         "custom_reward_function": {"path": "pkg://mta_train.verl_plugin", "name": "compute_score",
                                    "reward_kwargs": {"technique": technique, "seed": 0,
-                                                     "require_format": True}},
+                                                     "require_format": True,
+                                                     "verify_timeout": timeout}},
         "reward_manager": {"source": "register", "name": "naive"}, "sandbox_fusion": None}})
 
 
@@ -131,9 +137,12 @@ def _sample(tokenizer, text: str, row: dict[str, Any]) -> DataProto:
                      "extra_info": np.array([dict(row["extra_info"])], dtype=object)})
 
 
-def _score_with_verl(tokenizer, technique: str, text: str, row: dict[str, Any]) -> dict:
+def _score_with_verl(tokenizer, technique: str, text: str, row: dict[str, Any],
+                     timeout: float = 10.0) -> dict:
+    """`compute_score` as verl calls it: its reward manager's `run_single`, which runs the
+    function in an executor thread (verl/experimental/reward_loop/reward_manager/naive.py)."""
     async def run() -> dict:
-        manager = load_reward_manager(_reward_config(technique), tokenizer)
+        manager = load_reward_manager(_reward_config(technique, timeout), tokenizer)
         return await manager.run_single(_sample(tokenizer, text, row))
 
     return asyncio.run(run())
@@ -152,6 +161,49 @@ def test_reward_function_through_verl_reward_manager(tokenizer) -> None:
     # Validation scores correctness only, whatever the technique.
     val = _score_with_verl(tokenizer, "format", BARE, VAL_ROW)
     assert val["reward_score"] == BARE_ACC
+
+
+def test_a_verification_that_never_ends_scores_zero_within_its_timeout() -> None:
+    """Issue 22: 9^{9^{9^{9}}} against gold 1 never returned when verl called the reward (in its
+    executor threads math-verify cannot time itself out, and the computation holds the GIL).
+    Through verl's own reward manager, the group scorer and validation scoring it now scores 0
+    after `verify_timeout` (1 s here), and a correct answer still scores 1."""
+    result = run_guarded(f"""
+        import json, time
+        from mta_probe.tasks import Problem
+        from mta_train.parquet import problem_row
+        from mta_train.reward import is_correct
+        from tinymodel import build_tiny_tokenizer
+        from test_verl_plugin import _run, _score_with_verl
+
+        ONE = Problem(id="one", prompt="p", statement="s", gold="1")
+        TRAIN = problem_row(ONE, "math", data_source="toy", split="train", index=0)
+        VAL = problem_row(ONE, "math", data_source="toy", split="val", index=0)
+        TOWER = "<think> two </think> <answer> {TOWER} </answer>"
+        RIGHT = "<think> two </think> <answer> 1 </answer>"
+        tok = build_tiny_tokenizer()
+        tok.add_tokens(["<think>", "</think>", "<answer>", "</answer>", "1", "{TOWER}"])
+        assert is_correct(RIGHT, ONE, "math")  # starts this process's worker
+        out = {{}}
+        for text in (TOWER, RIGHT):
+            start = time.monotonic()
+            scored = _score_with_verl(tok, "ground-truth", text, TRAIN, timeout=1.0)
+            out["manager " + text] = [scored["reward_score"], time.monotonic() - start]
+        start = time.monotonic()
+        group = _run(tok, "vote", [TOWER, RIGHT, RIGHT], row=TRAIN, timeout=1.0)
+        out["group"] = [[o.reward_score for o in group], time.monotonic() - start]
+        start = time.monotonic()
+        val = _run(tok, "vote", [TOWER, RIGHT], row=VAL, validate=True, timeout=1.0)
+        out["validation"] = [[o.reward_score for o in val], time.monotonic() - start]
+        print(json.dumps(out))
+    """, deadline=180)
+    tower = f"<think> two </think> <answer> {TOWER} </answer>"
+    right = "<think> two </think> <answer> 1 </answer>"
+    assert result[f"manager {tower}"][0] == 0.0 and result[f"manager {right}"][0] == 1.0
+    assert result["group"][0] == [0.0, 1.0, 1.0]
+    assert result["validation"][0] == [0.0, 1.0]
+    for key in (f"manager {tower}", "group", "validation"):  # one timeout each, plus overhead
+        assert result[key][1] < 1.0 + 8.0, key  # a hung call never returned; slack for a loaded machine
 
 
 def test_random_reward_is_a_fair_coin() -> None:
@@ -208,7 +260,7 @@ class _VerlLikeWorker:
         return output
 
 
-class _Worker(plugin.GroupScoringMixin, _VerlLikeWorker):
+class _Worker(verl_rewards.GroupScoringMixin, _VerlLikeWorker):
     pass
 
 
@@ -223,17 +275,18 @@ def _outputs(tokenizer, texts: list[str], logprobs: list[list[float]] | None = N
 
 
 def _run(tokenizer, technique: str, texts: list[str], *, validate: bool = False,
-         failing: tuple[int, ...] = (), logprobs=None, variant: str = "paper") -> list[Any]:
+         failing: tuple[int, ...] = (), logprobs=None, variant: str = "paper",
+         row: dict[str, Any] = ROW, timeout: float = 10.0) -> list[Any]:
     config = OmegaConf.create({
-        "reward": {"custom_reward_function": {"reward_kwargs": {"technique": technique,
-                                                                "variant": variant, "seed": 0}}},
+        "reward": {"custom_reward_function": {"reward_kwargs": {
+            "technique": technique, "variant": variant, "seed": 0, "verify_timeout": timeout}}},
         "actor_rollout_ref": {"rollout": {"n": len(texts)}}})
 
     async def run() -> list[Any]:
         worker = _Worker(config, tokenizer, _outputs(tokenizer, texts, logprobs), failing)
         return await asyncio.gather(*(
             worker._run_agent_loop({}, {"validate": validate}, uid="u1", session_id=i,
-                                   extra_info=dict(ROW["extra_info"]), global_steps=3,
+                                   extra_info=dict(row["extra_info"]), global_steps=3,
                                    agent_name="single_turn_agent")
             for i in range(len(texts))), return_exceptions=True)
 
@@ -294,9 +347,9 @@ def test_em_reads_the_rollout_logprobs(tokenizer) -> None:
 def test_mean_logprob_skips_tokens_the_model_did_not_generate() -> None:
     output = AgentLoopOutput(prompt_ids=[1], response_ids=[5, 6, 7], response_mask=[1, 1, 0],
                              response_logprobs=[-1.0, -3.0, -9.0], metrics=AgentLoopMetrics())
-    assert plugin.mean_logprob(output) == -2.0
+    assert verl_rewards.mean_logprob(output) == -2.0
     output.response_logprobs = None
-    assert plugin.mean_logprob(output) is None
+    assert verl_rewards.mean_logprob(output) is None
 
 
 def test_validation_scores_correctness_alone(tokenizer) -> None:
@@ -315,10 +368,10 @@ def test_gate_scores_once_in_slot_order() -> None:
 
     async def score(items: list[str]):
         calls.append(items)
-        return [plugin.Reward(score=float(len(x)), acc=0.0, format=0.0) for x in items]
+        return [verl_rewards.Reward(score=float(len(x)), acc=0.0, format=0.0) for x in items]
 
     async def run():
-        gate = plugin.GroupGate(score)
+        gate = verl_rewards.GroupGate(score)
         return await asyncio.gather(gate.submit("g", 3, 2, "ccc"), gate.submit("g", 3, 0, "a"),
                                     gate.submit("g", 3, 1, "bb"))
 

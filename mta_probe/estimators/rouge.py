@@ -5,7 +5,7 @@ space and splitting (optionally Porter-stemming tokens longer than 3 characters)
 longest common subsequence of the two token lists: P = LCS/len(prediction), R = LCS/len(target),
 F = 2PR/(P+R), and 0 when either list is empty. mta calls rouge-score's own tokenizer (so every
 quirk is shared) and computes the LCS with rapidfuzz's bit-parallel `LCSseq` instead of
-rouge-score's Python double loop. `tests/test_rouge.py` checks equality on thousands of pairs.
+rouge-score's Python double loop. `tests/test_estimators_rouge.py` checks equality on thousands of pairs.
 
 What this score cannot see: text outside ASCII letters and digits vanishes before scoring (CJK,
 Greek, accented words, LaTeX commands reduced to their letters), so a Chinese problem scores 0

@@ -28,29 +28,41 @@ def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None =
     matplotlib.use("Agg")  # no display on the machines this runs on
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.0), dpi=120)
-    ax.fill_between(curve.ks, curve.low, curve.high, alpha=0.25, color="tab:blue", label="95% bootstrap interval")
-    ax.plot(curve.ks, curve.values, marker="o", color="tab:blue", label="pass@k (unbiased)")
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    ax.fill_between(curve.ks, curve.low, curve.high, alpha=0.25, color="tab:blue",
+                    label="95% interval (bootstrap over problems)")
+    ax.plot(curve.ks, curve.values, marker="o", color="tab:blue", label="measured pass@k (unbiased estimate)")
     if curve.chance:
-        ax.plot(curve.ks, curve.chance, linestyle=":", color="gray", label="chance level")
+        ax.plot(curve.ks, curve.chance, linestyle=":", color="gray", label="chance level (guessing)")
     ticks = list(curve.ks)
     if fit is not None:
         ax.fill_between(fit.ks, fit.low, fit.high, alpha=0.15, color="tab:orange",
-                        label=f"{fit.level:.0%} interval, any population")
+                        label=f"fit's {fit.level:.0%} interval, any population of success rates")
         if fit.model_low:
             ax.fill_between(fit.ks, fit.model_low, fit.model_high, alpha=0.3, color="tab:orange", linewidth=0,
-                            label=f"if {fit.method} holds")
+                            label=f"fit's {fit.level:.0%} interval if {fit.method} holds")
         ax.plot(fit.ks, fit.values, linestyle="--", color="tab:orange", label=fit_label(fit.method, max_n))
         ticks = sorted(set(ticks) | set(fit.ks))
+        if max(fit.ks) > max(curve.ks):  # where measuring ends and extrapolating begins
+            ax.axvline(max(curve.ks), color="0.4", linewidth=0.8, linestyle=":")
+            ax.annotate("measured \u2190 | \u2192 extrapolated", (max(curve.ks), 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7, color="0.3")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ticks)
     ax.set_xticklabels([str(k) for k in ticks], fontsize=7 if len(ticks) > 8 else None)
     ax.set_ylim(0.0, 1.0)
-    ax.set_xlabel("k")
-    ax.set_ylabel("pass@k")
-    ax.set_title(f"{title}, {curve.num_problems} problems", fontsize=10)
+    ax.set_xlabel("k: samples drawn per problem (log scale)")
+    ax.set_ylabel("pass@k: share of problems solved\nby at least one of k samples")
+    ax.set_title(f"pass@k of {title}\n{curve.num_problems} problems; a curve that rises with k means "
+                 "the model can solve\nwhat it rarely solves on the first try", fontsize=9, pad=14)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=7)
+    # below the axes (a legend inside covers the curve wherever the curve happens to be), each
+    # curve above its band: measured on the left, fitted on the right
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: ("fit" in labels[i], "interval" in labels[i]))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=7, frameon=False)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -21,7 +21,7 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -198,6 +198,33 @@ def _cut_partial_tail(path: Path) -> None:
                 end = last_start
         if offset + end != size:
             handle.truncate(offset + end)
+
+
+def cut_records(path: Path, keep: Callable[[dict[str, Any]], bool]) -> int:
+    """Cut a JSONL file back to its records before the first one `keep` refuses (and before a
+    partial or garbled line), in one truncate: a file of records stays a prefix of what was
+    appended, whatever kills the process. A train run resumed from its last checkpoint cuts
+    the records of the steps after it, which it will write again.
+
+    Returns:
+        How many records remain (0 when the file does not exist).
+    """
+    if not path.exists():
+        return 0
+    kept, offset = 0, 0
+    with open(path, "rb+") as handle:
+        for line in handle:
+            try:
+                whole = line.endswith(b"\n") and keep(json.loads(line.decode("utf-8")))
+            except (ValueError, KeyError, TypeError):  # garbled, or not a record of this file
+                whole = False
+            if not whole:
+                break
+            kept, offset = kept + 1, offset + len(line)
+        if offset != handle.seek(0, os.SEEK_END):
+            handle.truncate(offset)
+            os.fsync(handle.fileno())
+    return kept
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:

@@ -19,7 +19,7 @@ from mta_probe.estimators import (
     chance_pass_at_k,
     fit_pass_at_k,
 )
-from mta_probe.verify import extract_answer, uses_code
+from mta_probe.verify import extract_answer, get_verifier, uses_code
 
 # What the fit block says about k beyond n, for a reader of passk.json who has not read the docs.
 FIT_NOTE = ("pass@k beyond the run's n (docs/passk.md): `interval` is the range every distribution of "
@@ -93,7 +93,7 @@ def passk_payload(curve: PassAtK, summary: SampleSummary, *, model: str, task: A
         "tokens": summary.tokens,
         "finish_reasons": dict(summary.finish_reasons),
         "verifier_failures": dict(summary.failures),
-        "correct_only_by_last_number": summary.by_last_number if task.verifier.endswith("-lenient") else None,
+        "correct_only_by_last_number": summary.by_last_number if get_verifier(task.verifier).last_number else None,
         "code_usage": summary.with_code / summary.samples if summary.samples else None,
         "code_usage_rule": "mta_probe/verify/codeuse.py (Tables 8 and 9)",
         "versions": versions,

@@ -1,7 +1,7 @@
 """Sampling: which model a name means, and the backends that draw completions from it.
 
 The verbs: `resolve_model` turns a name into a ModelRef (never contacting the hub) and
-`prepare_model` converts a GGUF once; `open_sampler` builds a backend by name (BACKENDS) and its
+`prepare_model` converts a GGUF once; `open_sampler` builds a backend by name (BACKENDS, a `Backend` record each) and its
 `sample` returns n completions per prompt; `draw` yields them prompt by prompt as they are ready
 (out of order from data-parallel replicas); `problem_seed` is a problem's seed within a run and
 `check_seed_streams` proves a run's seed streams disjoint.
@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BackendError, BadInputError, row_of
+from mta_probe.exports import lazy_exports
 from mta_probe.sampling.base import (
     SEED_SCHEME,
     Completion,
@@ -28,40 +31,70 @@ from mta_probe.sampling.base import (
     resolve_stop,
 )
 from mta_probe.sampling.memory import GuardedSampler, guard
-from mta_probe.sampling.models import ModelRef, prepare_model, resolve_model
+from mta_probe.sampling.models import ALIASES, ModelRef, converted_dir, prepare_model, resolve_model
+
+if TYPE_CHECKING:
+    from mta_probe.sampling.hf import HFSampler, count_new_tokens
+
+# torch loads when these are first used (mta_probe/exports.py).
+_LAZY = {"HFSampler": "mta_probe.sampling.hf", "count_new_tokens": "mta_probe.sampling.hf"}
+__getattr__, _ = lazy_exports(__name__, _LAZY)
 
 
-def _hf() -> type:
+def _hf() -> type[Sampler]:
     from mta_probe.sampling.hf import HFSampler
 
     return HFSampler
 
 
-def _vllm() -> type:
+def _vllm() -> type[Sampler]:
     from mta_probe.sampling.vllm import VLLMSampler
 
     return VLLMSampler
 
 
-def _openai() -> type:
+def _openai() -> type[Sampler]:
     from mta_probe.sampling.openai import OpenAISampler
 
     return OpenAISampler
 
 
-# Name -> the sampler class, imported only when that backend is asked for.
-BACKENDS: dict[str, Callable[[], type]] = {
-    "hf": _hf,
-    "vllm": _vllm,
-    "openai": _openai,
+@dataclass(frozen=True)
+class Backend:
+    """One row of BACKENDS.
+
+    Attributes:
+        load: the sampler class, imported only when this backend is asked for.
+        requires: the import it needs ...
+        install: ... and how to get it (said when it is missing).
+        summary: one line for `--backend`'s help.
+        loads_model: mta loads (or fetches and converts) the model itself; False for a server,
+            which holds its own model (mta then never downloads it).
+    """
+
+    load: Callable[[], type[Sampler]]
+    requires: str
+    install: str
+    summary: str
+    loads_model: bool = True
+
+
+BACKENDS: dict[str, Backend] = {
+    "hf": Backend(_hf, "transformers", "pip install mta", "transformers, on one GPU or the CPU"),
+    "vllm": Backend(_vllm, "vllm", "pip install 'mta[vllm]'",
+                    "vLLM on GPUs, data-parallel replicas on Ray with --data-parallel"),
+    "openai": Backend(_openai, "openai", "pip install 'mta[openai]'",
+                      "an OpenAI-compatible server (--base-url), e.g. vllm serve", loads_model=False),
 }
 
-# The import each backend needs, and the extra that provides it.
-REQUIREMENTS: dict[str, tuple[str, str]] = {
-    "hf": ("transformers", "pip install mta"),
-    "vllm": ("vllm", "pip install 'mta[vllm]'"),
-    "openai": ("openai", "pip install 'mta[openai]'"),
-}
+
+def get_backend(name: str) -> Backend:
+    """The row of BACKENDS called `name`.
+
+    Raises:
+        BadInputError: no such backend (the message lists the known ones).
+    """
+    return row_of(BACKENDS, name, "backend")
 
 
 def open_sampler(
@@ -86,14 +119,12 @@ def open_sampler(
         GpuMemoryError: the GPU ran out of memory loading the model (the sampler's `sample`
             raises it too, when sampling runs out).
     """
-    name = backend or default_backend()
-    if name not in BACKENDS:
-        raise BadInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    module, extra = REQUIREMENTS[name]
-    if not _importable(module):
-        raise BackendError(f"the {name} backend needs the {module} package: {extra}")
+    name = resolve_backend(backend)
+    row = BACKENDS[name]
+    if not _importable(row.requires):
+        raise BackendError(f"the {name} backend needs the {row.requires} package: {row.install}")
     with guard(name, "loading the model"):
-        sampler = BACKENDS[name]()(model, chat, **engine_options)
+        sampler = row.load()(model, chat, **engine_options)
     return GuardedSampler(sampler, name)
 
 
@@ -104,8 +135,7 @@ def resolve_backend(backend: str | None) -> str:
         BadInputError: the name is not a key of BACKENDS.
     """
     name = backend or default_backend()
-    if name not in BACKENDS:
-        raise BadInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    get_backend(name)
     return name
 
 
@@ -118,15 +148,13 @@ def check_engine_options(backend: str, options: dict) -> None:
         BadInputError: naming the options and the backend.
         BackendError: the parallel layout does not fit (one line naming what Ray sees).
     """
-    sampler = BACKENDS[backend]()
+    sampler = get_backend(backend).load()
     accepted = set(inspect.signature(sampler).parameters) - {"self", "model", "chat"}
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise BadInputError(f"the {backend} backend takes no {', '.join(unknown)} "
                             f"(it takes {', '.join(sorted(accepted))})")
-    preflight = getattr(sampler, "preflight", None)
-    if preflight is not None:
-        preflight(**options)
+    sampler.preflight(**options)
 
 
 def default_backend() -> str:
@@ -148,7 +176,12 @@ def _importable(module: str) -> bool:
 
 
 __all__ = [
+    *_LAZY,
+    "ALIASES",
+    "converted_dir",
     "BACKENDS",
+    "Backend",
+    "get_backend",
     "beyond_context",
     "SEED_SCHEME",
     "Completion",

@@ -16,10 +16,10 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Protocol
+from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.tasks import CONTINUATION_MARKERS
+from mta_probe.verify import CONTINUATION_MARKERS
 
 # Spacing of per-problem seeds: 2^16 > 16384, vLLM's largest n (VLLM_MAX_N_SEQUENCES default).
 SEED_STRIDE = 1 << 16
@@ -39,8 +39,11 @@ class SamplingSettings:
     Attributes:
         temperature: 1.0, as in Section 3 ("temperature = 1.0") for rollouts and pass@k.
         top_p: 1.0 (nucleus sampling off), as in the paper's scripts.
-        max_tokens: new tokens per completion. The paper allows 8192 (Section 3); a CPU probe of
-            the embedded model uses far fewer, so the CLI takes the model's own default.
+        max_tokens: new tokens per completion; None: decided by the probe (`for_model`) before
+            anything is sampled: the task's own budget where its row has one (`Task.max_tokens`),
+            else the model's (`ModelRef.default_max_tokens`: the paper's 8192, Section 3, for
+            hub models; fewer for the embedded one, which a CPU samples). An engine handed None
+            refuses it.
         greedy: decode greedily (temperature and top_p ignored); used by the contamination probe.
         stop: strings that end a completion, left out of its text (vLLM's and OpenAI's `stop`,
             transformers' `stop_strings`). None means "by prompt format", resolved by
@@ -52,7 +55,7 @@ class SamplingSettings:
 
     temperature: float = 1.0
     top_p: float = 1.0
-    max_tokens: int = 8192
+    max_tokens: int | None = None
     greedy: bool = False
     stop: tuple[str, ...] | None = None
 
@@ -63,10 +66,25 @@ class SamplingSettings:
             raise BadInputError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise BadInputError(f"top-p must lie in (0, 1], got {self.top_p}")
-        if self.max_tokens < 1:
+        if self.max_tokens is not None and self.max_tokens < 1:
             raise BadInputError(f"max-tokens must be at least 1, got {self.max_tokens}")
         if self.stop is not None and not all(isinstance(s, str) and s for s in self.stop):
             raise BadInputError(f"stop strings must be non-empty text, got {self.stop!r}")
+
+
+    def for_model(self, default_max_tokens: int) -> SamplingSettings:
+        """These settings with `max_tokens` decided: as given, else the model's own default."""
+        return self if self.max_tokens is not None else replace(self, max_tokens=default_max_tokens)
+
+    def token_budget(self) -> int:
+        """`max_tokens`, which an engine needs decided.
+
+        Raises:
+            BadInputError: it is None (a caller skipped `for_model`).
+        """
+        if self.max_tokens is None:
+            raise BadInputError("max_tokens is not decided: SamplingSettings.for_model(the model's default) first")
+        return self.max_tokens
 
 
 # Where a base model's next imagined exam item begins: a continuation marker at a line start.
@@ -136,35 +154,66 @@ def prompt_seeds(seed: int | list[int], count: int) -> list[int]:
     return list(seed)
 
 
-class Sampler(Protocol):
-    """A sampling engine. Construct it once per model; call `sample` per work unit.
+class Sampler:
+    """A sampling engine: every backend subclasses this. Construct it once per model; call
+    `sample` (or `draw`) per work unit.
 
-    `prompts_per_call` is how many prompts a caller should hand over at once: 1 for an engine
-    that batches a prompt's n samples itself (hf), hundreds for one that schedules requests
-    (vLLM, a server). A sampler may also offer `stream(prompts, n, settings, seeds)` yielding
-    (prompt index, completions) as each prompt finishes, in any order; `draw` prefers it.
+    Every ability a caller may ask of an engine is declared here with the answer of an engine
+    that lacks it, so callers read attributes instead of probing for them:
 
-    A sampler whose `continues` is True also takes `start` (in `sample` and `stream`): prompt i
-    then gets samples start[i] .. start[i] + n[i] - 1, sample j drawn from the same stream as
-    in a call that began at 0, so adaptive sampling can add samples to a problem in later rounds
-    (vLLM and servers: a request seeded seed + j; hf's decode engine: the streams (seed, j)).
+    - `prompts_per_call`: how many prompts a caller should hand over at once: 1 for an engine
+      that batches a prompt's n samples itself (hf's `generate`), hundreds for one that
+      schedules requests (vLLM, a server).
+    - `continues`: True when `sample` and `stream` take `start`: prompt i then gets samples
+      start[i] .. start[i] + n[i] - 1, sample j drawn from the same stream as in a call that
+      began at 0, so adaptive sampling can add samples to a problem in later rounds (vLLM and
+      servers: a request seeded seed + j; hf's decode engine: the streams (seed, j)).
+    - `context_window`: tokens a prompt and its completion may take together; None when the
+      engine cannot tell (a server reports an over-long prompt itself).
+    - `encode(prompt)`: the prompt's token ids as the engine feeds them; None when it cannot.
+    - `stream(...)`: (prompt index, completions) as each prompt finishes, in any order
+      (data-parallel replicas finish out of order); by default `sample` calls of
+      `prompts_per_call` prompts, in order.
+    - `preflight(**engine_options)`: checks the options before a run directory is written or a
+      model loads (vLLM's parallel layout against the GPUs Ray sees); by default none.
     """
 
-    name: str
-    chat: bool
-    prompts_per_call: int
+    name: str = "sampler"
+    chat: bool = False
+    prompts_per_call: int = 1
+    continues: bool = False
+    context_window: int | None = None
 
     def sample(
-        self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seed: int | list[int]
+        self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seed: int | list[int],
+        start: list[int] | None = None,
     ) -> list[list[Completion]]:
         """Return, for each prompt, `n` completions (n: one count, or one per prompt).
         Deterministic given the arguments; with a list of seeds, prompt i's completions depend
         only on its prompt and seeds[i]."""
-        ...
+        raise NotImplementedError
+
+    def stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings,
+               seeds: list[int], start: list[int] | None = None) -> Iterator[tuple[int, list[Completion]]]:
+        """(prompt index, its completions) as they are ready (see the class docstring)."""
+        extra = {} if start is None else {"start": start}
+        step = max(1, self.prompts_per_call)
+        for first in range(0, len(prompts), step):
+            part = slice(first, first + step)
+            outputs = self.sample(prompts[part], n if isinstance(n, int) else n[part], settings, seeds[part],
+                                  **{key: value[part] for key, value in extra.items()})
+            yield from enumerate(outputs, start=first)
+
+    def encode(self, prompt: str) -> list[int] | None:
+        """The prompt's token ids as the engine sees them; None when this engine cannot tell."""
+        return None
+
+    @staticmethod
+    def preflight(**engine_options: Any) -> None:
+        """Refuse engine options that cannot work here, before anything is written or loaded."""
 
     def close(self) -> None:
         """Free the engine (GPU memory, server sessions)."""
-        ...
 
 
 def problem_seed(run_seed: int, problem_id: str) -> int:
@@ -194,40 +243,25 @@ def check_seed_streams(seeds: list[int], n: int) -> None:
 
 def draw(sampler: Sampler, prompts: list[str], n: int | list[int], settings: SamplingSettings,
          seeds: list[int], start: list[int] | None = None) -> Iterator[tuple[int, list[Completion]]]:
-    """(prompt index, its n completions) as they are ready.
-
-    A sampler with a `stream` method (data-parallel replicas finish out of order) yields in its
-    own order; any other gets `prompts_per_call` prompts per `sample` call, in order. `n` may be
-    one count per prompt, and `start` each prompt's first sample index (see `Sampler`).
+    """(prompt index, its n completions) as they are ready, through the sampler's `stream`.
+    `n` may be one count per prompt, and `start` each prompt's first sample index (see `Sampler`).
 
     Raises:
         BadInputError: a start above 0 for a sampler that cannot continue a prompt's samples.
     """
-    extra: dict[str, list[int]] = {}
-    if start is not None:
-        if any(start) and not getattr(sampler, "continues", False):
-            raise BadInputError(f"the {sampler.name} sampler cannot start a problem at sample j > 0, "
-                                "which adaptive sampling needs (docs/backends.md)")
-        extra["start"] = start
-    stream = getattr(sampler, "stream", None)
-    if stream is not None:
-        yield from stream(prompts, n, settings, seeds, **extra)
-        return
-    step = max(1, getattr(sampler, "prompts_per_call", 1))
-    for first in range(0, len(prompts), step):
-        part = slice(first, first + step)
-        outputs = sampler.sample(prompts[part], n if isinstance(n, int) else n[part], settings, seeds[part],
-                                 **{key: value[part] for key, value in extra.items()})
-        yield from enumerate(outputs, start=first)
+    if start is not None and any(start) and not sampler.continues:
+        raise BadInputError(f"the {sampler.name} sampler cannot start a problem at sample j > 0, "
+                            "which adaptive sampling needs (docs/backends.md)")
+    yield from sampler.stream(prompts, n, settings, seeds, start)
 
 
 def beyond_context(sampler: Sampler, prompts: list[str]) -> list[tuple[int, int, int]]:
     """(index, prompt tokens, context window) of each prompt that leaves the model no room to
     generate: as long as its context window or longer. Empty when the sampler cannot tell (an
     OpenAI-compatible server reports such a prompt itself, as one error line)."""
-    window = getattr(sampler, "context_window", None)
-    encode = getattr(sampler, "encode", None)
-    if not window or encode is None:
+    window = sampler.context_window
+    if not window:
         return []
-    lengths = [(i, len(encode(prompt))) for i, prompt in enumerate(prompts)]
+    encoded = [sampler.encode(prompt) for prompt in prompts]
+    lengths = [(i, len(ids)) for i, ids in enumerate(encoded) if ids is not None]
     return [(i, length, window) for i, length in lengths if length >= window]

@@ -32,6 +32,7 @@ from typing import Any
 from mta_probe.errors import BadInputError
 from mta_probe.sampling.base import (
     Completion,
+    Sampler,
     SamplingSettings,
     cut_at_stop,
     prompt_seeds,
@@ -45,7 +46,7 @@ DECODE_MAX_ROWS = 128  # rows one decoding thread runs at once
 DECODE_PROMPTS_PER_CALL = 16  # prompts the probe hands the decode engine per call
 
 
-class HFSampler:
+class HFSampler(Sampler):
     """transformers backend. Build once per model; `sample` once per work unit.
 
     Args:
@@ -184,7 +185,7 @@ class HFSampler:
         counts = [n] * len(prompts) if isinstance(n, int) else list(n)
         if any(count < 1 for count in counts):
             raise BadInputError(f"n must be >= 1, got {min(counts)}")
-        if settings.max_tokens < 1:
+        if settings.token_budget() < 1:
             raise BadInputError(f"max_tokens must be >= 1, got {settings.max_tokens}")
         if start is not None and any(start) and not self.continues:
             raise BadInputError("the hf backend's generate engine seeds max_batch samples at once, so it cannot "

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mta_probe.errors import GpuMemoryError
+from mta_probe.sampling.base import Sampler
 
 # What helps, per engine: the options that trade memory for speed or context.
 HINTS = {
@@ -58,25 +59,43 @@ def guard(backend: str, phase: str) -> Iterator[None]:
                              "what was verified is kept and the same command resumes") from None
 
 
-class GuardedSampler:
-    """A sampler whose `sample` and `stream` run inside `guard`; every other attribute is the
-    wrapped sampler's own."""
+class GuardedSampler(Sampler):
+    """A sampler whose `sample` and `stream` run inside `guard`; every ability is the wrapped
+    sampler's own."""
 
-    def __init__(self, sampler: Any, backend: str) -> None:
-        self._sampler, self._backend = sampler, backend
+    def __init__(self, sampler: Sampler, backend: str) -> None:
+        self.inner, self._backend = sampler, backend
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name
+
+    @property
+    def chat(self) -> bool:  # type: ignore[override]
+        return self.inner.chat
+
+    @property
+    def prompts_per_call(self) -> int:  # type: ignore[override]
+        return self.inner.prompts_per_call
+
+    @property
+    def continues(self) -> bool:  # type: ignore[override]
+        return self.inner.continues
+
+    @property
+    def context_window(self) -> int | None:  # type: ignore[override]
+        return self.inner.context_window
+
+    def encode(self, prompt: str) -> list[int] | None:
+        return self.inner.encode(prompt)
 
     def sample(self, *args: Any, **kwargs: Any) -> Any:
         with guard(self._backend, "sampling"):
-            return self._sampler.sample(*args, **kwargs)
+            return self.inner.sample(*args, **kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._sampler, name)
-        if name == "stream" and callable(value):
-            return self._guarded_stream(value)
-        return value
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with guard(self._backend, "sampling"):
+            yield from self.inner.stream(*args, **kwargs)
 
-    def _guarded_stream(self, stream: Any) -> Any:
-        def guarded(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            with guard(self._backend, "sampling"):
-                yield from stream(*args, **kwargs)
-        return guarded
+    def close(self) -> None:
+        self.inner.close()

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from mta_probe.errors import BackendError, BadInputError
-from mta_probe.sampling.base import Completion, SamplingSettings, continued_seeds, prompt_seeds
+from mta_probe.sampling.base import Completion, Sampler, SamplingSettings, continued_seeds, prompt_seeds
 from mta_probe.sampling.models import ModelRef
 from mta_probe.sampling.protocol import (
     NON_OPENAI_FIELDS,
@@ -44,7 +44,7 @@ def import_openai():
     return openai
 
 
-class OpenAISampler:
+class OpenAISampler(Sampler):
     """Client of an OpenAI-compatible HTTP server.
 
     Args:

@@ -57,7 +57,7 @@ def engine_fields(settings: SamplingSettings, n: int, seed: int | None) -> dict[
         "repetition_penalty": 1.0,
         "presence_penalty": 0.0,
         "frequency_penalty": 0.0,
-        "max_tokens": settings.max_tokens,
+        "max_tokens": settings.token_budget(),
         "min_tokens": 0,
         "seed": seed,
         # A `stop` field on SamplingSettings is read when present (added separately).

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BadInputError
 from mta_probe.sampling.base import (
     Completion,
+    Sampler,
     SamplingSettings,
     continued_seeds,
     prompt_seeds,
@@ -36,7 +37,7 @@ from mta_probe.sampling.models import ModelRef, prepare_model
 from mta_probe.sampling.vllm_engine import VLLMEngine, import_vllm
 
 
-class VLLMSampler:
+class VLLMSampler(Sampler):
     """vLLM backend: one engine in this process, or `data_parallel_size` replicas on Ray.
 
     Args:
@@ -84,12 +85,13 @@ class VLLMSampler:
         self.replicas = RayReplicas(prepare_model(model, on_status), self.chat, options,
                                     replicas=data_parallel_size, request_seeds=request_seeds,
                                     problems_per_batch=problems_per_batch, ray_address=ray_address)
-        # Replicas finish out of order: `draw` takes this stream; one engine is driven by `sample`.
-        self.stream = self._stream
 
-    def _stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seeds: list[int],
-                start: list[int] | None = None):
-        """The replicas' stream, with each request seeded at its first sample (see `sample`)."""
+    def stream(self, prompts: list[str], n: int | list[int], settings: SamplingSettings, seeds: list[int],
+               start: list[int] | None = None):
+        """Replicas finish out of order: their stream, each request seeded at its first sample
+        (see `sample`); one engine is driven by `sample` calls."""
+        if self.replicas is None:
+            return super().stream(prompts, n, settings, seeds, start)
         return self.replicas.stream(prompts, n, settings, continued_seeds(seeds, start))
 
     @property
@@ -97,11 +99,10 @@ class VLLMSampler:
         """Tokens a prompt and its completion may take together (None with Ray replicas)."""
         return self.engine.context_window if self.engine is not None else None
 
-    def encode(self, prompt: str) -> list[int]:
-        """The prompt's token ids as the engine sees them (one engine in this process only)."""
-        if self.engine is None:
-            raise BackendError("the replicas encode their own prompts")
-        return self.engine.encode(prompt)
+    def encode(self, prompt: str) -> list[int] | None:
+        """The prompt's token ids as the engine sees them (None with Ray replicas: they encode
+        their own prompts)."""
+        return self.engine.encode(prompt) if self.engine is not None else None
 
     @staticmethod
     def preflight(**options: Any) -> None:

@@ -6,15 +6,14 @@ coding), reasoning-gym has `gym`, a user's file has `jsonl`; the prompts are in 
 """
 
 from mta_probe.tasks.jsonl import read_jsonl_objects
-from mta_probe.tasks.options import VERIFIER_NAMES, TaskOptions
-from mta_probe.tasks.problem import Problem
-from mta_probe.tasks.prompts import CONTINUATION_MARKERS
+from mta_probe.problem import Problem
+from mta_probe.tasks.options import TaskOptions
+from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
 from mta_probe.tasks.table import TASKS, LoadedTask, Task, load_task
 
 __all__ = [
-    "CONTINUATION_MARKERS",
+    "ANSWER_TAG_TEMPLATE",
     "TASKS",
-    "VERIFIER_NAMES",
     "LoadedTask",
     "Problem",
     "Task",

@@ -24,7 +24,7 @@ from typing import Any
 from mta_probe.errors import BadInputError, DataUnavailableError
 from mta_probe.tasks.hub import hub_rows
 from mta_probe.tasks.options import TaskOptions, local_data
-from mta_probe.tasks.problem import Problem, answer_text
+from mta_probe.problem import Problem, answer_text
 from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
 
 BBH_CLONE_URL = "https://github.com/suzgunmirac/BIG-Bench-Hard"

@@ -14,7 +14,8 @@ from typing import Any
 from mta_probe.errors import BadInputError, DataUnavailableError
 from mta_probe.tasks.hub import hub_rows
 from mta_probe.tasks.options import TaskOptions, local_data
-from mta_probe.tasks.problem import Problem
+from mta_probe.problem import Problem
+from mta_probe.verify import LCB_TEST_TIMEOUT
 from mta_probe.tasks.prompts import (
     HUMANEVAL_TEMPLATE,
     LIVECODEBENCH_STARTER_TEMPLATE,
@@ -23,9 +24,8 @@ from mta_probe.tasks.prompts import (
 
 # LiveCodeBench problems released 2024-08 .. 2025-01, the paper's window (Appendix, code tasks).
 LIVECODEBENCH_WINDOW = ("2024-08-01", "2025-02-01")
-# LiveCodeBench's limits: 6 s per test (lcb_runner/runner/parser.py, --timeout), and for one
-# completion's whole run (timeout + 1) x tests + 5 s (evaluation/compute_code_generation_metrics.py).
-LCB_TEST_TIMEOUT = 6.0
+# LiveCodeBench's limits: LCB_TEST_TIMEOUT per test (the verifier's), and for one completion's
+# whole run (timeout + 1) x tests + 5 s (evaluation/compute_code_generation_metrics.py).
 SANDBOX_MARGIN = 5.0  # seconds to start the sandbox and hand it the tests, on top of LCB's budget
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from mta_probe.tasks.hub import hub_rows
 from mta_probe.tasks.jsonl import read_jsonl_objects
 from mta_probe.tasks.options import TaskOptions, local_data
-from mta_probe.tasks.problem import Problem, answer_text
+from mta_probe.problem import Problem, answer_text
 from mta_probe.tasks.prompts import MATH_TEMPLATE
 
 # Globs of a local copy, GitHub layout first; `local_data` returns the first folder that has one.

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mta_probe.errors import BadInputError, UnknownTaskError
-from mta_probe.tasks.problem import Problem
+from mta_probe.problem import Problem
 from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
 
 # Datasets whose every answer is one of a few fixed strings (checked on 0.1.25): guessing alone

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.tasks.options import VERIFIER_NAMES
-from mta_probe.tasks.problem import Problem
-from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE, MATH_TEMPLATE
+from mta_probe.problem import Problem
+from mta_probe.tasks.prompts import QUESTION_TEMPLATES
+from mta_probe.verify import VERIFIERS, get_verifier
 
 
 def read_jsonl_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -37,11 +37,11 @@ def read_jsonl_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def jsonl_verifier(path: Path, verifier: str | None) -> str:
+    """The verifier a JSONL task names (BadInputError when none or an unknown one)."""
     if verifier is None:
         raise BadInputError(f"{path}: a JSONL task needs a verifier (--verifier), one of "
-                            f"{', '.join(VERIFIER_NAMES)}")
-    if verifier not in VERIFIER_NAMES:
-        raise BadInputError(f"unknown verifier {verifier!r}; valid: {', '.join(VERIFIER_NAMES)}")
+                            f"{', '.join(VERIFIERS)}")
+    get_verifier(verifier)
     return verifier
 
 
@@ -51,7 +51,8 @@ def jsonl_problems(path: Path, verifier: str) -> list[Problem]:
     Each line holds "question" (the bare problem; the prompt adds the verifier's answer
     instruction) or "prompt" (sent verbatim), "answer" (text or number), and optionally "id",
     "num_choices" (int) and "meta" (object, e.g. {"tests": [...]} for code-io). Ids default to the
-    line number. For the code verifiers a "question" is sent verbatim, like a "prompt".
+    line number. A "question" is asked in its verifier's prompt style (`Verifier.prompt`: the
+    math verifiers ask for \\boxed{}, the code ones send it verbatim, the rest ask for <answer>).
 
     Args:
         path: the file.
@@ -89,11 +90,7 @@ def _jsonl_problem(path: Path, number: int, row: dict[str, Any], verifier: str) 
         raise BadInputError(f"{where}: \"num_choices\" must be an integer of at least 2")
     if not isinstance(meta, dict):
         raise BadInputError(f"{where}: \"meta\" must be an object")
-    if "question" not in row or verifier in ("code", "code-io"):
-        prompt = text  # a prompt, or a code task's question: sent verbatim
-    elif verifier == "math":
-        prompt = MATH_TEMPLATE.format(problem=text)
-    else:
-        prompt = ANSWER_TAG_TEMPLATE.format(question=text)
+    style = get_verifier(verifier).prompt if "question" in row else "verbatim"
+    prompt = QUESTION_TEMPLATES[style].format(question=text)
     return Problem(id=str(row.get("id", number)), prompt=prompt, statement=text,
                    gold=str(answer), num_choices=num_choices, meta=meta)

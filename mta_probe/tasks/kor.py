@@ -9,7 +9,7 @@ from typing import Any
 from mta_probe.errors import BadInputError, DataUnavailableError
 from mta_probe.tasks.jsonl import read_jsonl_objects
 from mta_probe.tasks.options import TaskOptions, local_data
-from mta_probe.tasks.problem import Problem
+from mta_probe.problem import Problem
 from mta_probe.tasks.prompts import KOR_TEMPLATES
 
 KOR_CLONE_URL = "https://github.com/KOR-Bench/KOR-Bench"

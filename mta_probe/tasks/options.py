@@ -8,12 +8,6 @@ from pathlib import Path
 
 from mta_probe.errors import DataUnavailableError
 
-# The verifier keys a task may name. mta_probe.verify.VERIFIERS implements exactly these (checked
-# when that table is built), so the task layer can refuse a bad --verifier without importing it.
-VERIFIER_NAMES = ("math", "math-lenient", "exact", "normalized", "choice", "kor", "gym", "gym-lenient",
-                  "code", "code-io", "bbh", "bbeh", "synlogic")
-
-
 @dataclass(frozen=True)
 class TaskOptions:
     """What a task needs beyond its name.

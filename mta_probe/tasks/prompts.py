@@ -18,6 +18,8 @@ Conventions:
 
 from __future__ import annotations
 
+from mta_probe.verify import PromptStyle
+
 MATH_TEMPLATE = "{problem}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 
 ANSWER_TAG_TEMPLATE = (
@@ -26,6 +28,13 @@ ANSWER_TAG_TEMPLATE = (
     "in <think> </think> and the final answer in <answer> </answer>, i.e. "
     "<think> reasoning process here </think> <answer> final answer here </answer>."
 )
+
+# How a JSONL line's "question" is put to the model, by its verifier's prompt style.
+QUESTION_TEMPLATES: dict[PromptStyle, str] = {
+    "boxed": MATH_TEMPLATE.replace("{problem}", "{question}"),
+    "answer-tag": ANSWER_TAG_TEMPLATE,
+    "verbatim": "{question}",
+}
 
 HUMANEVAL_TEMPLATE = (
     "Complete the following Python function. Reply with the complete function (signature, "
@@ -108,10 +117,3 @@ KOR_TEMPLATES: dict[str, str] = {
         "### Puzzle Rule:\n\n{rule}\n\n### Question:\n{question}\n\n### Answer:\n"
     ),
 }
-
-# How a model without a chat template starts the next item of an imagined exam once it has
-# answered (lm-eval stops base models at the same kind of line: "Problem:" for minerva_math,
-# "Question:" for gsm8k; KOR's few-shot prompts start each item with "### Question:"). Each is
-# matched at the start of a line. Four, so that the OpenAI API (at most four stop strings) takes
-# them all as stop sequences.
-CONTINUATION_MARKERS = ("Problem:", "Question:", "### Question", "Q:")

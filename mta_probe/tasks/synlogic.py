@@ -16,7 +16,7 @@ from typing import Any
 from mta_probe.errors import DataUnavailableError
 from mta_probe.tasks.hub import hub_rows
 from mta_probe.tasks.options import DATA_DIR_VARIABLE, TaskOptions, env_path, local_data
-from mta_probe.tasks.problem import Problem, answer_text
+from mta_probe.problem import Problem, answer_text
 from mta_probe.tasks.prompts import ANSWER_TAG_TEMPLATE
 
 SYNLOGIC_HUB_ID = "MiniMaxAI/SynLogic"

@@ -3,10 +3,13 @@
 `extract_answer` tries, in this order, and returns the first hit:
 
 1. the text of the FIRST `<answer>...</answer>` (multi-line: the paper's regex lacked DOTALL,
-   so any answer spanning lines scored 0, defect 4 in anchors.md);
+   so any answer spanning lines scored 0, defect 4 in docs/train.md);
 2. the contents of the LAST non-empty `\\boxed{...}` (braces balanced, so `\\boxed{\\frac{1}{2}}`
    works; an echoed instruction's empty `\\boxed{}` is skipped);
-3. the rest of the line after the LAST "answer is" / "Answer:" (trailing period dropped);
+3. the rest of the line after the LAST answer phrase ("answer is", "Answer:", "final answer to
+   this problem is", in markdown emphasis or not: `**Final Answer:** 7`), so that in "Answer:
+   The answer is 7" the second phrase counts; a trailing period, emphasis around the value
+   (`**7**`) and `$...$` around a plain value (`$7$`, not `$\\frac{1}{2}$`) are removed;
 4. only when the caller asks (`numeric_fallback=True`): the last number in the text.
 
 Task-specific extractors sit beside it: `extract_choice` (a multiple-choice letter); KOR-Bench's
@@ -21,7 +24,18 @@ ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 # SynLogic's format, which the paper uses (its Appendix): think block, then answer block, nothing
 # else. DOTALL so that multi-line reasoning is accepted.
 THINK_ANSWER_FORMAT = re.compile(r"^\s*<think>.*?</think>\s*<answer>.*?</answer>\s*$", re.DOTALL)
+# "answer is", "Answer:", "answer to this problem is": the gap before "is" stays within one
+# clause (no line break, colon or sentence end; a decimal point is allowed) and 80 characters.
+# Markdown emphasis may wrap the phrase ("**Final Answer:**", "**Answer**:").
+ANSWER_LEAD = re.compile(r"\banswer[*_]*(?:[ \t]+(?:to|for|of|in)\b(?:[^\n.:]|\.(?=\d)){0,80}?)?"
+                         r"(?:\s+is\b|[ \t]*[*_]*[ \t]*:)(?:[*_]+(?=\s))?", re.IGNORECASE)
+AFTER_LEAD = re.compile(r"\s*:?\s*(.*)")
+# BBH's reading (mta_probe.verify.bigbench), kept as its scorer comparison measured it: the rest
+# of the line after "answer is" / "answer:".
 ANSWER_PHRASE = re.compile(r"(?:answer\s+is|answer\s*:)\s*:?\s*(.*)", re.IGNORECASE)
+# `$7$`, `$$-3.5$$`: math delimiters around a value with no LaTeX in it.
+PLAIN_MATH = re.compile(r"^\$\$?([^$\\{}^_]+)\$\$?$")
+EMPHASIS = re.compile(r"^(\*{1,3}|_{1,3})(.+?)\1$")
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 BOX_COMMANDS = ("\\boxed", "\\fbox")
 
@@ -101,13 +115,42 @@ def _braced(text: str, opening: int) -> str | None:
 
 
 def _after_answer_phrase(text: str) -> str | None:
-    """The rest of the line after the last 'answer is' / 'Answer:', trailing period removed."""
-    matches = list(ANSWER_PHRASE.finditer(text))
-    if not matches:
-        return None
-    rest = matches[-1].group(1).strip()
-    rest = rest.rstrip(".").strip()
-    return rest or None
+    """What the last answer phrase states; None when there is none or it states nothing."""
+    stated = phrased_answers(text)
+    return (stated[-1] or None) if stated else None
+
+
+def phrased_answers(text: str) -> list[str]:
+    """What each answer phrase of `text` states, in order ("" where the line ends with it).
+
+    The value runs to the end of its line, so when one line has two phrases the first one's
+    value holds the second; the second's is what `extract_answer` reads.
+
+    Args:
+        text: where to look.
+
+    Returns:
+        One value per phrase (rule 3 of the module docstring), trailing period, emphasis and
+        plain `$...$` removed.
+    """
+    return [_as_written(AFTER_LEAD.match(text, lead.end()).group(1))
+            for lead in ANSWER_LEAD.finditer(text)]
+
+
+def _as_written(rest: str) -> str:
+    """The value in what follows an answer phrase: a trailing period, markdown emphasis and
+    `$...$` around a plain value removed, until none is left."""
+    previous = None
+    while previous != rest:
+        previous = rest
+        rest = rest.strip().rstrip(".").strip()
+        if rest.startswith(("*", "_")) or rest.endswith(("*", "_")):
+            # bold or italic around the value, or a bold sentence's closing `**` ("**The answer
+            # is 7.**"); asterisks at a value's ends are markdown, unless they are all it holds
+            rest = EMPHASIS.sub(r"\2", rest)
+            rest = rest.strip("*") if rest.strip("*") else rest
+        rest = PLAIN_MATH.sub(r"\1", rest)
+    return rest
 
 
 def last_number(text: str) -> str | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import ANSWER_PHRASE, ANSWER_TAG, last_boxed
 from mta_probe.verify.text import normalize_answer
 from mta_probe.verify.verdict import NO_ANSWER, Verdict

@@ -8,7 +8,7 @@ import re
 import secrets
 from pathlib import Path
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify import testrunner
 from mta_probe.verify.answers import ANSWER_TAG, CODE_LANGUAGES, FENCED_BLOCK, defines, extract_code
 from mta_probe.verify.sandbox import SandboxResult, run_program
@@ -16,6 +16,7 @@ from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 CODE_TIMEOUT = 3.0  # seconds per program run; HumanEval's checks take milliseconds
 # Seconds per LiveCodeBench test: its runner's --timeout default (lcb_runner/runner/parser.py).
+# LiveCodeBench's limit per test: 6 s (lcb_runner/runner/parser.py, --timeout).
 LCB_TEST_TIMEOUT = 6.0
 
 

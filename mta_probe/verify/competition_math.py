@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import extract_answer
 from mta_probe.verify.math_normalize import math_form, text_key, unread_marks
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
@@ -64,7 +64,13 @@ def _math_parse(form: str) -> list[Any]:
 
 
 def _in_main_thread() -> bool:
-    """math-verify's timeouts use SIGALRM, which only the main thread may set."""
+    """math-verify's timeouts use SIGALRM, which only the main thread may set.
+
+    Off the main thread nothing here bounds a verification, and some hold the GIL for good
+    (`9^{9^{9^{9}}}` against `1` never returns): a caller in a thread goes through
+    `mta_probe.verify.verify_bounded` (or a `VerifierPool`), whose workers verify in their main
+    thread, with this timeout armed, and are killed past theirs.
+    """
     return threading.current_thread() is threading.main_thread()
 
 

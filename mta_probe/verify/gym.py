@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mta_probe.errors import BadInputError
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import extract_answer
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 

@@ -8,6 +8,14 @@ the first `$\\boxed{...}$`; else the first `[...]`. A base model that answers an
 new "### Question ... [[X]]" is scored on its first answer, the one to this problem. `[[[17]]]`
 yields `[17`, which the bracket-deleting comparisons read as `17`, as KOR's do.
 
+The answer to this problem only (rule 1 of `mta_probe.verify.rules`), applied here because KOR's
+reading of it depends on the text that follows: KOR falls back to `$\\boxed{}$` only when no
+`[[...]]` appears anywhere in the completion, and to `[...]` only when neither does. So when the
+form KOR reads first appears only in the continuation (a base model answers `[-]`, then writes a
+"### Question ... in the format [[output]]"), KOR reads the continuation's text and mta finds no
+answer: both say wrong. They differ only when the continuation's answer happens to equal the gold
+(KOR right, mta wrong; none of the 7,500 released answers in the tests).
+
 Comparison, by category, rule id and item idx (`problem.meta`, set by tasks/kor.py):
 
 - logic, rule 5 (truth tables): the `;`-separated rows compare as a multiset, after deleting
@@ -30,8 +38,9 @@ Comparison, by category, rule id and item idx (`problem.meta`, set by tasks/kor.
 Departures from eval_utils, on purpose: an answer that is empty once cleaned is never correct
 (KOR's puzzle rule 4 accepts `[[ ]]`, since "" is a substring of every gold); model text is never
 run through `eval` (see `mta_probe.verify.arithmetic`); a completion with a `</think>` is scored on
-the text after it, and an `<answer>` block holding a `[[...]]` is scored on that block. A gold
-without `[[...]]` (a user's file) is read as if wrapped in it.
+the text after it, and an `<answer>` block holding a `[[...]]` is scored on that block; an answer
+found only in a base model's continuation never counts (above). A gold without `[[...]]` (a user's
+file) is read as if wrapped in it.
 """
 
 from __future__ import annotations
@@ -39,9 +48,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import ANSWER_TAG
 from mta_probe.verify.kor_puzzle import PUZZLE_RULES, puzzle_general
+from mta_probe.verify.rules import answer_region
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 EMPTY_ANSWER = "empty answer"
@@ -65,21 +75,22 @@ def verify_kor(completion: str, problem: Problem) -> Verdict:
     """KOR-Bench: the completion's first `[[...]]` against the gold, by the item's rule.
 
     Args:
-        completion: the model's text.
+        completion: the model's whole text (this verifier cuts a continuation itself).
         problem: a KOR item; `meta` holds `category`, `rule_id`, `idx` (absent: compared as a
             counterfactual or cipher item is).
 
     Returns:
         The Verdict; its answer is the extracted text (for puzzles, the first `[[...]]` as is).
     """
-    region = scored_region(completion)
+    answered = answer_region(completion, problem.prompt, problem.statement)
+    region = scored_region(answered)
     category = str(problem.meta.get("category", ""))
     gold = problem.gold if "[[" in problem.gold else f"[[{problem.gold}]]"
     if category == "puzzle":
-        found = INNER.search(region)
+        found = INNER.search(region)  # puzzles read `[[...]]` only: a continuation changes nothing
         answer = found.group(1) if found else None
     else:
-        answer = kor_answer(region)
+        answer = kor_answer(region, completion[len(answered):])
     if answer is None:
         return Verdict(False, None, NO_ANSWER)
     if not _clean(answer).replace("\\", ""):
@@ -98,13 +109,16 @@ def scored_region(completion: str) -> str:
     return text
 
 
-def kor_answer(text: str) -> str | None:
+def kor_answer(text: str, continuation: str = "") -> str | None:
     """The first `[[...]]` (inner whitespace trimmed), else `$\\boxed{...}$`, else `[...]`; None
-    when there is none of them."""
+    when there is none of them, or when the first form KOR would read is in `continuation` (the
+    text after the answer to this problem) and not in `text`."""
     for pattern in (DOUBLE, BOXED, SINGLE):
         found = pattern.search(text)
         if found:
             return found.group(1).strip()
+        if continuation and pattern.search(text + continuation):
+            return None
     return None
 
 

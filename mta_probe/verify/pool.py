@@ -22,17 +22,21 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from mta_probe.errors import BadInputError, MtaError
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.rules import judge
 from mta_probe.verify.verdict import Verdict
 
-Table = dict[str, Callable[[str, Problem], Verdict]]
+if TYPE_CHECKING:  # the table imports every verifier module; the pool imports it only when asked
+    from mta_probe.verify.table import Verifier
+
+Table = dict[str, "Verifier"]
 STARTUP_TIMEOUT = 120.0  # seconds for a worker to say it is ready (the first start imports sympy)
 PRELOAD = ["mta_probe.verify.table", "math_verify", "reasoning_gym"]
 READY = "ready"
@@ -67,8 +71,8 @@ class VerifierPool:
             sequentially, with no timeout protection (tests, debugging).
         timeout: seconds one item may take before its worker is killed and replaced (more for
             an item whose problem sets meta["verify_timeout"]: see `budget`).
-        table: verifier name -> top-level function (default mta_probe.verify.VERIFIERS);
-            must be picklable by reference, i.e. defined at the top of an importable module.
+        table: verifier name -> its `Verifier` record (default mta_probe.verify.VERIFIERS);
+            its functions must be picklable by reference (defined at the top of a module).
         memory_mb: soft address-space limit of each worker (a runaway parse then raises
             MemoryError instead of waking the OOM killer); None for no limit.
     """
@@ -122,12 +126,14 @@ class VerifierPool:
             conn.close()
         self._slots = []
 
-    def verify(self, verifier: str, items: Sequence[tuple[str, Problem]]) -> list[Verdict]:
+    def verify(self, verifier: str, items: Sequence[tuple[str, Problem]], *,
+               timeout: float | None = None) -> list[Verdict]:
         """Score every (completion, problem) item; the verdicts come back in input order.
 
         Args:
             verifier: a key of the pool's table.
             items: (completion, problem) pairs.
+            timeout: seconds per item for this call instead of the pool's (see `budget`).
 
         Returns:
             One Verdict per item. An item past the timeout gets reason "timeout after Xs", one
@@ -146,13 +152,14 @@ class VerifierPool:
         pending = deque(range(len(items)))
         busy: dict[int, tuple[int, float, float]] = {}  # slot -> (item index, deadline, seconds)
         while pending or busy:
-            self._dispatch(verifier, items, pending, busy)
+            self._dispatch(verifier, items, pending, busy, timeout)
             if busy:
                 self._collect(verdicts, busy)
         return [verdict for verdict in verdicts if verdict is not None]
 
     def _dispatch(self, verifier: str, items: Sequence[tuple[str, Problem]],
-                  pending: deque[int], busy: dict[int, tuple[int, float, float]]) -> None:
+                  pending: deque[int], busy: dict[int, tuple[int, float, float]],
+                  timeout: float | None = None) -> None:
         """Hand the next pending items to idle workers."""
         for slot in range(len(self._slots)):
             if slot in busy or not pending:
@@ -165,13 +172,15 @@ class VerifierPool:
                 pending.appendleft(index)
                 self._replace(slot)
                 continue
-            seconds = self.budget(problem)
+            seconds = self.budget(problem, timeout)
             busy[slot] = (index, time.monotonic() + seconds, seconds)
 
-    def budget(self, problem: Problem) -> float:
-        """Seconds one item may take: the pool's timeout, or more when its problem asks for it in
-        meta["verify_timeout"] (LiveCodeBench: its global budget for a problem's many tests)."""
-        return max(self.timeout, float(problem.meta.get("verify_timeout", 0.0)))
+    def budget(self, problem: Problem, timeout: float | None = None) -> float:
+        """Seconds one item may take: `timeout` (default the pool's), or more when its problem asks
+        for it in meta["verify_timeout"] (LiveCodeBench: its global budget for a problem's many
+        tests)."""
+        base = self.timeout if timeout is None else float(timeout)
+        return max(base, float(problem.meta.get("verify_timeout", 0.0)))
 
     def _collect(self, verdicts: list[Verdict | None],
                  busy: dict[int, tuple[int, float, float]]) -> None:
@@ -239,12 +248,11 @@ def _death(process: BaseProcess) -> str:
     return f"worker exited with {code}"
 
 
-def score_safely(function: Callable[[str, Problem], Verdict], text: str,
-                 problem: Problem) -> Verdict:
+def score_safely(verifier: Verifier, text: str, problem: Problem) -> Verdict:
     """Run one verifier through `rules.judge`; an exception becomes a 'crashed: ...' verdict.
 
     Args:
-        function: the verifier.
+        verifier: the verifier's record.
         text: the completion.
         problem: the problem.
 
@@ -252,7 +260,7 @@ def score_safely(function: Callable[[str, Problem], Verdict], text: str,
         The verifier's Verdict, or Verdict(False, None, "crashed: Type: message").
     """
     try:
-        return judge(function, text, problem)
+        return judge(verifier.judge, text, problem, whole=verifier.cuts_own_continuation)
     except Exception as error:  # noqa: BLE001 - any verifier bug must cost one item, not the run
         return Verdict(False, None, f"crashed: {type(error).__name__}: {str(error)[:200]}")
 
@@ -262,7 +270,7 @@ def serve(conn: Connection, table: Table, memory_mb: int | None) -> None:
 
     Args:
         conn: this worker's end of the pipe.
-        table: verifier name -> function.
+        table: verifier name -> its record.
         memory_mb: soft RLIMIT_AS in MiB, or None.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle

@@ -5,10 +5,13 @@
    (`\\boxed{5}.\\n\\nProblem: ... \\boxed{4}`, `[[B]]\\n\\n### Question: ... [[C]]`), or echoes the
    prompt's instruction (`... within \\boxed{}.`). `answer_region` cuts the completion at the first
    continuation that follows some text: a line starting with a marker of
-   `mta_probe.tasks.prompts.CONTINUATION_MARKERS` ("Problem:", "Question:", "### Question",
+   `CONTINUATION_MARKERS` below ("Problem:", "Question:", "### Question",
    "Q:"), or a repeat of the prompt's first or last line when that line is template text (not
    part of the problem statement, at least 16 characters). A continuation at the very start is
-   not cut: nothing was answered before it.
+   not cut: nothing was answered before it. A verifier whose record says `cuts_own_continuation` is handed
+   the whole completion and applies this rule itself: for a benchmark whose reading of the answer
+   depends on what follows it (KOR reads `[...]` only when no `[[...]]` appears anywhere in the
+   text, so `[-]` followed by a continuation holding `[[output]]` is not KOR's answer `-`).
 2. **An empty answer is never correct**, whatever the verifier and the gold: `<answer></answer>`,
    `\\boxed{}`, `[[ ]]`, whitespace, `$ $`, LaTeX spacing. A verifier that calls such an answer
    (or no answer, None) correct is overruled with the reason "empty answer". So a correct
@@ -22,9 +25,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mta_probe.tasks import CONTINUATION_MARKERS, Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.verdict import Verdict
 
+# How a model without a chat template starts the next item of an imagined exam once it has
+# answered (lm-eval stops base models at the same kind of line: "Problem:" for minerva_math,
+# "Question:" for gsm8k; KOR's few-shot prompts start each item with "### Question:"). Each is
+# matched at the start of a line. Four, so that the OpenAI API (at most four stop strings) takes
+# them all as stop sequences.
+CONTINUATION_MARKERS = ("Problem:", "Question:", "### Question", "Q:")
 EMPTY_ANSWER = "empty answer"
 # At the very start of a line, as a base model writes them: an indented "Q:" is a docstring's
 MARKER_LINE = re.compile("^(?:" + "|".join(re.escape(m) for m in CONTINUATION_MARKERS) + ")", re.MULTILINE)
@@ -59,7 +68,8 @@ def is_blank(answer: str | None) -> bool:
     return answer is None or not BLANK.sub("", answer)
 
 
-def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem: Problem) -> Verdict:
+def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem: Problem, *,
+          whole: bool = False) -> Verdict:
     """Score `completion` with `verifier` under both rules: the answer region only, and an empty
     answer never correct.
 
@@ -69,10 +79,11 @@ def judge(verifier: Callable[[str, Problem], Verdict], completion: str, problem:
         problem: the problem it answers.
 
     Returns:
-        The verifier's Verdict on the answer region; Verdict(False, answer, "empty answer") when
-        it called an empty answer correct.
+        The verifier's Verdict on the answer region (on the whole completion for a verifier
+        that applies rule 1 itself, `whole`: `Verifier.cuts_own_continuation`); Verdict(False, answer,
+        "empty answer") when it called an empty answer correct.
     """
-    region = answer_region(completion, problem.prompt, problem.statement)
+    region = completion if whole else answer_region(completion, problem.prompt, problem.statement)
     verdict = verifier(region, problem)
     if verdict.correct and is_blank(verdict.answer):
         return Verdict(False, verdict.answer, EMPTY_ANSWER)

@@ -4,7 +4,7 @@ github.com/MiniMax-AI/SynLogic (`games/tasks/<task>/scripts/<task>_verifier.py`)
 The answer is the text of the FIRST `<answer>...</answer>` block, handed to the task's
 `Verifier.verify(Data, answer)` with the item's `Data` rebuilt from `game_data_str`: what the
 paper's `src/syn_logic_reward.py` does (its regex lacks DOTALL; mta's reads across lines, defect 4
-in anchors.md). The verifier then finds the answer inside that text its own way (`\\boxed{}`, a
+in docs/train.md). The verifier then finds the answer inside that text its own way (`\\boxed{}`, a
 ```python block, a grid, "The answer is ...") and checks it, often by constraints rather than
 against a stored answer. Three things mta adds around the official call:
 
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import ANSWER_TAG
 from mta_probe.verify.expressions import evaluate_expression
 from mta_probe.verify.verdict import NO_ANSWER, Verdict

@@ -1,8 +1,14 @@
-"""Judging one completion against one problem: the table of verifiers.
+"""Judging one completion against one problem: the table of verifiers, one record each.
 
 Every verifier is a top-level function `(completion, problem) -> Verdict`, so the table can be
 pickled to the worker processes of `mta_probe.verify.pool.VerifierPool`. A task names its verifier by
 key. `verify_one` runs one in-process, without the pool's hard timeout.
+
+A `Verifier` record is everything the rest of mta needs to know about a verifier: the tasks layer
+reads `prompt` (how a JSONL question is put to the model), the train side reads `family`
+(verl's `ability`, the think/answer training prompt, what a vote counts) and `reads_metadata`,
+the probes read `lenient` and `last_number`, the CLI lists the keys. A new verifier is one module
+plus one row here.
 
 Extraction (see `mta_probe.verify.answers`): the first `<answer>` block, else the last `\\boxed{}`,
 else the text after a final "answer is". "math-lenient" and "gym-lenient" also fall back to the
@@ -14,9 +20,11 @@ pass@16 = 0.70 on one-digit sums that way, with no explicit answer in any correc
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
-from mta_probe.errors import BadInputError
-from mta_probe.tasks import VERIFIER_NAMES, Problem
+from mta_probe.errors import row_of
+from mta_probe.problem import Problem
 from mta_probe.verify.bigbench import verify_bbeh, verify_bbh
 from mta_probe.verify.coding import verify_code, verify_code_io
 from mta_probe.verify.competition_math import verify_math, verify_math_lenient
@@ -27,23 +35,67 @@ from mta_probe.verify.synlogic import verify_synlogic
 from mta_probe.verify.text import verify_choice, verify_exact, verify_normalized
 from mta_probe.verify.verdict import Verdict
 
-VERIFIERS: dict[str, Callable[[str, Problem], Verdict]] = {
-    "math": verify_math,
-    "math-lenient": verify_math_lenient,
-    "exact": verify_exact,
-    "normalized": verify_normalized,
-    "choice": verify_choice,
-    "kor": verify_kor,
-    "gym": verify_gym,
-    "gym-lenient": verify_gym_lenient,
-    "code": verify_code,
-    "code-io": verify_code_io,
-    "bbh": verify_bbh,
-    "bbeh": verify_bbeh,
-    "synlogic": verify_synlogic,
+# verl's `ability` column, and what the train side does differently per family: "math" trains on
+# the bare statement (the probe's prompt asks for \boxed{}) and takes Shao et al.'s fixed incorrect
+# labels; "code" keeps its own prompt, its format is a fenced block and a program has no answer
+# to vote for; "logic" is everything else.
+Family = Literal["math", "code", "logic"]
+# How a JSONL line's "question" is put to the model (mta_probe.tasks.prompts.QUESTION_TEMPLATES):
+# "boxed" asks for \boxed{}, "answer-tag" for <think>/<answer>, "verbatim" sends it as it is.
+PromptStyle = Literal["boxed", "answer-tag", "verbatim"]
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """One row of VERIFIERS.
+
+    Attributes:
+        judge: scores one completion (a top-level function: it is pickled to worker processes).
+        family: "math", "code" or "logic" (see `Family`).
+        prompt: how a JSONL question is asked (see `PromptStyle`).
+        lenient: the key of this verifier's lenient twin (`--lenient`), if it has one.
+        last_number: this verifier takes the last number in the text when no answer is marked
+            (passk.json then counts the correct samples that had no explicit answer).
+        reads_metadata: the verifier reads the true answer from `problem.meta`, not `gold`, so a
+            pseudo-label (a majority vote) cannot be put in its place.
+        cuts_own_continuation: the verifier is handed the whole completion and applies rule 1
+            of `mta_probe.verify.rules` itself, because the benchmark's reading of the answer
+            depends on the text that follows it (KOR).
+    """
+
+    judge: Callable[[str, Problem], Verdict]
+    family: Family = "logic"
+    prompt: PromptStyle = "answer-tag"
+    lenient: str | None = None
+    last_number: bool = False
+    reads_metadata: bool = False
+    cuts_own_continuation: bool = False
+
+
+VERIFIERS: dict[str, Verifier] = {
+    "math": Verifier(verify_math, family="math", prompt="boxed", lenient="math-lenient"),
+    "math-lenient": Verifier(verify_math_lenient, family="math", prompt="boxed", last_number=True),
+    "exact": Verifier(verify_exact),
+    "normalized": Verifier(verify_normalized),
+    "choice": Verifier(verify_choice),
+    "kor": Verifier(verify_kor, cuts_own_continuation=True),
+    "gym": Verifier(verify_gym, lenient="gym-lenient", reads_metadata=True),
+    "gym-lenient": Verifier(verify_gym_lenient, last_number=True, reads_metadata=True),
+    "code": Verifier(verify_code, family="code", prompt="verbatim"),
+    "code-io": Verifier(verify_code_io, family="code", prompt="verbatim"),
+    "bbh": Verifier(verify_bbh),
+    "bbeh": Verifier(verify_bbeh),
+    "synlogic": Verifier(verify_synlogic),
 }
-# The task layer refuses names outside VERIFIER_NAMES; the two lists must be one.
-assert tuple(VERIFIERS) == VERIFIER_NAMES, "mta_probe.tasks.options.VERIFIER_NAMES is out of date"
+
+
+def get_verifier(name: str) -> Verifier:
+    """The row of VERIFIERS called `name`.
+
+    Raises:
+        BadInputError: no such verifier (the message lists the known ones).
+    """
+    return row_of(VERIFIERS, name, "verifier")
 
 
 def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
@@ -61,6 +113,5 @@ def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
     Raises:
         BadInputError: unknown verifier name.
     """
-    if verifier not in VERIFIERS:
-        raise BadInputError(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
-    return judge(VERIFIERS[verifier], completion, problem)
+    row = get_verifier(verifier)
+    return judge(row.judge, completion, problem, whole=row.cuts_own_continuation)

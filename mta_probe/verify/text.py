@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mta_probe.tasks import Problem
+from mta_probe.problem import Problem
 from mta_probe.verify.answers import extract_answer, extract_choice
 from mta_probe.verify.verdict import NO_ANSWER, Verdict
 

@@ -6,8 +6,9 @@ the paper), usable with any of them (`mta train --kl-coef 0.001`).
 
 from __future__ import annotations
 
-from mta_probe.errors import BadInputError
+from mta_probe.errors import row_of
 from mta_train.technique import Technique
+from mta_train.techniques.incorrect import LABEL_KEY
 from mta_train.techniques import (
     em,
     format_reward,
@@ -41,9 +42,7 @@ def get_technique(name: str) -> Technique:
     Raises:
         BadInputError: no such technique (the message lists the known ones).
     """
-    if name not in TECHNIQUES:
-        raise BadInputError(f"unknown technique {name!r}; known: {', '.join(TECHNIQUES)}")
-    return TECHNIQUES[name]
+    return row_of(TECHNIQUES, name, "technique")
 
 
-__all__ = ["TECHNIQUES", "get_technique"]
+__all__ = ["LABEL_KEY", "TECHNIQUES", "get_technique"]

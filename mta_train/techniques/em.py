@@ -11,7 +11,7 @@ The reward needs the log-probabilities, so it is computed after them: the local 
 the responses before rewarding them; on verl, whose custom advantage estimators never see
 log-probs, the group hook `MtaAgentLoopManager` (mta_train/verl_plugin.py) rewards each group with
 the rollout engine's own log-probs (`rollout.calculate_log_probs`), before dynamic sampling.
-The paper's code read log-probs that were not computed yet and crashed (defect 3 in anchors.md).
+The paper's code read log-probs that were not computed yet and crashed (defect 3 in docs/train.md).
 """
 
 from __future__ import annotations

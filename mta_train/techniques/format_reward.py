@@ -9,7 +9,7 @@ is the variant "shao" (reward 1 when the response holds a `\\boxed{...}` answer)
 
 from __future__ import annotations
 
-from mta_probe.verify.answers import last_boxed
+from mta_probe.verify import last_boxed
 from mta_train.reward import Group, Reward, format_ok, graded
 from mta_train.technique import Technique, Variant
 

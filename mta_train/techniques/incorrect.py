@@ -16,7 +16,7 @@ fixed one (the group's most common wrong answer; mta's earlier choice, no labell
 On verl the group is scored by the agent-loop hook `MtaAgentLoopManager`
 (mta_train/verl_plugin.py), as for `vote`.
 The paper's own code defines the math "incorrect" reward twice and the second definition rewards
-answers that match the row's label (defect 1 in anchors.md: with true labels it pays correct
+answers that match the row's label (defect 1 in docs/train.md: with true labels it pays correct
 answers); here a correct response never earns a reward.
 """
 
@@ -26,10 +26,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mta_probe.errors import BadInputError
-from mta_probe.verify import Verdict
+from mta_probe.verify import Verdict, get_verifier
 from mta_train.majority import majority_vote
 from mta_train.reward import (
-    CODE_VERIFIERS,
     Group,
     Reward,
     formatted,
@@ -40,7 +39,6 @@ from mta_train.reward import (
 from mta_train.technique import Technique, Variant
 
 LABEL_KEY = "incorrect_label"  # Problem.meta key of the fixed label (mta_train/labels.py)
-MATH_VERIFIERS = ("math", "math-lenient")
 PAPER_SOURCE = ("model-task-align-rl src/syn_logic_reward.py:142-150 (incorrect_format_score) "
                 "and 164-171 (math_incorrect_format_score, format AND answer == the row's "
                 "label); Appendix B: labels as Shao et al.")
@@ -53,7 +51,7 @@ ONLINE_SOURCE = "mta: the group's most common wrong answer is the label (no labe
 
 def _answered_and_wrong(group: Group, judged: list[Verdict], shaped: list[bool]) -> list[float]:
     """Logic and code: a formatted (when required) wrong answer; code's answer is its block."""
-    return [float(f and not v.correct and (group.verifier in CODE_VERIFIERS
+    return [float(f and not v.correct and (get_verifier(group.verifier).family == "code"
                                            or bool(v.answer and v.answer.strip())))
             for f, v in zip(shaped, judged, strict=True)]
 
@@ -62,7 +60,7 @@ def _matches(group: Group, label: str | None, wrong: list[bool], shaped: list[bo
     if label is None:
         return [0.0] * len(group.texts)
     labelled = replace(group.problem, gold=label)
-    return [float(f and w and is_correct(text, labelled, group.verifier))
+    return [float(f and w and is_correct(text, labelled, group.verifier, group.verify_timeout))
             for text, f, w in zip(group.texts, shaped, wrong, strict=True)]
 
 
@@ -72,7 +70,7 @@ def _reward(group: Group, *, label_of: Callable[[Group, list[Verdict]], str | No
     wrong = [not v.correct for v in judged]
     acc = [v.correct for v in judged]
     shaped = [not require_format or formatted(group, text) for text in group.texts]
-    if group.verifier not in MATH_VERIFIERS:
+    if get_verifier(group.verifier).family != "math":
         return graded(group, _answered_and_wrong(group, judged, shaped), acc=acc)
     return graded(group, _matches(group, label_of(group, judged), wrong, shaped), acc=acc)
 

@@ -5,7 +5,7 @@ Differences from DAPO with ground-truth reward:
    only wrong responses push the policy. Samples are zeroed, not dropped, so token-mean still
    divides by all tokens of the batch, as the paper's code does.
 Zhu et al.'s NSR uses A = -1 without group normalization; the paper (and mta) masks the
-normalized GRPO advantage instead (anchors.md).
+normalized GRPO advantage instead (its scripts: `algorithm.adv_estimator=nsr|psr`, a mask on GRPO).
 """
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ from __future__ import annotations
 from mta_train.technique import Technique, Variant
 from mta_train.techniques.ground_truth import SOURCE, reward
 
+
+
+def keeps_negative(score: float) -> bool:
+    """The NSR mask: a response keeps its advantage unless it earned the full reward."""
+    return score < 1
+
+
 TECHNIQUE = Technique(
     name="nsr",
     summary="only responses with reward 0 keep their advantage (negative samples only)",
     variants={"paper": Variant(reward, SOURCE)},
-    advantage="nsr",
+    keeps=keeps_negative,
 )

@@ -15,7 +15,7 @@ The reward of one response depends on its whole group, so on verl it cannot be a
 reward function: verl's agent loop is hooked (`MtaAgentLoopManager` in mta_train/verl_plugin.py)
 to wait for the group's responses, score them together, and hand verl the scores. The paper's
 code never implemented it (its reward manager raises KeyError for `maj_vote`: defect 2 in
-anchors.md).
+docs/train.md).
 """
 
 from __future__ import annotations

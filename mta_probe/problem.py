@@ -1,4 +1,4 @@
-"""What a task hands to a probe: one evaluation item."""
+"""What a task hands to a probe and a verifier judges: one evaluation item, and its gold answer as text."""
 
 from __future__ import annotations
 
