@@ -2,7 +2,8 @@
 intervals and chance level (`passk`); pass@k fitted beyond the samples from the distribution of
 per-problem success rates (`passk_fit`, with the distributions in `successdist` and its checks
 in `passk_checks`), bounds on pass@k that hold whatever that distribution (`passk_bounds`, on
-the grid mixtures of `mixing`), and the adaptive allocation of a sampling budget (`allocation`); ROUGE-L with the exact-match rule (`rouge`).
+the grid mixtures of `mixing`), and the adaptive allocation of a sampling budget
+(`allocation`); ROUGE-L with the exact-match rule (`rouge`).
 
 The verbs: `estimate` gives a task's pass@k curve; `pass_at_k_matrix` the per-problem values;
 `fit_pass_at_k` the fitted curve with intervals, `problem_pass_at_k` each problem's share of it;

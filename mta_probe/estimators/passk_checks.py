@@ -11,7 +11,7 @@ full before any allocation, with the chosen model refitted to it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from scipy import stats
@@ -19,8 +19,14 @@ from scipy import stats
 from mta_probe.estimators import successdist as sd
 from mta_probe.estimators.passk_bounds import PassKBounds
 
-if TYPE_CHECKING:
-    from mta_probe.estimators.passk_fit import FitSettings
+
+class Thresholds(Protocol):
+    """The warning thresholds of `passk_fit.FitSettings` (documented there)."""
+
+    min_problems: int
+    gof_alpha: float
+    max_extrapolation: float
+    min_weight: float
 
 
 def gof_pvalue(dist: sd.SuccessDistribution, n: np.ndarray, c: np.ndarray) -> float | None:
@@ -65,7 +71,7 @@ def design_gof(best: sd.SuccessDistribution, n: np.ndarray, c: np.ndarray,
 
 
 def fit_warnings(best: sd.SuccessDistribution, weights: dict[str, float], pvalue: float | None,
-                 n: np.ndarray, c: np.ndarray, ks: list[int], settings: FitSettings,
+                 n: np.ndarray, c: np.ndarray, ks: list[int], settings: Thresholds,
                  outside: Sequence[int], converged: bool) -> list[str]:
     """Readable reasons to distrust the fitted curve.
 
