@@ -54,10 +54,6 @@ class PassKBounds:
     threshold: float
     converged: bool
 
-    def first_wide(self, width: float) -> int | None:
-        """The smallest k whose interval is wider than `width` (None: none is)."""
-        return next((k for k, lo, hi in zip(self.ks, self.low, self.high) if hi - lo > width), None)
-
 
 def pass_at_k(rates: np.ndarray, k: int) -> np.ndarray:
     """1 - (1 - p)^k at every rate, exact for tiny p."""

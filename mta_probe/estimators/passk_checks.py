@@ -110,10 +110,12 @@ def fit_warnings(best: sd.SuccessDistribution, weights: dict[str, float], pvalue
     return out
 
 
-def identification_line(bounds: PassKBounds, wide: float) -> str | None:
-    """One line where the interval is wider than `wide`: from which k the samples leave pass@k open,
-    and how open at the largest k. None when every interval is narrower."""
-    first = bounds.first_wide(wide)
+def identification_line(bounds: PassKBounds, wide: float, measured: int) -> str | None:
+    """One line where, beyond the k every problem was measured at (`measured`, the smallest n),
+    the interval is wider than `wide`: from which k the samples leave pass@k open, and how open
+    at the largest k. None when no such interval is that wide. (Within n a wide interval is the
+    noise of few problems, which the unbiased interval shows as well.)"""
+    first = next((k for k, lo, hi in zip(bounds.ks, bounds.low, bounds.high) if k > measured and hi - lo > wide), None)
     if first is None:
         return None
     return (f"not identified from k = {first} on: the samples allow pass@{bounds.ks[-1]} anywhere in "

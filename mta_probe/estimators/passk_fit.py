@@ -72,7 +72,8 @@ class FitSettings:
         gof_alpha: a goodness-of-fit p-value below this is warned about.
         max_extrapolation: a k more than this many times the median n of the unsolved problems
             is warned about.
-        wide: an interval wider than this is called not identified (one line says from which k).
+        wide: an interval beyond the smallest n wider than this is called not identified (one
+            line says from which k).
     """
 
     fit_to: int = 1024
@@ -112,8 +113,8 @@ class PassKFit:
             fixed design (an adaptive run's opening round); None when there are too few bins.
         model_values, model_low, model_high: the model's own pass@k and interval, one per k
             (what the curve would be if the model's shape held below 1/n).
-        identification: one line saying from which k the interval is wider than
-            `FitSettings.wide` (the samples do not identify pass@k there), or None.
+        identification: one line saying from which k beyond the smallest n the interval is wider
+            than `FitSettings.wide` (the samples do not identify pass@k there), or None.
         warnings: readable reasons to distrust the curve (too few problems, a poor fit, a
             bimodal population, a degenerate fit, far extrapolation, a rejected model).
     """
@@ -360,7 +361,8 @@ def fit_pass_at_k(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence
                     parameters=best.parameters, scores=scores, weights=weights, ks=ks, values=point.tolist(),
                     low=bounds.low, high=bounds.high, level=settings.level, num_problems=int(n.size),
                     gof_pvalue=pvalue, model_values=model.tolist(), model_low=model_low.tolist(),
-                    model_high=model_high.tolist(), identification=identification_line(bounds, settings.wide),
+                    model_high=model_high.tolist(),
+                    identification=identification_line(bounds, settings.wide, int(n.min())),
                     warnings=fit_warnings(best, weights, pvalue, n, c, ks, settings, outside, bounds.converged))
 
 
