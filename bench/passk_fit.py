@@ -1,82 +1,121 @@
-"""pass@k at large k from 1/16 of the samples: the fit against the unbiased estimator and a power law.
+"""pass@1024 from 1/16 of the samples, on populations in and out of the fitted families.
 
-    nice -n 10 python bench/passk_fit.py --reps 200
-    python bench/passk_fit.py --quick
+    PYTHONPATH=. python3 bench/passk_fit.py --reps 200 --jobs 2
+    PYTHONPATH=. python3 bench/passk_fit.py --quick
 
 Populations of problems with known success rates p_i, so the true pass@k of a set of problems is
-exact: the mean of 1 - (1 - p_i)^k over them. Each repetition draws 500 problems from the
-population and 2,048 sample outcomes per problem, and every method reads the same outcomes:
+exact: the mean of 1 - (1 - p_i)^k over them. Five are drawn from the families the fitted model
+assumes (beta, zero-inflated beta, logit-normal); eight are not (point masses, a point mass
+beside a uniform, discrete mixtures, log-uniform tails down to 1e-6, a cluster of rarely solved
+problems at 1e-4..1e-3). Each repetition draws 500 problems from the population and 2,048 sample
+outcomes per problem, and every method reads the same outcomes:
 
   (a) the unbiased estimator at n = 1,024 (mta's estimator and its 95% bootstrap interval);
-  (b) the fit (mta_probe.estimators.passk_fit) from the first 64 samples of every problem;
-  (c) the fit from the same total budget (64 x 500) spent adaptively: 16 per problem, then 6
-      rounds by the "variance" rule; (c') the same with Kazdan et al.'s "zeros" rule;
-  (d) an exponentiated power law fitted to the unbiased curve at n = 64 and extrapolated
-      (Brown et al. 2024, Large Language Monkeys: -log pass@k = exp(alpha) * k^beta, least squares
-      in log-log over 20 log-spaced k in 1..64); it has no interval.
+  (b) the old fit: the chosen parametric model's pass@k and its own 95% interval, from the
+      first 64 samples of every problem (`PassKFit.model_values`, `model_low`, `model_high`);
+  (c) the new curve from the same 64 samples: the model's value moved into the bounds, and the
+      95% interval that holds whatever the population (`PassKFit.values`, `low`, `high`);
+  (d) (c) from the same total budget (64 x 500) spent adaptively: 16 per problem, then 6 rounds
+      by the "variance" rule (--rules adds Kazdan et al.'s "zeros").
 
-Printed per population and method: the mean and 95th percentile of |estimate - truth| at k = 256
-and 1,024, the share of repetitions within 0.02 at 1,024, and how often the 95% interval covers
-the truth. Truth is the drawn problems' exact pass@k (not the population's).
+Printed per population and method at k = 1,024: the mean and 95th percentile of |estimate -
+truth|, how often the 95% interval covers the truth, and its mean width; the mean error and
+coverage at k = 256; and, for the fits, how often the goodness-of-fit check warned. Truth is the
+drawn problems' exact pass@k (not the population's).
 """
 
 from __future__ import annotations
 
-import argparse
-import time
-from collections.abc import Callable
+import os
 
-import numpy as np
-from scipy import special
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread per job: the cores are shared
 
-from mta_probe.estimators.allocation import AdaptiveSettings, run_adaptive
-from mta_probe.estimators.passk_fit import FitSettings, exact_pass_at_k, fit_pass_at_k
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
-from mta_probe.estimators.passk import bootstrap_interval, pass_at_k_matrix
+import numpy as np  # noqa: E402
+from scipy import special  # noqa: E402
+
+from mta_probe.estimators import AdaptiveSettings, FitSettings, bootstrap_interval, fit_pass_at_k, pass_at_k_matrix  # noqa: E402
+from mta_probe.estimators.allocation import run_adaptive  # noqa: E402
+from mta_probe.estimators.passk_fit import exact_pass_at_k  # noqa: E402
 
 KS = [256, 1024]
-POPULATIONS: dict[str, tuple[str, Callable[[np.random.Generator, int], np.ndarray]]] = {
-    "strong": ("Beta(0.6, 0.2)", lambda rng, size: rng.beta(0.6, 0.2, size)),
-    "middling": ("Beta(0.4, 0.6)", lambda rng, size: rng.beta(0.4, 0.6, size)),
-    "weak": ("Beta(0.2, 1.5)", lambda rng, size: rng.beta(0.2, 1.5, size)),
-    "zero-inflated": ("30% p=0, 70% Beta(0.4, 1.0)",
-                      lambda rng, size: np.where(rng.random(size) < 0.3, 0.0, rng.beta(0.4, 1.0, size))),
-    "heavy-left-tail": ("logit p ~ Normal(-3, 3)", lambda rng, size: special.expit(rng.normal(-3.0, 3.0, size))),
+Sampler = Callable[[np.random.Generator, int], np.ndarray]
+
+
+def _log_uniform(low: float, high: float) -> Sampler:
+    return lambda rng, size: np.exp(rng.uniform(np.log(low), np.log(high), size))
+
+
+def _mixture(*parts: tuple[float, Sampler]) -> Sampler:
+    """Each problem's rate from one part, chosen with the parts' shares."""
+    def sample(rng: np.random.Generator, size: int) -> np.ndarray:
+        which = rng.choice(len(parts), size=size, p=[share for share, _ in parts])
+        drawn = np.stack([part(rng, size) for _, part in parts])
+        return drawn[which, np.arange(size)]
+    return sample
+
+
+def _const(p: float) -> Sampler:
+    return lambda rng, size: np.full(size, p)
+
+
+# name: (description, in one of the fitted families?, sampler)
+POPULATIONS: dict[str, tuple[str, bool, Sampler]] = {
+    "strong": ("Beta(0.6, 0.2)", True, lambda rng, size: rng.beta(0.6, 0.2, size)),
+    "middling": ("Beta(0.4, 0.6)", True, lambda rng, size: rng.beta(0.4, 0.6, size)),
+    "weak": ("Beta(0.2, 1.5)", True, lambda rng, size: rng.beta(0.2, 1.5, size)),
+    "zero-inflated": ("30% p=0, 70% Beta(0.4, 1.0)", True,
+                      _mixture((0.3, _const(0.0)), (0.7, lambda rng, size: rng.beta(0.4, 1.0, size)))),
+    "heavy-left-tail": ("logit p ~ Normal(-3, 3)", True, lambda rng, size: special.expit(rng.normal(-3.0, 3.0, size))),
+    "never+uniform": ("30% p=0, 70% uniform on [0.001, 0.05]", False,
+                      _mixture((0.3, _const(0.0)), (0.7, lambda rng, size: rng.uniform(0.001, 0.05, size)))),
+    "three-rates": ("p in {0.002, 0.03, 0.4}, a third each", False,
+                    _mixture((1 / 3, _const(0.002)), (1 / 3, _const(0.03)), (1 / 3, _const(0.4)))),
+    "log-uniform-1e-5": ("log-uniform on [1e-5, 1e-1]", False, _log_uniform(1e-5, 1e-1)),
+    "hard-cluster": ("50% Beta(2, 3), 40% log-uniform on [1e-4, 1e-3], 10% p=0", False,
+                     _mixture((0.5, lambda rng, size: rng.beta(2.0, 3.0, size)), (0.4, _log_uniform(1e-4, 1e-3)),
+                              (0.1, _const(0.0)))),
+    "point-mass": ("every p = 0.002", False, _const(0.002)),
+    "mass+uniform": ("50% p=5e-4, 50% uniform on [0, 1]", False,
+                     _mixture((0.5, _const(5e-4)), (0.5, lambda rng, size: rng.uniform(0.0, 1.0, size)))),
+    "four-rates": ("p in {0, 0.001, 0.02, 0.5}, a quarter each", False,
+                   _mixture((0.25, _const(0.0)), (0.25, _const(0.001)), (0.25, _const(0.02)), (0.25, _const(0.5)))),
+    "log-uniform-1e-6": ("log-uniform on [1e-6, 1]", False, _log_uniform(1e-6, 1.0)),
 }
-TIMES: dict[str, list[float]] = {"fit_pass_at_k, n=64": [], "run_adaptive, variance rule": [],
-                                 "run_adaptive, zeros rule": []}
-MOST_SAMPLES: dict[str, list[int]] = {"variance": [], "zeros": []}  # the largest n_i of each adaptive run
-METHODS = ["(a) unbiased n=1024", "(b) fit n=64", "(c) adaptive variance", "(c') adaptive zeros",
-           "(d) power law n=64"]
+METHODS = ["(a) unbiased n=1024", "(b) old fit n=64", "(c) bounds n=64", "(d) adaptive, variance",
+           "(d') adaptive, zeros"]
 
 
-def power_law(curve_ks: np.ndarray, curve: np.ndarray, ks: list[int]) -> np.ndarray:
-    """Brown et al.'s fit: log(-log pass@k) linear in log k, read off at ks."""
-    keep = (curve > 0) & (curve < 1)
-    slope, intercept = np.polyfit(np.log(curve_ks[keep]), np.log(-np.log(curve[keep])), 1)
-    return np.exp(-np.exp(intercept) * np.asarray(ks, np.float64) ** slope)
+def _fit(n: np.ndarray, c: np.ndarray, opening: tuple[np.ndarray, np.ndarray] | None) -> dict:
+    """The fit's new and old readings at KS, its CPU time and its goodness-of-fit warning."""
+    start = time.process_time()
+    fit = fit_pass_at_k(n, c, KS, FitSettings(), opening=opening)
+    return {"new": (fit.values, [fit.low, fit.high]), "old": (fit.model_values, [fit.model_low, fit.model_high]),
+            "cpu": time.process_time() - start, "poor_fit": any(w.startswith("poor fit") for w in fit.warnings),
+            "unidentified": fit.identification is not None,
+            "unconverged": any(w.startswith("the bounds' solver") for w in fit.warnings)}
 
 
-def one_repetition(sample: Callable[[np.random.Generator, int], np.ndarray], problems: int, seed: int,
-                   fit_settings: FitSettings) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """(estimate, interval or None) of every method, and the truth under the key 'truth'."""
+def one_repetition(name: str, problems: int, seed: int, rules: tuple[str, ...]) -> dict:
+    """Every method's (estimate, interval) at KS, the truth, and the fits' diagnostics."""
     rng = np.random.default_rng(seed)
-    rates = sample(rng, problems)
+    rates = POPULATIONS[name][2](rng, problems)
     outcomes = rng.random((problems, 2048)) < rates[:, None]  # sample j of problem i, whoever draws it
-    results: dict[str, tuple[np.ndarray, np.ndarray | None]] = {"truth": (exact_pass_at_k(rates, np.array(KS)), None)}
-
-    c_full = outcomes[:, :1024].sum(axis=1)
-    per_problem = pass_at_k_matrix(np.full(problems, 1024), c_full, KS)
+    out: dict = {"truth": exact_pass_at_k(rates, np.array(KS)).tolist()}
+    per_problem = pass_at_k_matrix(np.full(problems, 1024), outcomes[:, :1024].sum(axis=1), KS)
     low, high = bootstrap_interval(per_problem, seed=seed)
-    results[METHODS[0]] = (per_problem.mean(axis=0), np.stack([low, high]))
-
-    c64 = outcomes[:, :64].sum(axis=1)
-    start = time.process_time()  # CPU time: the wall clock depends on who else shares the cores
-    fit = fit_pass_at_k(np.full(problems, 64), c64, KS, fit_settings)
-    TIMES["fit_pass_at_k, n=64"].append(time.process_time() - start)
-    results[METHODS[1]] = (np.array(fit.values), np.array([fit.low, fit.high]))
-
-    for method, rule in ((METHODS[2], "variance"), (METHODS[3], "zeros")):
+    out[METHODS[0]] = (per_problem.mean(axis=0).tolist(), [low.tolist(), high.tolist()])
+    uniform = _fit(np.full(problems, 64), outcomes[:, :64].sum(axis=1), None)
+    out[METHODS[1]], out[METHODS[2]] = uniform["old"], uniform["new"]
+    out["diagnostics"] = {"uniform": {k: uniform[k] for k in ("cpu", "poor_fit", "unidentified", "unconverged")}}
+    for rule, method in (("variance", METHODS[3]), ("zeros", METHODS[4])):
+        if rule not in rules:
+            continue
         taken = np.zeros(problems, np.int64)
 
         def draw(extra: np.ndarray) -> np.ndarray:
@@ -88,37 +127,42 @@ def one_repetition(sample: Callable[[np.random.Generator, int], np.ndarray], pro
             taken = taken + extra
             return got + rng.binomial(beyond, rates)
 
-        start = time.process_time()
-        n, c = run_adaptive(draw, problems, AdaptiveSettings(budget=64 * problems, rule=rule))
-        TIMES[f"run_adaptive, {rule} rule"].append(time.process_time() - start)
-        MOST_SAMPLES[rule].append(int(n.max()))
-        fit = fit_pass_at_k(n, c, KS, fit_settings)
-        results[method] = (np.array(fit.values), np.array([fit.low, fit.high]))
-
-    curve_ks = np.unique(np.round(np.geomspace(1, 64, 20)).astype(int))
-    curve = pass_at_k_matrix(np.full(problems, 64), c64, curve_ks.tolist()).mean(axis=0)
-    results[METHODS[4]] = (power_law(curve_ks.astype(np.float64), curve, KS), None)
-    return results
+        settings = AdaptiveSettings(budget=64 * problems, rule=rule)
+        n, c = run_adaptive(draw, problems, settings)
+        adaptive = _fit(n, c, (np.full(problems, settings.first), outcomes[:, :settings.first].sum(axis=1)))
+        out[method] = adaptive["new"]
+        out[method + " [model]"] = adaptive["old"]
+        out["diagnostics"][rule] = {k: adaptive[k] for k in ("cpu", "poor_fit", "unidentified", "unconverged")}
+        out["diagnostics"][rule]["most_samples"] = int(n.max())
+    return out
 
 
-def summarise(name: str, description: str, reps: list[dict]) -> None:
+def summarise(name: str, reps: list[dict]) -> list[str]:
     """One table block: the population, then a row per method."""
-    truth = np.array([r["truth"][0] for r in reps])
-    print(f"\n{name}: {description}; true pass@256 {truth[:, 0].mean():.3f}, pass@1024 {truth[:, 1].mean():.3f} "
-          f"(mean over {len(reps)} draws of the problems)")
-    print(f"  {'method':24s} {'|err|@256':>9s} {'|err|@1024':>10s} {'p95@1024':>9s} {'<=0.02':>7s} "
-          f"{'cover@256':>9s} {'cover@1024':>10s} {'width@1024':>10s}")
-    for method in METHODS:
-        err = np.abs(np.array([r[method][0] for r in reps]) - truth)
-        line = (f"  {method:24s} {err[:, 0].mean():9.4f} {err[:, 1].mean():10.4f} "
-                f"{np.quantile(err[:, 1], 0.95):9.4f} {np.mean(err[:, 1] <= 0.02):7.2f}")
-        if reps[0][method][1] is not None:
-            bands = np.array([r[method][1] for r in reps])  # (reps, 2, ks)
-            cover = ((bands[:, 0] <= truth) & (truth <= bands[:, 1])).mean(axis=0)
-            line += f" {cover[0]:9.3f} {cover[1]:10.3f} {(bands[:, 1, 1] - bands[:, 0, 1]).mean():10.4f}"
-        else:
-            line += f" {'-':>9s} {'-':>10s} {'-':>10s}"
-        print(line, flush=True)
+    description, in_family, _ = POPULATIONS[name]
+    truth = np.array([r["truth"] for r in reps])
+    lines = [f"\n{name}: {description} ({'in' if in_family else 'outside'} the fitted families); true pass@256 "
+             f"{truth[:, 0].mean():.3f}, pass@1024 {truth[:, 1].mean():.3f} (mean over {len(reps)} draws)",
+             f"  {'method':30s} {'|err|@1024':>10s} {'p95@1024':>9s} {'cover@1024':>10s} {'width@1024':>10s} "
+             f"{'|err|@256':>9s} {'cover@256':>9s}"]
+    methods = [m for m in METHODS for m in (m, m + " [model]") if m in reps[0]]
+    for method in methods:
+        est = np.array([r[method][0] for r in reps])
+        bands = np.array([r[method][1] for r in reps])  # (reps, 2, ks)
+        err = np.abs(est - truth)
+        cover = ((bands[:, 0] <= truth + 1e-9) & (truth - 1e-9 <= bands[:, 1])).mean(axis=0)
+        width = (bands[:, 1, 1] - bands[:, 0, 1]).mean()
+        lines.append(f"  {method:30s} {err[:, 1].mean():10.4f} {np.quantile(err[:, 1], 0.95):9.4f} {cover[1]:10.3f} "
+                     f"{width:10.4f} {err[:, 0].mean():9.4f} {cover[0]:9.3f}")
+    for design, diag in reps[0]["diagnostics"].items():
+        rows = [r["diagnostics"][design] for r in reps]
+        most = f", most samples on one problem: median {np.median([d['most_samples'] for d in rows]):.0f}" \
+            if "most_samples" in rows[0] else ""
+        lines.append(f"  {design}: poor-fit warning in {np.mean([d['poor_fit'] for d in rows]):.0%}, "
+                     f"'not identified' line in {np.mean([d['unidentified'] for d in rows]):.0%}, "
+                     f"solver unconverged in {np.mean([d['unconverged'] for d in rows]):.0%}, "
+                     f"fit {np.mean([d['cpu'] for d in rows]):.2f} CPU s{most}")
+    return lines
 
 
 def main() -> None:
@@ -126,30 +170,28 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=200, help="repetitions per population")
     parser.add_argument("--problems", type=int, default=500)
     parser.add_argument("--populations", default=",".join(POPULATIONS), help="comma-separated subset")
+    parser.add_argument("--rules", default="variance", help="adaptive rules to run: variance, zeros or both")
     parser.add_argument("--quick", action="store_true", help="20 repetitions, for a smoke run")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--zero-penalty", default="2.71",
-                        help="what the zero atom costs in the BIC ('none': ln N, like any parameter)")
+    parser.add_argument("--json", help="also write every repetition's numbers to this file")
     args = parser.parse_args()
     reps = 20 if args.quick else args.reps
-    settings = FitSettings(zero_penalty=None if args.zero_penalty == "none" else float(args.zero_penalty))
-    print(f"problems={args.problems} reps={reps} ks={KS} fit: {settings.criterion} "
-          f"(zero atom costs {settings.zero_penalty or 'ln N'}), candidates {', '.join(settings.candidates)}")
-    start, cpu = time.perf_counter(), time.process_time()
-    for name in args.populations.split(","):
-        description, sample = POPULATIONS[name]
-        index = list(POPULATIONS).index(name)  # seeds follow the population, not its place in --populations
-        results = [one_repetition(sample, args.problems, args.seed + 100_000 * index + rep, settings)
-                   for rep in range(reps)]
-        summarise(name, description, results)
-        print("  most samples on one problem: " + ", ".join(
-            f"{rule} rule median {np.median(most):.0f}, max {max(most)}" for rule, most in MOST_SAMPLES.items()))
-        for most in MOST_SAMPLES.values():
-            most.clear()
-    for what, seconds in TIMES.items():
-        print(f"\n{what}: {np.mean(seconds):.2f} CPU s a call "
-              f"(median {np.median(seconds):.2f}, max {np.max(seconds):.2f})", end="")
-    print(f"\n\n{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} CPU s in all")
+    rules = tuple(args.rules.split(","))
+    names = args.populations.split(",")
+    print(f"problems={args.problems} reps={reps} ks={KS} rules={','.join(rules)} jobs={args.jobs}", flush=True)
+    start, results = time.perf_counter(), {}
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for name in names:
+            index = list(POPULATIONS).index(name)  # seeds follow the population, not its place in --populations
+            seeds = [args.seed + 100_000 * index + rep for rep in range(reps)]
+            results[name] = list(pool.map(one_repetition, [name] * reps, [args.problems] * reps, seeds,
+                                          [rules] * reps))
+            print("\n".join(summarise(name, results[name])), flush=True)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle)
+    print(f"\n{time.perf_counter() - start:.0f} s wall", flush=True)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def _fit_table(p: dict[str, Any]) -> Table:
     if fit and fit.get("chance_pass_at_k"):
         chance = {**fit["chance_pass_at_k"], **chance}
     table = Table(title=f"pass@k of {p['model']} on {p['task']} ({p['num_problems']} problems, n={p['n']})")
-    for column in ("k", "pass@k", "95% interval") + (("fitted*", f"fit's {fit['level']:.0%} interval") if fit else ()) \
+    for column in ("k", "pass@k", "95% interval") + (("fitted*", f"{fit['level']:.0%} any population") if fit else ()) \
             + (("chance",) if chance else ()):
         table.add_column(column, justify="right")
     ks = sorted({int(k) for k in p["pass_at_k"]} | ({int(k) for k in fit["pass_at_k"]} if fit else set()))
@@ -75,7 +75,10 @@ def render_fit_notes(p: dict[str, Any]) -> None:
         return
     source = f", from each problem's first {fit['max_n']} samples" if fit.get("max_n") else ""
     console.print(f"* fitted (docs/passk.md): {fit['method']}, best of {len(fit['scores'])} by "
-                  f"{fit['criterion'].upper()}{source}; extrapolates beyond n")
+                  f"{fit['criterion'].upper()}{source}, kept inside the interval any population consistent with "
+                  "the samples allows; at k <= n read it beside the unbiased pass@k")
+    if fit.get("identification"):
+        console.print(f"[yellow]{fit['identification']}[/]")
     if fit["warnings"]:
         # each warning's name is the text before its first colon ("too few problems: 20 < 50; ...")
         names = "; ".join(warning.split(":")[0] for warning in fit["warnings"])
@@ -346,6 +349,10 @@ def align(
                   f"strong from {strong_threshold})")
     for note in p["reading_notes"]:
         console.print(f"[yellow]{note}[/]")
+    if not p.get("verdict_identified", True):
+        low, high = p["alignment_score_range"]
+        console.print(f"[yellow]verdict not identified: beyond n the samples allow S anywhere in [{low:.3f}, {high:.3f}] "
+                      f"({' to '.join(p['category_range'])}); sample n >= k_ref to decide[/]")
     for task_name, warnings in p["fit_warnings"].items():
         for warning in warnings:
             console.print(f"[yellow]fit of {task_name}: {warning}[/]")

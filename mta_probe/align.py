@@ -5,7 +5,10 @@ to one model, bootstraps the verdict's stability over problems, and writes `alig
 
 A run sampled with n < k_ref and holding a fitted curve (`passk.json`'s `fit` block) is read at
 k_ref on the fitted curve (`AlignRule.from_fit`), the chance correction computed at that k from
-the task's answer counts; `align.json` and the screen say which runs were read so.
+the task's answer counts; `align.json` and the screen say which runs were read so. Beyond n the
+samples may not identify pass@k: the fit's interval (the range any population of success rates
+consistent with the samples allows, docs/passk.md) gives the score a range, and when the ends of
+that range fall in different categories the verdict is marked not identified (`category_range`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mta_probe.category import AlignRule, Contamination, Curve, Verdict, categorize, judge, reference_k
+from mta_probe.category import (
+    AlignRule,
+    Contamination,
+    Curve,
+    Verdict,
+    alignment_score,
+    categorize,
+    judge,
+    reference_k,
+)
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.estimators import pass_at_k_matrix, problem_pass_at_k
+from mta_probe.estimators import FitSettings, fit_pass_at_k, pass_at_k_matrix, problem_pass_at_k
 from mta_probe.runs import ProbeProgress, check_loggers, read_json, read_records, write_json_atomic
 from mta_probe.runs import chance_from_choices
 from mta_probe.tasks import TaskOptions
@@ -112,6 +124,10 @@ class Reading:
         fit_method: the fitted model when the curve is the fit, else None.
         note: says that the fit was read (or why it could not be), for align.json and the screen.
         warnings: the fit's own warnings when it was read.
+        low, high: the fit's interval as curves (the range of pass@k any population consistent
+            with the samples allows); None for an unbiased reading.
+        shift: the fitted point minus the model's mean per k (the point is the model's value
+            moved inside the interval), added to each problem's fitted value.
     """
 
     curve: Curve
@@ -120,12 +136,22 @@ class Reading:
     fit_method: str | None = None
     note: str | None = None
     warnings: tuple[str, ...] = ()
+    low: Curve | None = None
+    high: Curve | None = None
+    shift: dict[int, float] = field(default_factory=dict)
 
     def per_problem(self, k: int) -> np.ndarray:
         """Each problem's pass@k, unbiased or fitted, whose mean the curve holds at k."""
         if self.fit_method is None:
             return pass_at_k_matrix(self.n, self.c, [k])[:, 0]
-        return problem_pass_at_k(self.n, self.c, [k], self.fit_method)[:, 0]
+        return np.clip(problem_pass_at_k(self.n, self.c, [k], self.fit_method)[:, 0] + self.shift.get(k, 0.0), 0, 1)
+
+    def score_range(self, rule: AlignRule) -> tuple[float, float]:
+        """The alignment score at the ends of the fit's interval (the point twice when unbiased)."""
+        if self.low is None or self.high is None:
+            score = alignment_score(self.curve, rule)[0]
+            return score, score
+        return alignment_score(self.low, rule)[0], alignment_score(self.high, rule)[0]
 
 
 def _counts(run: Path, below: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +166,7 @@ def _counts(run: Path, below: int | None) -> tuple[np.ndarray, np.ndarray]:
 
 def read_for_alignment(run: Path, payload: dict[str, Any], curve: Curve, rule: AlignRule) -> Reading:
     """The unbiased curve, or, when the run has n < k_ref and a fitted curve (and `rule.from_fit`),
-    the fitted curve evaluated up to k_ref on the same problems."""
+    the fitted curve evaluated up to k_ref on the same problems, with its interval."""
     n_run = int(payload.get("n") or max(curve.ks))
     unbiased = Reading(curve, *_counts(run, n_run if payload.get("adaptive") else None))
     fit = payload.get("fit") or {}
@@ -153,14 +179,23 @@ def read_for_alignment(run: Path, payload: dict[str, Any], curve: Curve, rule: A
     top = min(rule.k_ref, max(int(k) for k in fit["pass_at_k"]))
     ks = sorted({int(k) for k in fit["pass_at_k"] if int(k) <= top} | {top})
     n, c = _counts(run, fit.get("max_n"))
-    values = problem_pass_at_k(n, c, ks, fit["method"]).mean(axis=0).tolist()
-    fitted = Curve(ks, values, chance_from_choices(choices, ks) if choices else None)
+    adaptive = payload.get("adaptive") and (fit.get("max_n") is None or fit["max_n"] > n_run)
+    # The same fit as passk.json's (the method it chose among the same candidates), at these ks.
+    settings = FitSettings(fit_to=top, level=fit.get("level", 0.95), criterion=fit.get("criterion", "bic"),
+                           candidates=tuple(fit.get("scores") or FitSettings().candidates))
+    fitted_run = fit_pass_at_k(n, c, ks, settings, opening=_counts(run, n_run) if adaptive else None)
+    chance = chance_from_choices(choices, ks) if choices else None
+    fitted = Curve(ks, fitted_run.values, chance)
     k_star = reference_k(fitted, rule)
     if k_star <= max(curve.ks):  # guessing caps k* within the measured ks: the unbiased curve answers
         return unbiased
-    return Reading(fitted, n, c, fit["method"],
-                   f"{payload['task']}: S read at k={k_star} on the fitted curve ({fit['method']}), since n={n_run} "
-                   f"< k_ref={rule.k_ref}", tuple(fit.get("warnings", ())))
+    method = fitted_run.method
+    model_mean = problem_pass_at_k(n, c, ks, method).mean(axis=0)
+    return Reading(fitted, n, c, method,
+                   f"{payload['task']}: S read at k={k_star} on the fitted curve ({method}), since n={n_run} "
+                   f"< k_ref={rule.k_ref}", tuple(fitted_run.warnings),
+                   Curve(ks, fitted_run.low, chance), Curve(ks, fitted_run.high, chance),
+                   {k: float(p - m) for k, p, m in zip(ks, fitted_run.values, model_mean)})
 
 
 def _per_problem_contam(run: Path, contam: Contamination) -> tuple[np.ndarray, np.ndarray]:
@@ -250,12 +285,18 @@ def probe_alignment(settings: AlignSettings, *, progress: AlignProgress | None =
         raise RunMismatchError(f"the runs belong to different models: {', '.join(sorted(models))}")
     readings = [read_for_alignment(run, p, curve, settings.rule) for run, (p, curve) in zip(passk_runs, loaded)]
     verdict = judge([r.curve for r in readings], [c for _, c in contams], settings.rule)
+    ranges = [r.score_range(settings.rule) for r in readings]
+    score_range = [float(np.mean([lo for lo, _ in ranges])), float(np.mean([hi for _, hi in ranges]))]
+    category_range = sorted({categorize(s >= settings.rule.strong_threshold, verdict.contaminated)
+                             for s in score_range}, key=["gray", "green", "red"].index)
     share = stability(readings, list(contam_runs), [c for _, c in contams], verdict, settings.rule, settings.seed)
     payload = {"model": models.pop(), "tasks": [p["task"] for p, _ in loaded],
                "category": verdict.category, "alignment_score": verdict.score, "k_used": verdict.k_used,
                "strongly_aligned": verdict.aligned, "contaminated": verdict.contaminated,
                "contamination_exact_match": verdict.contamination_em,
                "contamination_rouge_l": verdict.contamination_rouge, "stability": share,
+               "alignment_score_range": score_range, "category_range": category_range,
+               "verdict_identified": len(category_range) == 1,
                "read_from": ["fit" if r.fit_method else "unbiased" for r in readings],
                "reading_notes": [r.note for r in readings if r.note],
                "fit_warnings": {p["task"]: list(r.warnings) for (p, _), r in zip(loaded, readings) if r.warnings},

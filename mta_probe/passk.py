@@ -408,7 +408,9 @@ def finish_passk(out: Path, s: PassKSettings, task: LoadedTask, model_name: str,
         payload["adaptive"] = adaptive_summary(s.adaptive, rounds, all_n)
     fit = None
     if s.fit is not None:
-        payload["fit"], fit = fit_block(all_n, all_c, curve.ks, s.fit, payload["answer_choices"])
+        opening = (counts_n, counts_c) if rounds is not None else None
+        payload["fit"], fit = fit_block(all_n, all_c, curve.ks, s.fit, payload["answer_choices"],
+                                        greedy=is_greedy(s.sampling), opening=opening)
     write_json_atomic(out / PASSK_FILE, payload)
     plot_passk(out / PLOT_FILE, curve, title=f"{model_name} on {task.name} (n={s.n})", fit=fit)
     if s.loggers:  # after the files: a tracker that fails leaves the run whole

@@ -23,6 +23,7 @@ from mta_probe.passk import (
 )
 from mta_probe.runs import prepare_run_dir, read_json, write_json_atomic
 from mta_probe.runs import fit_block, per_problem_counts
+from mta_probe.sampling import SamplingSettings, is_greedy
 
 # Run kinds that hold samples.jsonl and passk.json.
 FITTABLE_KINDS = ("passk", "passk-scored")
@@ -76,7 +77,16 @@ def refit_passk(settings: RefitSettings) -> PassKResult:
                             "run the probe command again to rewrite passk.json")
     n, c = per_problem_counts(outcomes, sorted(outcomes), below=settings.max_n)
     choices = payload.get("answer_choices")
-    block, fit = fit_block(n, c, [int(k) for k in payload["pass_at_k"]], settings.fit, choices, max_n=settings.max_n)
+    # An adaptive run's counts beyond its opening round depend on earlier outcomes: the goodness of
+    # fit is tested on the opening round (sample indices below n), unless --max-n stops within it.
+    opening_n = int(payload["n"])
+    adaptive = payload.get("adaptive") and (settings.max_n is None or settings.max_n > opening_n)
+    opening = per_problem_counts(outcomes, sorted(outcomes), below=opening_n) if adaptive else None
+    sampling = payload.get("sampling") or {}
+    greedy = is_greedy(SamplingSettings(temperature=float(sampling.get("temperature", 1.0)),
+                                        greedy=bool(sampling.get("greedy"))))
+    block, fit = fit_block(n, c, [int(k) for k in payload["pass_at_k"]], settings.fit, choices, max_n=settings.max_n,
+                           greedy=greedy, opening=opening)
     if fit is not None and choices is None and payload.get("chance_pass_at_k"):
         block["warnings"].append("chance level beyond n unknown: this passk.json predates answer_choices; "
                                  "run the probe command again to rewrite it")

@@ -253,6 +253,23 @@ def test_a_run_with_n_below_k_ref_is_read_on_its_fit_and_says_so(tmp_path: Path)
     assert 0.0 < result.stability <= 1.0
 
 
+def test_the_score_read_on_a_fit_has_the_range_its_interval_allows_and_says_when_it_straddles_a_category(
+        tmp_path: Path) -> None:
+    clear = probe_alignment(AlignSettings(passk_runs=(_fitted_run(tmp_path / "p", CORRECT),))).payload
+    low, high = clear["alignment_score_range"]
+    assert low <= clear["alignment_score"] <= high and low >= 0.6
+    assert clear["category_range"] == ["green"] and clear["verdict_identified"]
+    # more problems solved within 16 samples, fewer beyond: pass@64 is open from below 0.6 to above it
+    open_run = _fitted_run(tmp_path / "q", [min(16, 3 * c) for c in CORRECT])
+    vague = probe_alignment(AlignSettings(passk_runs=(open_run,))).payload
+    low, high = vague["alignment_score_range"]
+    assert low < 0.6 <= high and vague["category_range"] == ["gray", "green"]
+    assert not vague["verdict_identified"] and vague["category"] == "green"
+    # read unbiased (n >= k_ref), the range is the score itself
+    reached = probe_alignment(AlignSettings(passk_runs=(_fitted_run(tmp_path / "r", [4 * c for c in CORRECT], n=64),)))
+    assert reached.payload["alignment_score_range"] == [reached.verdict.score] * 2
+
+
 def test_a_run_that_reaches_k_ref_is_read_unbiased_even_with_a_fit(tmp_path: Path) -> None:
     run = _fitted_run(tmp_path / "p", [4 * c for c in CORRECT], n=64)
     result = probe_alignment(AlignSettings(passk_runs=(run,)))

@@ -14,7 +14,7 @@ from zygote import killed_when
 
 from mta_probe import PassKSettings, SamplingSettings, TaskOptions, probe_passk
 from mta_probe.errors import BadInputError, RunMismatchError
-from mta_probe.estimators import estimate
+from mta_probe.estimators import FitSettings, estimate
 from mta_probe.runs import read_records
 from mta_probe.sampling import Completion, Sampler
 
@@ -211,10 +211,13 @@ def test_failed_generations_are_never_scored_and_the_next_run_draws_them(monkeyp
 
 def test_greedy_decoding_forces_one_sample_and_says_so(fake_engine: Path, yes_task: Path, tmp_path: Path) -> None:
     said: list[str] = []
-    s = settings_for(fake_engine, yes_task, tmp_path / "run", sampling=SamplingSettings(max_tokens=8, greedy=True))
+    s = settings_for(fake_engine, yes_task, tmp_path / "run", sampling=SamplingSettings(max_tokens=8, greedy=True),
+                     fit=FitSettings(fit_to=64))
     result = probe_passk(s, on_status=said.append)
     assert said == ["greedy decoding gives one completion per problem: n forced from 8 to 1"]
     assert result.payload["n"] == 1 and list(result.payload["pass_at_k"]) == ["1"]
+    # greedy pass@k is pass@1 at every k: no curve climbs beyond it, and the block says why
+    assert list(result.payload["fit"]) == ["skipped"] and "pass@1 at every k" in result.payload["fit"]["skipped"]
     assert len(list(read_records(tmp_path / "run" / "samples.jsonl"))) == 12
     assert json.loads((tmp_path / "run" / "run.json").read_text())["n"] == 1
 

@@ -20,7 +20,8 @@ from mta_probe.estimators.allocation import (
     run_adaptive,
     variance_reduction,
 )
-from mta_probe.estimators.passk_fit import FitSettings, fit_pass_at_k, gof_pvalue
+from mta_probe.estimators.passk_checks import gof_pvalue
+from mta_probe.estimators.passk_fit import FitSettings, fit_pass_at_k
 
 BB, ZI, LN = sd.SPECS["beta-binomial"], sd.SPECS["zero-inflated"], sd.SPECS["logit-normal"]
 

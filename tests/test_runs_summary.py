@@ -30,7 +30,7 @@ def test_the_fit_block_is_the_fit_at_the_unbiased_ks_and_powers_of_two_up_to_fit
     assert block["interval"]["100"] == pytest.approx([want.low[-1], want.high[-1]])
     assert block["method"] == want.method and fit.method == want.method
     assert (block["fit_to"], block["max_n"], block["samples"], block["n_range"]) == (100, None, 80 * 16, [16, 16])
-    assert block["chance_pass_at_k"] is None and "extrapolation" in block["note"]
+    assert block["chance_pass_at_k"] is None and "never replaces" in block["note"]
     # beside the unbiased estimate at the ks both have, the fit agrees within the intervals' reach
     unbiased = estimate(n, c, [1, 16])
     assert abs(block["pass_at_k"]["16"] - unbiased.values[1]) < 0.03
@@ -39,6 +39,26 @@ def test_the_fit_block_is_the_fit_at_the_unbiased_ks_and_powers_of_two_up_to_fit
 def test_a_fit_that_cannot_be_made_says_why_instead() -> None:
     block, fit = fit_block([8], [3], [1, 8], FitSettings(), None)
     assert fit is None and block == {"skipped": "fitting pass@k needs at least 2 problems, got 1"}
+
+
+def test_greedy_runs_and_one_sample_a_problem_get_no_curve_and_one_line_why() -> None:
+    n, c = counts()
+    block, fit = fit_block(n, c, [1, 16], FitSettings(), None, greedy=True)
+    assert fit is None and block["skipped"].startswith("greedy decoding") and "pass@1 at every k" in block["skipped"]
+    block, fit = fit_block([1] * 80, [int(x > 0) for x in c], [1], FitSettings(), None)
+    assert fit is None and block["skipped"].startswith("n = 1:")
+
+
+def test_beyond_n_the_block_holds_the_bounds_the_model_and_where_pass_at_k_stops_being_identified() -> None:
+    n, c = counts()
+    block, fit = fit_block(n, c, [1, 16], FitSettings(fit_to=1024), None)
+    low, high = block["interval"]["1024"]
+    model_low, model_high = block["model_interval"]["1024"]
+    assert low <= block["pass_at_k"]["1024"] <= high
+    assert high - low > model_high - model_low  # the model's interval assumes its shape below 1/16
+    assert block["identification"].startswith("not identified from k = ")
+    assert f"[{low:.3f}, {high:.3f}]" in block["identification"]
+    assert block["interval_method"].startswith("range of pass@k over every distribution")
 
 
 def test_the_chance_level_beyond_n_comes_from_the_answer_counts() -> None:

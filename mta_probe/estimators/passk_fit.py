@@ -1,4 +1,4 @@
-"""pass@k for any k, from a fit of the distribution of per-problem success rates.
+"""pass@k for any k: a fitted model of the per-problem success rates, and bounds that need none.
 
 The unbiased estimator needs n >= k samples of every problem. Beyond that, pass@k follows from
 the distribution of success rates p over problems (Schaeffer et al. 2025): fit it to the
@@ -13,12 +13,19 @@ so only the unsolved and rarely solved problems depend on the fit. With `target=
 it is instead pass@k of the distribution the problems were drawn from, 1 - E[(1 - p)^k]
 (for one Beta(a, b), exactly 1 - B(a, b + k) / B(a, b)).
 
+n samples identify the distribution only through its first n moments, so beyond n every model
+is an assumption about rates below 1/n. The reported interval is therefore not the model's: it
+is the range of pass@k over every distribution of rates the samples allow (`passk_bounds`),
+valid whatever the population, and the point is the model's value moved into it where the
+samples reject it. The model's own interval (`model_low`, `model_high`) says how precise the
+curve is *if* the model's shape holds (bench/passk_fit.py measures both, in and out of family).
+
 The candidate models are fitted by maximum likelihood and ranked by BIC (the zero atom, a
 parameter on its boundary, is charged the boundary likelihood-ratio test's 2.71 instead of
-ln N); the point estimate is the best model's. The interval carries the fit's uncertainty, the
-problems' own uncertainty and the choice of model, and stays valid for adaptive runs (where
-which problem got more samples depended on its earlier ones, so a bootstrap that redraws c_i
-at the final n_i is wrong):
+ln N); the point estimate is the best model's. The model interval carries the fit's
+uncertainty, the problems' own uncertainty and the choice of model, and stays valid for
+adaptive runs (where which problem got more samples depended on its earlier ones, so a
+bootstrap that redraws c_i at the final n_i is wrong):
 
 1. per candidate, parameters are drawn from their posterior given the run (importance sampling
    around the maximum-likelihood fit; a likelihood-based draw, so the adaptive design drops out);
@@ -33,12 +40,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
 
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import successdist as sd
+from mta_probe.estimators.passk_bounds import pass_at_k_bounds
+from mta_probe.estimators.passk_checks import design_gof, fit_warnings, identification_line
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class FitSettings:
         gof_alpha: a goodness-of-fit p-value below this is warned about.
         max_extrapolation: a k more than this many times the median n of the unsolved problems
             is warned about.
+        wide: an interval beyond the smallest n wider than this is called not identified (one
+            line says from which k).
     """
 
     fit_to: int = 1024
@@ -76,11 +88,12 @@ class FitSettings:
     min_problems: int = 50
     gof_alpha: float = 0.01
     max_extrapolation: float = 32.0
+    wide: float = 0.10
 
 
 @dataclass(frozen=True)
 class PassKFit:
-    """A fitted pass@k curve.
+    """A fitted pass@k curve and the bounds that hold whatever the population.
 
     Attributes:
         method: the chosen model (a name in `successdist.SPECS`).
@@ -90,14 +103,20 @@ class PassKFit:
         scores: the criterion's value for every candidate (lower is better).
         weights: every candidate's criterion weight, exp(-delta/2) normalised.
         ks: the k values, ascending.
-        values: fitted pass@k, one per k.
-        low, high: the interval, one per k.
+        values: the point, one per k: the model's pass@k, moved to the nearer end of the
+            interval where it lies outside (the samples reject the model's shape there).
+        low, high: the interval, one per k: the range of pass@k over every distribution of
+            success rates the samples allow at the given level (`passk_bounds`).
         level: the interval's coverage.
         num_problems: how many problems were fitted.
-        gof_pvalue: chi-square goodness of fit of the chosen model to the histogram of c (None
-            when there are too few bins to test).
+        gof_pvalue: chi-square goodness of fit of the chosen model to the histogram of c, on a
+            fixed design (an adaptive run's opening round); None when there are too few bins.
+        model_values, model_low, model_high: the model's own pass@k and interval, one per k
+            (what the curve would be if the model's shape held below 1/n).
+        identification: one line saying from which k beyond the smallest n the interval is wider
+            than `FitSettings.wide` (the samples do not identify pass@k there), or None.
         warnings: readable reasons to distrust the curve (too few problems, a poor fit, a
-            bimodal population, a degenerate fit, far extrapolation).
+            bimodal population, a degenerate fit, far extrapolation, a rejected model).
     """
 
     method: str
@@ -113,16 +132,31 @@ class PassKFit:
     level: float
     num_problems: int
     gof_pvalue: float | None
+    model_values: list[float] = field(default_factory=list)
+    model_low: list[float] = field(default_factory=list)
+    model_high: list[float] = field(default_factory=list)
+    identification: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The `fit` block of passk.json: {method, pass_at_k: {k: v}, interval: {k: [lo, hi]}, ...}."""
+        def by_k(values: list) -> dict[str, Any]:
+            return {str(k): v for k, v in zip(self.ks, values)}
+
         return {"method": self.method, "criterion": self.criterion, "target": self.target,
                 "parameters": self.parameters, "scores": self.scores, "weights": self.weights,
-                "pass_at_k": {str(k): v for k, v in zip(self.ks, self.values)},
-                "interval": {str(k): [lo, hi] for k, lo, hi in zip(self.ks, self.low, self.high)},
-                "level": self.level, "num_problems": self.num_problems,
+                "pass_at_k": by_k(self.values), "interval": by_k([list(b) for b in zip(self.low, self.high)]),
+                "interval_method": INTERVAL_METHOD, "level": self.level,
+                "model_pass_at_k": by_k(self.model_values),
+                "model_interval": by_k([list(b) for b in zip(self.model_low, self.model_high)]),
+                "identification": self.identification, "num_problems": self.num_problems,
                 "gof_pvalue": self.gof_pvalue, "warnings": self.warnings}
+
+
+# What `interval` is, for a reader of passk.json.
+INTERVAL_METHOD = ("range of pass@k over every distribution of per-problem success rates whose likelihood is "
+                   "at least (1 - level) times the largest (nonparametric, valid whatever the population; "
+                   "docs/passk.md)")
 
 
 def _check(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence[int] | np.ndarray,
@@ -138,6 +172,9 @@ def _check(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence[int] |
         raise BadInputError("num_samples and num_correct must be integers")
     if (n < 1).any() or (c < 0).any() or (c > n).any():
         raise BadInputError("every problem needs n >= 1 and 0 <= c <= n")
+    if n.max() < 2:
+        raise BadInputError("n = 1: one sample a problem tells the mean success rate, not how it spreads over "
+                            "problems, so pass@k beyond k = 1 is not estimated (sample n >= 2)")
     unknown = [name for name in settings.candidates if name not in sd.SPECS]
     if unknown or not settings.candidates:
         raise BadInputError(f"unknown fit models {unknown}; choose from {sorted(sd.SPECS)}")
@@ -278,80 +315,25 @@ def _scores(fits: dict[str, sd.SuccessDistribution], settings: FitSettings, num_
     return scores, {name: r / total for name, r in raw.items()}
 
 
-def gof_pvalue(dist: sd.SuccessDistribution, n: np.ndarray, c: np.ndarray) -> float | None:
-    """Pearson chi-square of the histogram of c/n against the fitted model's prediction.
-
-    Bins are c = 0, c = n, and quantiles of the observed c/n in between (about 20 problems
-    each, at most 8); problems of the same n share one predictive distribution. None when the
-    bins leave no degree of freedom.
-    """
-    inner = (c > 0) & (c < n)
-    num_inner = min(8, int(inner.sum()) // 20)
-    edges = np.quantile(c[inner] / n[inner], np.linspace(0, 1, num_inner + 1)[1:-1]) if num_inner else np.zeros(0)
-
-    def bin_of(cc: np.ndarray, nn: np.ndarray) -> np.ndarray:
-        inside = 1 + np.searchsorted(edges, cc / nn, side="left")
-        return np.where(cc == 0, 0, np.where(cc == nn, num_inner + 1, inside))
-
-    num_bins = num_inner + 2
-    observed = np.bincount(bin_of(c, n), minlength=num_bins).astype(np.float64)
-    expected = np.zeros(num_bins)
-    for size, count in zip(*np.unique(n, return_counts=True)):
-        grid = np.arange(size + 1)
-        pmf = sd.predictive_pmf(dist, int(size))
-        expected += count * np.bincount(bin_of(grid, np.full_like(grid, size)), weights=pmf,
-                                        minlength=num_bins)
-    keep = expected > 1e-9
-    dof = int(keep.sum()) - 1 - dist.spec.num_parameters
-    if dof < 1:
-        return None
-    stat = float((((observed - expected) ** 2)[keep] / expected[keep]).sum())
-    return float(stats.chi2.sf(stat, dof))
-
-
-def _warnings(best: sd.SuccessDistribution, weights: dict[str, float], pvalue: float | None,
-              n: np.ndarray, c: np.ndarray, ks: list[int], settings: FitSettings) -> list[str]:
-    """Readable reasons to distrust the fitted curve."""
-    out = []
-    if n.size < settings.min_problems:
-        out.append(f"too few problems: {n.size} < {settings.min_problems}; the fitted distribution rests on few points")
-    if (c == 0).all() or (c == n).all():
-        out.append("every problem has the same outcome (all solved or none): "
-                   "the fit cannot tell the spread of success rates")
-    if pvalue is not None and pvalue < settings.gof_alpha:
-        out.append(f"poor fit: chi-square p = {pvalue:.2g} on the histogram of correct counts ({best.spec.name})")
-    if best.spec.name == "beta-mixture" and min(best.w) >= 0.1:
-        means = best.a / (best.a + best.b)
-        out.append(f"bimodal: two groups of problems (success rates near {means.min():.2g} and {means.max():.2g}); "
-                   "pass@k beyond n rests on the lower group's shape below 1/n")
-    if best.at_bound:
-        out.append(f"degenerate fit: a parameter of {best.spec.name} reached the edge of its range")
-    # Only unsolved problems depend on the fit's tail, so their samples set how far k reaches.
-    reach = float(np.median(n[c == 0])) if (c == 0).any() else float(np.median(n))
-    if ks[-1] > settings.max_extrapolation * reach:
-        out.append(f"far extrapolation: k = {ks[-1]} is more than {settings.max_extrapolation:g} times "
-                   f"the median n ({reach:g}) of the unsolved problems")
-    if max(weights.values()) < 0.5:
-        out.append("no model is clearly best: the interval spans " + ", ".join(
-            name for name, w in weights.items() if w >= settings.min_weight))
-    return out
-
-
 def fit_pass_at_k(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence[int] | np.ndarray,
-                  ks: Sequence[int] | None = None, settings: FitSettings = FitSettings()) -> PassKFit:
-    """Fit the distribution of success rates to a run and read pass@k off it for any k.
+                  ks: Sequence[int] | None = None, settings: FitSettings = FitSettings(), *,
+                  opening: tuple[Sequence[int], Sequence[int]] | None = None) -> PassKFit:
+    """Fit the distribution of success rates to a run, read pass@k off it for any k, and bound it.
 
     Args:
         num_samples: n_i of each problem; may differ between problems (an adaptive run).
         num_correct: c_i of each problem, 0 <= c_i <= n_i.
         ks: the k values (each at most settings.fit_to); None for powers of two up to fit_to.
         settings: models, criterion, interval and warning thresholds.
+        opening: for an adaptive run, each problem's (n_i, c_i) in the opening round (a fixed
+            design), on which the goodness of fit is tested; None: the counts are a fixed design.
 
     Returns:
         The fitted curve with its interval, the chosen model and its diagnostics.
 
     Raises:
-        BadInputError: malformed counts, an unknown model, or k outside 1..fit_to.
+        BadInputError: malformed counts, n = 1 for every problem, an unknown model, or k outside
+            1..fit_to.
     """
     n, c, ks = _check(num_samples, num_correct, ks, settings)
     k_arr = np.asarray(ks, np.float64)
@@ -366,13 +348,22 @@ def fit_pass_at_k(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence
     spread = np.vstack([draws[1] for draws, _ in parts])
     pooled = np.concatenate([draws[2] * weight for draws, weight in parts])
     tail = (1.0 - settings.level) / 2.0
-    low, high = np.clip(_mixture_quantiles(mean, spread, pooled / pooled.sum(), [tail, 1.0 - tail]), 0.0, 1.0)
-    pvalue = gof_pvalue(best, n, c)
+    model_low, model_high = np.clip(_mixture_quantiles(mean, spread, pooled / pooled.sum(), [tail, 1.0 - tail]),
+                                    0.0, 1.0)
+    model = estimate(best, counts, k_arr, settings.target)
+    bounds = pass_at_k_bounds(n, c, ks, settings.level)
+    point = np.clip(model, bounds.low, bounds.high)
+    outside = [k for k, v, p in zip(ks, model, point) if abs(v - p) > 1e-9]
+    if opening is not None:
+        opening = (np.asarray(opening[0], np.int64), np.asarray(opening[1], np.int64))
+    pvalue = design_gof(best, n, c, opening)
     return PassKFit(method=best.spec.name, criterion=settings.criterion, target=settings.target,
-                    parameters=best.parameters, scores=scores, weights=weights, ks=ks,
-                    values=estimate(best, counts, k_arr, settings.target).tolist(), low=low.tolist(),
-                    high=high.tolist(), level=settings.level, num_problems=int(n.size), gof_pvalue=pvalue,
-                    warnings=_warnings(best, weights, pvalue, n, c, ks, settings))
+                    parameters=best.parameters, scores=scores, weights=weights, ks=ks, values=point.tolist(),
+                    low=bounds.low, high=bounds.high, level=settings.level, num_problems=int(n.size),
+                    gof_pvalue=pvalue, model_values=model.tolist(), model_low=model_low.tolist(),
+                    model_high=model_high.tolist(),
+                    identification=identification_line(bounds, settings.wide, int(n.min())),
+                    warnings=fit_warnings(best, weights, pvalue, n, c, ks, settings, outside, bounds.converged))
 
 
 def problem_pass_at_k(num_samples: Sequence[int] | np.ndarray, num_correct: Sequence[int] | np.ndarray,

@@ -1,5 +1,6 @@
 """Figures of the probe: the pass@k curve on a log axis with its intervals (the paper's Figure 2),
-and the fitted curve beside it, dashed, with its band."""
+and the fitted curve beside it, dashed, inside the band every population consistent with the
+samples allows (and, darker, the model's own band)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ def fit_label(method: str, max_n: int | None = None) -> str:
 def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None = None,
                max_n: int | None = None) -> None:
     """Write a PNG of pass@k against k (log2 axis), the 95% band, the chance level if any, and
-    the fitted curve (dashed, its band lighter) when given; `max_n`: the fit saw only each
-    problem's first max_n samples (`mta probe fit --max-n`), which its legend entry says."""
+    the fitted curve when given: dashed, inside its interval (the range any population of
+    success rates consistent with the samples allows, light) and the model's own interval
+    (darker); a wide light band is where the samples do not identify pass@k. `max_n`: the fit
+    saw only each problem's first max_n samples (`mta probe fit --max-n`), which its legend says."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on the machines this runs on
@@ -33,8 +36,11 @@ def plot_passk(path: Path, curve: PassAtK, *, title: str, fit: PassKFit | None =
         ax.plot(curve.ks, curve.chance, linestyle=":", color="gray", label="chance level (guessing)")
     ticks = list(curve.ks)
     if fit is not None:
-        ax.fill_between(fit.ks, fit.low, fit.high, alpha=0.12, color="tab:orange",
-                        label=f"fit's {fit.level:.0%} interval")
+        ax.fill_between(fit.ks, fit.low, fit.high, alpha=0.15, color="tab:orange",
+                        label=f"fit's {fit.level:.0%} interval, any population of success rates")
+        if fit.model_low:
+            ax.fill_between(fit.ks, fit.model_low, fit.model_high, alpha=0.3, color="tab:orange", linewidth=0,
+                            label=f"fit's {fit.level:.0%} interval if {fit.method} holds")
         ax.plot(fit.ks, fit.values, linestyle="--", color="tab:orange", label=fit_label(fit.method, max_n))
         ticks = sorted(set(ticks) | set(fit.ks))
         if max(fit.ks) > max(curve.ks):  # where measuring ends and extrapolating begins

@@ -22,9 +22,12 @@ from mta_probe.estimators import (
 from mta_probe.verify import extract_answer, get_verifier, uses_code
 
 # What the fit block says about k beyond n, for a reader of passk.json who has not read the docs.
-FIT_NOTE = ("pass@k fitted from the distribution of per-problem success rates (docs/passk.md); "
-            "beyond the run's n it is an extrapolation by the chosen model, kept apart from the "
-            "unbiased pass_at_k")
+FIT_NOTE = ("pass@k beyond the run's n (docs/passk.md): `interval` is the range every distribution of "
+            "per-problem success rates consistent with the samples allows, whatever its shape; `pass_at_k` is "
+            "the chosen model's value kept inside it, `model_interval` the model's own interval if its shape "
+            "holds; at k <= n compare with the unbiased pass_at_k, which the fit never replaces")
+GREEDY_SKIP = ("greedy decoding: every sample of a problem is the same completion, so pass@k = pass@1 at every k; "
+               "there is no curve to fit")
 
 
 @dataclass
@@ -126,10 +129,11 @@ def fit_ks(unbiased_ks: Sequence[int], fit_to: int) -> list[int]:
 
 
 def fit_block(num_samples: Sequence[int], num_correct: Sequence[int], unbiased_ks: Sequence[int],
-              settings: FitSettings, choices: dict[str, int] | None, *,
-              max_n: int | None = None) -> tuple[dict[str, Any], PassKFit | None]:
+              settings: FitSettings, choices: dict[str, int] | None, *, max_n: int | None = None,
+              greedy: bool = False, opening: tuple[Sequence[int], Sequence[int]] | None = None
+              ) -> tuple[dict[str, Any], PassKFit | None]:
     """The `fit` block of passk.json and the fit itself (None when it cannot be fitted: then the
-    block holds only `skipped`, the reason).
+    block holds only `skipped`, the reason: greedy decoding, n = 1, a single problem).
 
     Args:
         num_samples, num_correct: (n_i, c_i) of every problem; n may differ between problems.
@@ -137,10 +141,14 @@ def fit_block(num_samples: Sequence[int], num_correct: Sequence[int], unbiased_k
         settings: the fit's settings (`fit_to` is the largest k).
         choices: `answer_choices` of the task, for the chance level at the fit's k (None: unknown).
         max_n: the fit used only each problem's samples below this index (recorded).
+        greedy: the run decoded greedily (no curve: pass@k is pass@1).
+        opening: an adaptive run's opening-round (n_i, c_i), where the goodness of fit is tested.
     """
+    if greedy:
+        return {"skipped": GREEDY_SKIP}, None
     try:
         fit = fit_pass_at_k(np.asarray(num_samples, np.int64), np.asarray(num_correct, np.int64),
-                            fit_ks(unbiased_ks, settings.fit_to), settings)
+                            fit_ks(unbiased_ks, settings.fit_to), settings, opening=opening)
     except BadInputError as exc:
         return {"skipped": str(exc)}, None
     block = fit.to_json()
