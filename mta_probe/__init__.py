@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from mta_probe.errors import MtaError
     from mta_probe.estimators import AdaptiveSettings, FitSettings, PassAtK, estimate
     from mta_probe.kl import KLResult, KLSettings, probe_kl
-    from mta_probe.passk import PassKResult, PassKSettings, probe_passk
+    from mta_probe.passk import probe_passk
+    from mta_probe.passk_settings import PassKResult, PassKSettings
     from mta_probe.refit import RefitSettings, refit_passk
     from mta_probe.rescore import score_completions
     from mta_probe.sampling import SamplingSettings, resolve_model
@@ -55,8 +56,8 @@ _EXPORTS = {
     "KLResult": "mta_probe.kl",
     "KLSettings": "mta_probe.kl",
     "probe_kl": "mta_probe.kl",
-    "PassKResult": "mta_probe.passk",
-    "PassKSettings": "mta_probe.passk",
+    "PassKResult": "mta_probe.passk_settings",
+    "PassKSettings": "mta_probe.passk_settings",
     "probe_passk": "mta_probe.passk",
     "RefitSettings": "mta_probe.refit",
     "refit_passk": "mta_probe.refit",

@@ -39,7 +39,7 @@ from mta_probe.tracked import log_alignment
 
 if TYPE_CHECKING:  # the probes import their engines' modules; align imports them when it runs them
     from mta_probe.contam import ContamSettings
-    from mta_probe.passk import PassKSettings
+    from mta_probe.passk_settings import PassKSettings
 
 ALIGN_FILE = "align.json"
 # What `probe_alignment` reports while its probes run: the probe's name and its counts.
@@ -238,7 +238,8 @@ def stability(readings: list[Reading], contam_runs: list[Path], contams: list[Co
 def _run_probes(settings: AlignSettings, progress: AlignProgress | None,
                 on_status: Callable[[str], None] | None) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     from mta_probe.contam import ContamSettings, probe_contamination
-    from mta_probe.passk import PassKSettings, probe_passk
+    from mta_probe.passk import probe_passk
+    from mta_probe.passk_settings import PassKSettings
 
     if not settings.model or not settings.task:
         raise BadInputError("give pass@k runs (--passk DIR), or --model and --task to run the probes")

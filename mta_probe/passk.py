@@ -32,7 +32,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,6 @@ from mta_probe.collect import (
 )
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import (
-    AdaptiveSettings,
-    FitSettings,
-    PassAtK,
     check_ks,
     default_ks,
     estimate,
@@ -76,11 +73,19 @@ from mta_probe.runs import (
 from mta_probe.sampling import (
     SEED_SCHEME,
     Completion,
-    SamplingSettings,
     is_greedy,
     problem_seed,
 )
-from mta_probe.tasks import LoadedTask, Problem, TaskOptions, load_task
+from mta_probe.passk_settings import (
+    PASSK_FILE,
+    PLOT_FILE,
+    PassKResult,
+    PassKSettings,
+    check_verification,
+    forced_n,
+    load_scored_task,
+)
+from mta_probe.tasks import LoadedTask, Problem
 from mta_probe.tracked import log_passk, sample_rows
 
 # Engine options that place work or bound memory without changing what is drawn: left out of
@@ -90,97 +95,6 @@ from mta_probe.tracked import log_passk, sample_rows
 # cut the answer at the window.
 PLACEMENT_OPTIONS = frozenset({"data_parallel_size", "nodes", "ray_address", "problems_per_batch",
                                "gpu_memory_utilization", "max_model_len", "problems_per_call", "threads"})
-PASSK_FILE = "passk.json"
-PLOT_FILE = "passk.png"
-
-
-@dataclass(frozen=True)
-class PassKSettings:
-    """Everything that defines a pass@k probe.
-
-    Attributes:
-        model: an alias (`qwen`, `llama`, `mistral`, `smollm2-135m`), a hub ID or a local path.
-        task: a TASKS key, `gym:NAME`, or a JSONL file. The default, "capitals", is one on which
-            the embedded model's curve rises (pass@1 about 0.3, pass@16 0.9: docs/passk.md).
-        n: samples per problem. The paper estimates pass@k up to k = 512 (Figure 10); 16 is what
-            2 CPU cores sample in minutes on the embedded model.
-        ks: the k values; None means powers of two up to n (Figure 2's axis).
-        sampling: temperature 1.0 and top-p 1.0 as in Section 3; max_tokens per completion;
-            stop strings (None: the continuation markers for raw prompts, none for chat; the
-            resolved list is what the run identity records).
-        seed: the run seed; each problem samples with a seed derived from it and the problem id.
-        backend: "hf", "vllm", "openai", ...; None picks vLLM with a GPU, else hf.
-        chat: apply the chat template; None follows the model (instruct models yes, base no).
-        limit: keep the first N problems of the task.
-        task_options: data paths, reasoning-gym generator options, a JSONL file's verifier.
-        out: the run directory; None means `$MTA_HOME/runs/<model>__<task>__n<n>__s<seed>`.
-        lenient: score unmarked answers by the last number in the text ("math-lenient",
-            "gym-lenient"); off by default because a rambling weak model hits small numbers by luck.
-        verify_workers: verifier processes (0 runs them in-process: no timeout protection).
-        verify_timeout: seconds one verification may take before its worker is killed.
-        engine_options: passed to the backend (e.g. `base_url` for openai, `tensor_parallel_size`).
-        fit: the fitted curve written beside the unbiased one, up to `fit.fit_to` (1024: twice the
-            paper's largest K, 512); None skips it (about 0.3 CPU s). Not part of the run's
-            identity: `mta probe fit` redoes it on a finished run.
-        adaptive: spend `adaptive.budget` samples in rounds (its `first` must equal n, the
-            opening round); None samples n per problem. Part of the run's identity.
-        loggers: experiment trackers the finished curve, its summary and a table of samples
-            also go to (keys of mta_probe.runs.TRACKERS that mta logs to itself: "console",
-            "tensorboard", "wandb"; mta_probe/tracked.py says what each gets). Not part of the
-            run's identity.
-    """
-
-    model: str = "smollm2-135m"
-    task: str = "capitals"
-    n: int = 16
-    ks: tuple[int, ...] | None = None
-    sampling: SamplingSettings = field(default_factory=SamplingSettings)
-    seed: int = 0
-    backend: str | None = None
-    chat: bool | None = None
-    limit: int | None = None
-    task_options: TaskOptions = field(default_factory=TaskOptions)
-    out: Path | None = None
-    lenient: bool = False
-    verify_workers: int = 2
-    verify_timeout: float = 10.0
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    fit: FitSettings | None = field(default_factory=FitSettings)
-    adaptive: AdaptiveSettings | None = None
-    loggers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PassKResult:
-    """A finished probe: where it lives and what it measured."""
-
-    run_dir: Path
-    curve: PassAtK
-    payload: dict[str, Any]
-
-
-def check_verification(s: PassKSettings) -> None:
-    """Refuse verifier settings that cannot work, before anything slow starts."""
-    if s.verify_workers < 0:
-        raise BadInputError(f"--verify-workers must be 0 or more, got {s.verify_workers}")
-    if not s.verify_timeout > 0:  # also refuses nan
-        raise BadInputError(f"--verify-timeout must be positive, got {s.verify_timeout}")
-
-
-def load_scored_task(s: PassKSettings) -> LoadedTask:
-    """The task, with the lenient variant of its verifier when asked for and one exists."""
-    from mta_probe.verify import VERIFIERS, get_verifier
-
-    task = load_task(s.task, limit=s.limit, options=s.task_options)
-    if s.lenient:
-        twin = get_verifier(task.verifier).lenient
-        if twin is None:
-            having = " and ".join(name for name, row in VERIFIERS.items() if row.lenient)
-            raise BadInputError(f"--lenient applies to the {having} verifiers, not {task.verifier!r}")
-        task = replace(task, verifier=twin)
-    return task
-
-
 def _identity(s: PassKSettings, task: LoadedTask, model_name: str, model_path: str,
               backend: str) -> dict[str, Any]:
     # Where replicas run does not change what a problem draws (its seed travels with it), so a
@@ -213,15 +127,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return str(value) if isinstance(value, Path) else value
-
-
-def forced_n(s: PassKSettings, say: Callable[[str], None]) -> PassKSettings:
-    """The settings with n = 1 when decoding is greedy (every sample would be the same, and
-    vLLM refuses n > 1 at temperature 0), saying so."""
-    if not is_greedy(s.sampling) or s.n == 1:
-        return s
-    say(f"greedy decoding gives one completion per problem: n forced from {s.n} to 1")
-    return replace(s, n=1)
 
 
 def probe_passk(settings: PassKSettings, *,

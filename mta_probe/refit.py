@@ -16,7 +16,7 @@ from typing import Any
 from mta_probe.collect import SAMPLES_FILE, sampled_outcomes
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import FitSettings, PassAtK
-from mta_probe.passk import (
+from mta_probe.passk_settings import (
     PASSK_FILE,
     PLOT_FILE,
     PassKResult,

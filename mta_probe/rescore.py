@@ -16,13 +16,8 @@ from typing import Any
 from mta_probe.collect import SAMPLES_FILE, sampled_outcomes
 from mta_probe.errors import BadInputError
 from mta_probe.estimators import check_ks, default_ks
-from mta_probe.passk import (
-    PassKResult,
-    PassKSettings,
-    check_verification,
-    finish_passk,
-    load_scored_task,
-)
+from mta_probe.passk import finish_passk
+from mta_probe.passk_settings import PassKResult, PassKSettings, check_verification, load_scored_task
 from mta_probe.runs import RecordWriter, check_loggers, default_run_dir, prepare_run_dir
 from mta_probe.tasks import Problem, read_jsonl_objects
 

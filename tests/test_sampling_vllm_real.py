@@ -120,7 +120,8 @@ def probes_share_the_engine(real_vllm, monkeypatch):
 def test_passk_on_the_real_engine_resumes_to_the_same_samples(probes_share_the_engine, tmp_path: Path) -> None:
     from realvllm import ENGINE
 
-    from mta_probe.passk import PassKSettings, probe_passk
+    from mta_probe.passk import probe_passk
+    from mta_probe.passk_settings import PassKSettings
     from mta_probe.runs import read_records
     from mta_probe.tasks import load_task
 
