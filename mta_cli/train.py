@@ -25,7 +25,8 @@ app = typer.Typer(help="Run one RL technique of the paper and measure what it bu
 
 # Option name -> DapoSettings field: the only DAPO values the command line changes.
 DAPO_OPTIONS = ("steps", "batch_size", "mini_batch_size", "group_size", "lr", "kl_coef", "seed",
-                "max_response_length", "temperature", "max_num_gen_batches", "val_every")
+                "max_response_length", "temperature", "max_num_gen_batches", "val_every",
+                "warmup_steps", "clip_low", "clip_high")
 
 
 @app.callback()
@@ -42,6 +43,9 @@ def train(
     mini_batch_size: Annotated[Optional[int], typer.Option(help="Prompts per optimizer step (local 2, verl 64).")] = None,
     group_size: Annotated[Optional[int], typer.Option(help="Rollouts per prompt (local 8, verl 16).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate (local 1e-5, verl 1e-6).")] = None,
+    warmup_steps: Annotated[Optional[int], typer.Option(help="Linear learning-rate warm-up, in training steps (local 0, verl 10).")] = None,
+    clip_low: Annotated[Optional[float], typer.Option(help="Lower clip of the ratio, 1 - clip_low (0.2).")] = None,
+    clip_high: Annotated[Optional[float], typer.Option(help="Upper clip of the ratio, 1 + clip_high (DAPO's clip-higher, 0.28).")] = None,
     kl_coef: Annotated[Optional[float], typer.Option(help="KL penalty coefficient; Table 13 uses 0.001.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of rollouts, random rewards and data order.")] = None,
     max_response_length: Annotated[Optional[int], typer.Option(help="Response tokens (local 64, verl 8192).")] = None,

@@ -26,6 +26,7 @@ from mta_cli.main import app
     (["train", "--technique", "random", "--eval-k", "0"], "eval_k"),
     (["train", "--technique", "random", "--variant", "online"], "random has no reward variant 'online'"),
     (["train", "--technique", "random", "--eval-protocol", "lm-eval"], "evaluation protocol"),
+    (["train", "--technique", "random", "--clip-low", "1"], "clip_low < 1"),
 ])
 def test_bad_input_is_one_line(args: list[str], words: str) -> None:
     assert words in one_error_line(args)
@@ -70,22 +71,39 @@ def test_a_tiny_local_run_from_the_command_line(tiny_llama_dir: Path, tmp_path: 
     assert "2/2 st" in screen and screen.count("20/20") == 2, result.output
 
 
-def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tiny_llama_dir: Path) -> None:
-    from mta_cli.train import _settings
-
+def _given(model: Path, **changes) -> dict:
+    """The `mta train` callback's arguments by name, as typer passes them with no option given."""
     given = {name: None for name in ("technique", "eval_task", "steps", "batch_size", "mini_batch_size",
                                      "group_size", "lr", "kl_coef", "seed", "max_response_length",
                                      "temperature", "max_num_gen_batches", "one_shot", "train_limit",
                                      "eval_limit", "eval_k", "val_every", "gym_option", "data_dir",
-                                     "verifier", "out", "device", "ray_address")}
-    given.update(technique="random", variant="paper", model=str(tiny_llama_dir), task="arith-quick",
-                 backend="verl", eval_protocol="paper", train_prompt="paper", label_samples=64,
+                                     "verifier", "out", "device", "ray_address",
+                                     "warmup_steps", "clip_low", "clip_high")}
+    given.update(technique="random", variant="paper", model=str(model), task="arith-quick",
+                 backend="local", eval_protocol="paper", train_prompt="paper", label_samples=64,
                  micro_batch_size=8, no_gradient_checkpointing=False, no_dynamic_sampling=False,
-                 no_format_reward=False, dry_run=True, nodes=1, gpus_per_node=8)
+                 no_format_reward=False, dry_run=False, nodes=1, gpus_per_node=8)
+    return {**given, **changes}
+
+
+def test_the_verl_backend_evaluates_every_problem_by_default(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    from mta_cli.train import _settings
+
+    given = _given(tiny_llama_dir, backend="verl", dry_run=True)
     assert _settings(given).eval_limit is None
     assert _settings({**given, "backend": "local"}).eval_limit == 20
     assert _settings({**given, "backend": "local", "eval_limit": 5}).eval_limit == 5
     assert _settings({**given, "backend": "local", "eval_limit": 0}).eval_limit is None  # 0: every problem
+
+
+def test_warm_up_and_clips_reach_the_dapo_settings(tiny_llama_dir: Path) -> None:
+    from mta_cli.train import _settings
+
+    given = _given(tiny_llama_dir)
+    dapo = _settings(given).dapo
+    assert (dapo.warmup_steps, dapo.clip_low, dapo.clip_high) == (0, 0.2, 0.28)  # small()'s, DAPO's
+    dapo = _settings({**given, "warmup_steps": 3, "clip_low": 0.5, "clip_high": 9.0}).dapo
+    assert (dapo.warmup_steps, dapo.clip_low, dapo.clip_high) == (3, 0.5, 9.0)
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:
