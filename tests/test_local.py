@@ -271,7 +271,7 @@ def test_later_mini_batches_clip_on_each_side_and_the_greedy_answers_are_scored(
 def test_the_greedy_log_changes_nothing_the_run_trains(tiny_llama_dir: Path, task_file: Path,
                                                        tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import mta_train.greedy as greedy
+    from mta_train import greedy
 
     settings = _settings(tiny_llama_dir, task_file, steps=2)
     technique = get_technique("random")

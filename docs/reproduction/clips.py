@@ -45,8 +45,8 @@ def summary(run: Path) -> str:
 
 
 def per_step(run: Path) -> str:
-    out = [f"{run.name}: step, rollout accuracy, pg_clipfrac_high, pg_clipfrac_low, ppo_kl, "
-           "entropy, greedy_logprob (right, wrong)"]
+    out = [(f"{run.name}: step, rollout accuracy, pg_clipfrac_high, pg_clipfrac_low, ppo_kl, "
+            "entropy, greedy_logprob (right, wrong)")]
     start = initial(run)
     out.append(f"  0  -      -       -       -         -     {fmt(start['greedy_logprob'])} "
                f"({fmt(start['greedy_logprob_correct'])}, {fmt(start['greedy_logprob_wrong'])})")
