@@ -46,6 +46,9 @@ def train(
     mini_batch_size: Annotated[Optional[int], typer.Option(help=f"Prompts per optimizer step ({_sizes('mini_batch_size')}).")] = None,
     group_size: Annotated[Optional[int], typer.Option(help=f"Rollouts per prompt ({_sizes('group_size')}).")] = None,
     lr: Annotated[Optional[float], typer.Option(help=f"Learning rate ({_sizes('lr')}).")] = None,
+    warmup_steps: Annotated[Optional[int], typer.Option(help=f"Linear learning-rate warm-up, in training steps ({_sizes('warmup_steps')}).")] = None,
+    clip_low: Annotated[Optional[float], typer.Option(help=f"Lower clip of the ratio, 1 - clip_low ({PAPER.clip_low}).")] = None,
+    clip_high: Annotated[Optional[float], typer.Option(help=f"Upper clip of the ratio, 1 + clip_high (DAPO's clip-higher, {PAPER.clip_high}).")] = None,
     kl_coef: Annotated[Optional[float], typer.Option(help="KL penalty coefficient; Table 13 uses 0.001.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of rollouts, random rewards and data order.")] = None,
     max_response_length: Annotated[Optional[int], typer.Option(help=f"Response tokens ({_sizes('max_response_length')}).")] = None,
@@ -89,6 +92,7 @@ def train(
             ("group_size", group_size), ("lr", lr), ("kl_coef", kl_coef), ("seed", seed),
             ("max_response_length", max_response_length), ("temperature", temperature),
             ("max_num_gen_batches", max_num_gen_batches), ("val_every", val_every),
+            ("warmup_steps", warmup_steps), ("clip_low", clip_low), ("clip_high", clip_high),
             ("dynamic_sampling", False if no_dynamic_sampling else None)) if value is not None}
         dapo = DapoSettings.default(technique, backend).changed(**changes) if changes else None
         cluster = {} if backend == "local" else {"ray_address": ray_address, "nodes": nodes,

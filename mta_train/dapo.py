@@ -82,7 +82,15 @@ def policy_loss(old_log_prob: torch.Tensor, log_prob: torch.Tensor, advantages: 
             second, so micro-batch losses add up to the mini-batch's).
 
     Returns:
-        (loss, metrics) with metrics pg_clipfrac, ppo_kl, pg_clipfrac_lower.
+        (loss, metrics): verl's `pg_clipfrac` (tokens whose clip bound binds: the clipped
+        term exceeds the unclipped one), `ppo_kl` and `pg_clipfrac_lower` (tokens with a
+        negative advantage where the dual clip `clip_c` binds), as
+        `core_algos.compute_policy_loss_vanilla` defines them, and the two sides of
+        pg_clipfrac: `pg_clipfrac_high` (ratio above 1 + clip_high with a positive advantage)
+        and `pg_clipfrac_low` (ratio below 1 - clip_low with a negative advantage). verl's
+        vanilla loss has no names for the sides (its `pg_clipfrac_lower` is the dual clip):
+        these are named after its `clip_ratio_high` / `clip_ratio_low`, and they add up to
+        pg_clipfrac exactly.
     """
     import torch
 
@@ -96,12 +104,15 @@ def policy_loss(old_log_prob: torch.Tensor, log_prob: torch.Tensor, advantages: 
     mask = response_mask.to(per_token.dtype)
     loss = aggregate(per_token, mask, loss_agg_mode, num_tokens, num_rows)
     with torch.no_grad():
+        binds = torch.gt(clipped, unclipped).float()  # only where ratio is outside the clips
         metrics = {
-            "pg_clipfrac": _masked_mean(torch.gt(clipped, unclipped).float(), mask),
+            "pg_clipfrac": _masked_mean(binds, mask),
             "ppo_kl": _masked_mean(-log_ratio, mask),
             "pg_clipfrac_lower": _masked_mean(
                 torch.gt(pessimistic, -advantages * clip_c).float() * (advantages < 0).float(),
                 mask),
+            "pg_clipfrac_high": _masked_mean(binds * (advantages > 0).float(), mask),
+            "pg_clipfrac_low": _masked_mean(binds * (advantages < 0).float(), mask),
         }
     return loss, metrics
 

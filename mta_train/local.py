@@ -13,7 +13,9 @@ One step, as in the paper's DAPO (Section 3):
 5. every `val_every` steps and at the last (when `val_every` > 0), validate on the evaluation
    tasks with the run's evaluation protocol (mta_train/evaluation.py: the same sampling and
    scoring as gains.json);
-6. append the step's metrics to metrics.jsonl; checkpoint every `save_every` steps.
+6. append the step's metrics to metrics.jsonl, with the log-probability of the initial
+   policy's greedy answers on fixed training problems (mta_train/greedy.py); checkpoint every
+   `save_every` steps.
 A stopped run resumes from its last checkpoint (the prompt stream and every seed derive from
 the run seed and the step, so the resumed steps draw what the lost ones would have).
 Shao et al.'s fixed incorrect labels (math "incorrect") are made before step 1, by the initial
@@ -37,6 +39,7 @@ from mta_probe.tasks import Problem
 from mta_train.dapo import fill_batch, group_advantages, has_signal, masked_advantages
 from mta_train.data import TrainingSet, prompt_batch, training_prompt
 from mta_train.evaluation import eval_sets, validate
+from mta_train.greedy import greedy_answers, greedy_metrics
 from mta_train.labels import fixed_incorrect_labels, needs_fixed_labels
 from mta_train.policy import Policy, Sequence
 from mta_train.progress import ProgressCallback, reporter
@@ -112,6 +115,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
                                       on_progress=on_progress)
     policy = Policy(sampler.model, dapo, sampler.pad_id, settings.local)
     start = _resume(run_dir, policy, say)
+    greedy = greedy_answers(sampler, policy, data, settings, run_dir, resumed=start > 0)
     sets = eval_sets(settings) if dapo.val_every > 0 else []
     every = checkpoint_every or dapo.save_every
     report = reporter(on_progress, "training", dapo.steps, "steps")
@@ -122,6 +126,7 @@ def train_local(settings: TrainSettings, technique: Technique, data: TrainingSet
         stats = _update(policy, batch, technique, dapo)
         record = step_record(step, generated, batch, fill, stats, dapo.loss_agg_mode,
                              time.perf_counter() - began)
+        record.update(greedy_metrics(policy, greedy))  # after the update (mta_train/greedy.py)
         if sets and (step % dapo.val_every == 0 or step == dapo.steps):
             record.update({f"val/{task}": value for task, value in validate(sampler, sets, settings).items()})
         _append(run_dir / HISTORY_FILE, history_records(step, generated))

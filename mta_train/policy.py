@@ -125,7 +125,7 @@ class Policy:
 
         self.model.train()
         num_tokens = float(sum(len(s.response_ids) for s in sequences))
-        stats = {"loss": 0.0, "ppo_kl": 0.0, "pg_clipfrac": 0.0}
+        stats = {"loss": 0.0}
         if self.reference is not None:
             stats["kl"] = 0.0
         self.optimizer.zero_grad(set_to_none=True)
@@ -151,8 +151,8 @@ class Policy:
                 stats["kl"] += kl.item()
             loss.backward()
             stats["loss"] += loss.item()
-            stats["ppo_kl"] += metrics["ppo_kl"] * share
-            stats["pg_clipfrac"] += metrics["pg_clipfrac"] * share
+            for key, value in metrics.items():  # ppo_kl and the clip fractions
+                stats[key] = stats.get(key, 0.0) + value * share
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.dapo.grad_clip)
         stats["grad_norm"], stats["lr"] = float(norm), self.learning_rate()
         if math.isfinite(stats["grad_norm"]):  # verl skips a step whose gradient is not finite

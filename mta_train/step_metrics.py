@@ -8,6 +8,13 @@ it, aggregated with the loss's `loss_agg_mode`, which is how verl's `actor/entro
 (verl/trainer/ppo/v1/trainer_base.py, from the log-prob pass before the update);
 `rollout_entropy` is the token mean over every generated response.
 
+The update's statistics (`loss`, `ppo_kl`, the clip fractions, `grad_norm`) are means over
+the step's mini-batches, as verl averages its `actor/*` metrics; within a mini-batch the clip
+fractions are shares of its response tokens (mta_train/dapo.py `policy_loss` defines them:
+`pg_clipfrac` = `pg_clipfrac_high` + `pg_clipfrac_low`, and verl's dual-clip
+`pg_clipfrac_lower`). The first mini-batch of a step is on-policy (ratio 1, nothing clipped), so
+with m mini-batches a step's clip fractions are at most (m - 1) / m.
+
 Vote and TTRL responses carry their group's `majority_ratio` and `label_accuracy`
 (mta_train/majority.py); the step logs their mean over generated groups, and `maj@<k>` (k the
 group size): the accuracy of each group's majority answer, the paper's Table 4 "Maj@16", which
@@ -80,6 +87,9 @@ def step_record(step: int, generated: list[Rollouts], batch: list[Rollouts], fal
         "kl": stats.get("kl"),  # None without a KL penalty
         "ppo_kl": stats.get("ppo_kl"),
         "pg_clipfrac": stats.get("pg_clipfrac"),
+        "pg_clipfrac_high": stats.get("pg_clipfrac_high"),
+        "pg_clipfrac_low": stats.get("pg_clipfrac_low"),
+        "pg_clipfrac_lower": stats.get("pg_clipfrac_lower"),
         "grad_norm": stats.get("grad_norm"),
         "lr": stats.get("lr"),
     }

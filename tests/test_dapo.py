@@ -48,6 +48,49 @@ def test_policy_loss_equals_verl(seed: int, mode: str) -> None:
     assert metrics["pg_clipfrac"] > 0  # the case exercises the clip, not just the identity
 
 
+def test_clip_fractions_of_a_hand_computed_case() -> None:
+    """Ratios set by hand: which tokens each fraction counts, with clips 0.2 / 0.28, dual clip 10."""
+    ratios = torch.tensor([[1.5, 1.1, 0.5, 1.0],    # advantage +1: 1.5 > 1.28 is clipped above
+                           [0.5, 0.9, 1.5, 20.0]])  # advantage -1: 0.5 < 0.8 below; 20 > 10 dual
+    old = torch.full_like(ratios, -1.0)
+    new = old + ratios.log()
+    adv = torch.tensor([[1.0], [-1.0]]).expand(2, 4).clone()
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]])  # 7 tokens
+    _, metrics = policy_loss(old, new, adv, mask, clip_low=0.2, clip_high=0.28, clip_c=10.0)
+    # 0.5 with a positive advantage and 1.5 with a negative one stay unclipped: the pessimistic
+    # term is the unclipped one there. The masked 1.0 counts nowhere.
+    assert metrics["pg_clipfrac_high"] == pytest.approx(1 / 7, rel=1e-6)
+    assert metrics["pg_clipfrac_low"] == pytest.approx(1 / 7, rel=1e-6)
+    assert metrics["pg_clipfrac"] == pytest.approx(2 / 7, rel=1e-6)
+    assert metrics["pg_clipfrac_lower"] == pytest.approx(1 / 7, rel=1e-6)  # the ratio of 20
+
+
+def _verl_vanilla_metrics(old, new, adv, mask) -> dict:
+    """verl's metrics from the loss its actor calls (policy_loss.loss_mode=vanilla)."""
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create({"clip_ratio": 0.2, "clip_ratio_low": 0.2, "clip_ratio_high": 0.28,
+                               "clip_ratio_c": 10.0, "global_batch_info": {}})
+    return core_algos.get_policy_loss_fn("vanilla")(old, new, adv, mask,
+                                                    loss_agg_mode="token-mean", config=config)[1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clip_fractions_per_side_equal_verls_on_one_signed_advantages(seed: int) -> None:
+    """verl names no sides; its pg_clipfrac on the same tensors with the other sign's advantages
+    set to 0 (a zero advantage never clips) is each side's fraction, and they add up."""
+    old, new, adv, mask = _tensors(seed)
+    _, ours = policy_loss(old, new, adv, mask, clip_low=0.2, clip_high=0.28, clip_c=10.0)
+    high = _verl_vanilla_metrics(old, new, adv.clamp(min=0), mask)["actor/pg_clipfrac"]
+    low = _verl_vanilla_metrics(old, new, adv.clamp(max=0), mask)["actor/pg_clipfrac"]
+    both = _verl_vanilla_metrics(old, new, adv, mask)
+    assert ours["pg_clipfrac_high"] == pytest.approx(high, rel=1e-6)
+    assert ours["pg_clipfrac_low"] == pytest.approx(low, rel=1e-6)
+    assert high + low == pytest.approx(both["actor/pg_clipfrac"], rel=1e-6)
+    assert ours["pg_clipfrac_lower"] == pytest.approx(both["actor/pg_clipfrac_lower"], abs=1e-7)
+    assert high > 0 and low > 0  # both sides exercised
+
+
 def test_policy_loss_gradient_equals_verl() -> None:
     old, new, adv, mask = _tensors(7)
     ours_in = new.clone().requires_grad_(True)

@@ -124,7 +124,8 @@ def test_a_stopped_run_resumes_to_the_same_metrics(tiny_llama_dir: Path, task_fi
         train_local(settings, technique, data, cut, on_step=stop_at_two, checkpoint_every=1)
     resumed = train_local(settings, technique, data, cut, checkpoint_every=1)
     assert resumed.resumed_from == 1
-    keys = ("step", "reward_mean", "accuracy", "entropy", "response_length", "loss")
+    keys = ("step", "reward_mean", "accuracy", "entropy", "response_length", "loss",
+            "pg_clipfrac_high", "greedy_logprob")
     read = lambda d: [{k: json.loads(l)[k] for k in keys} for l in (d / METRICS_FILE).open()]
     assert read(cut) == read(whole)
 
@@ -222,6 +223,8 @@ def test_the_first_update_is_on_policy_and_kl_is_reported(tiny_llama_dir: Path,
     train_local(settings, technique, training_set(settings, technique), tmp_path,
                 on_step=records.append)
     assert abs(records[0]["ppo_kl"]) < 1e-6  # one mini-batch: ratio 1, as DAPO starts
+    clips = ("pg_clipfrac", "pg_clipfrac_high", "pg_clipfrac_low", "pg_clipfrac_lower")
+    assert [records[0][key] for key in clips] == [0.0] * 4  # nothing is off-policy to clip
     assert records[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # nothing moved yet at the first update
 
 
@@ -234,3 +237,54 @@ def test_entropy_minimization_rewards_mean_log_probs(tiny_llama_dir: Path, task_
                 on_step=records.append)
     assert records[0]["reward_mean"] < 0  # mean token log-probs
     assert records[0]["groups_kept"] == records[0]["groups_total"]  # continuous rewards differ
+
+
+def test_later_mini_batches_clip_on_each_side_and_the_greedy_answers_are_scored(
+        tiny_llama_dir: Path, task_file: Path, tmp_path: Path) -> None:
+    """Two updates per batch at lr 1e-2: the second mini-batch is off-policy and clips; the
+    initial policy's greedy answers are kept and their log-probability logged after each step."""
+    from transformers import AutoModelForCausalLM
+
+    from mta_train.greedy import GREEDY_FILE
+
+    settings = _settings(tiny_llama_dir, task_file, steps=2, batch_size=2, mini_batch_size=1)
+    technique = get_technique("random")
+    train_local(settings, technique, training_set(settings, technique), tmp_path)
+    records = [json.loads(line) for line in (tmp_path / METRICS_FILE).open()]
+    for r in records:
+        assert r["pg_clipfrac"] == pytest.approx(r["pg_clipfrac_high"] + r["pg_clipfrac_low"], rel=1e-6)
+        assert 0 <= r["pg_clipfrac"] <= 0.5  # the first of the two mini-batches is on-policy
+    assert any(r["pg_clipfrac"] > 0 for r in records)
+    answers = [json.loads(line) for line in (tmp_path / GREEDY_FILE).open()]
+    assert [a["problem_id"] for a in answers] == ["0", "1", "2", "3"]  # every problem (< 20)
+    initial = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
+    for a in answers:  # greedy: each response token is the initial model's most likely one
+        ids = torch.tensor([a["prompt_ids"] + a["response_ids"]])
+        with torch.no_grad():
+            logits = initial(ids).logits[0, len(a["prompt_ids"]) - 1:-1]
+        assert logits.argmax(-1).tolist() == a["response_ids"]
+        logprob = torch.log_softmax(logits, -1).gather(1, torch.tensor(a["response_ids"])[:, None])
+        assert a["logprob"] == pytest.approx(float(logprob.sum()), rel=1e-4)
+    before = sum(a["logprob"] for a in answers) / len(answers)
+    assert all(r["greedy_logprob"] != pytest.approx(before, rel=1e-6) for r in records)  # it moved
+    right = [a["logprob"] for a in answers if a["correct"]]
+    assert (records[0]["greedy_logprob_correct"] is None) == (not right)
+
+
+def test_the_greedy_log_changes_nothing_the_run_trains(tiny_llama_dir: Path, task_file: Path,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from mta_train import greedy
+
+    settings = _settings(tiny_llama_dir, task_file, steps=2)
+    technique = get_technique("random")
+    runs = {}
+    for count in (20, 0):
+        monkeypatch.setattr(greedy, "GREEDY_PROBLEMS", count)
+        out = tmp_path / str(count)
+        out.mkdir()
+        train_local(settings, technique, training_set(settings, technique), out)
+        runs[count] = [json.loads(line) for line in (out / METRICS_FILE).open()]
+    keys = ("reward_mean", "accuracy", "entropy", "response_length", "loss", "grad_norm")
+    assert [[r[k] for k in keys] for r in runs[20]] == [[r[k] for k in keys] for r in runs[0]]
+    assert "greedy_logprob" in runs[20][0] and "greedy_logprob" not in runs[0][0]

@@ -26,6 +26,7 @@ from mta_cli.main import app
     (["train", "--technique", "random", "--eval-k", "0"], "eval_k"),
     (["train", "--technique", "random", "--variant", "online"], "random has no reward variant 'online'"),
     (["train", "--technique", "random", "--eval-protocol", "lm-eval"], "evaluation protocol"),
+    (["train", "--technique", "random", "--clip-low", "1"], "clip_low < 1"),
 ])
 def test_bad_input_is_one_line(args: list[str], words: str) -> None:
     assert words in one_error_line(args)
@@ -83,6 +84,20 @@ def test_the_backends_defaults_live_in_the_settings_not_the_command_line() -> No
     # a batch below the default mini-batch takes it down, unless one is given
     assert DapoSettings().changed(batch_size=8).mini_batch_size == 8
     assert DapoSettings().changed(batch_size=8, mini_batch_size=4).mini_batch_size == 4
+
+
+def test_warm_up_and_clips_reach_the_dapo_settings(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    pytest.importorskip("verl")
+    args = ["train", "--technique", "random", "--backend", "verl", "--dry-run", "--model", str(tiny_llama_dir)]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    dapo = json.loads((tmp_path / "a" / "train.json").read_text())["settings"]["dapo"]
+    assert (dapo["warmup_steps"], dapo["clip_low"], dapo["clip_high"]) == (10, 0.2, 0.28)  # DAPO's
+    result = runner.invoke(app, [*args, "--warmup-steps", "3", "--clip-low", "0.5", "--clip-high", "9.0",
+                                 "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    dapo = json.loads((tmp_path / "b" / "train.json").read_text())["settings"]["dapo"]
+    assert (dapo["warmup_steps"], dapo["clip_low"], dapo["clip_high"]) == (3, 0.5, 9.0)
 
 
 def test_ttrl_on_verl_defaults_to_the_papers_30_steps(tmp_path: Path, tiny_llama_dir: Path) -> None:
