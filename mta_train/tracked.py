@@ -31,6 +31,7 @@ VERL_NAMES = {
     "entropy": "actor/entropy",
     "ppo_kl": "actor/ppo_kl",
     "pg_clipfrac": "actor/pg_clipfrac",
+    "pg_clipfrac_lower": "actor/pg_clipfrac_lower",  # verl's dual clip (ratio above clip_c, A < 0)
     "grad_norm": "actor/grad_norm",
     "lr": "actor/lr",
     "kl": "actor/kl_loss",  # the k3 KL to the reference, aggregated as the loss (Table 13's runs)

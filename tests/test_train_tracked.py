@@ -24,7 +24,7 @@ RECORD = {"step": 3, "reward_mean": 0.5, "accuracy": 0.4, "format": 0.9, "entrop
           "fallback": "duplicated", "batch_reward_mean": 0.625, "majority_ratio": 0.7,
           "label_accuracy": 0.6, "maj@8": 0.6, "seconds": 12.5, "loss": 0.25, "kl": 2.0,
           "ppo_kl": 0.01, "pg_clipfrac": 0.125, "grad_norm": 3.0, "lr": 1e-6,
-          "val/aime24": 0.2, "pg_clipfrac_lower": 0.0625}
+          "val/aime24": 0.2, "pg_clipfrac_lower": 0.0625, "pg_clipfrac_high": 0.03125}
 
 
 def test_a_local_step_goes_to_the_trackers_under_verls_names() -> None:
@@ -37,7 +37,8 @@ def test_a_local_step_goes_to_the_trackers_under_verls_names() -> None:
         "actor/pg_loss": pytest.approx(0.25 - 0.001 * 2.0, rel=1e-12),  # the KL term taken out
         "actor/kl_loss": 2.0, "actor/ppo_kl": 0.01, "actor/pg_clipfrac": 0.125, "actor/grad_norm": 3.0,
         "actor/lr": 1e-6, "val-core/aime24/acc/mean@1": 0.2,
-        "mta/pg_clipfrac_lower": 0.0625,  # a key the table does not know keeps its name under mta/
+        "actor/pg_clipfrac_lower": 0.0625,  # verl's dual-clip fraction
+        "mta/pg_clipfrac_high": 0.03125,  # a key the table does not know keeps its name under mta/
     }
     # without a KL penalty the loss is the policy-gradient loss, and kl is None (left out later)
     plain = tracked_metrics({**RECORD, "kl": None, "fallback": None}, kl_coef=0.0)
