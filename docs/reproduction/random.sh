@@ -12,12 +12,15 @@
 #   long    a longer run: random, capitals-famous, seed 0, lr 1e-5, 18 steps         (1 run)
 # Each run's wall time and the load average go to "WALL <set> <task> <technique> <seed> <s> load <l>".
 # Usage: MTA_HOME=... bash docs/reproduction/random.sh [OUT]   (OUT: $MTA_HOME/random)
+# Run it again after a stop: finished runs are skipped, a stopped one resumes.
 set -euo pipefail
 out="${1:-$MTA_HOME/random}"
 
 run() {  # run SET TASK TECHNIQUE SEED [mta train options...]
   local set=$1 task=$2 technique=$3 seed=$4 began
   shift 4
+  # A finished run (gains.json written) is kept; a stopped one resumes from its last checkpoint.
+  [ -f "$out/$set/capitals-$task/$technique-s$seed/gains.json" ] && return 0
   began=$(date +%s)
   python -m mta_cli.main train --technique "$technique" --model smollm2-135m \
     --task "docs/reproduction/capitals-$task-train.jsonl" \

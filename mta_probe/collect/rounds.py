@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from mta_probe.errors import BadInputError
-from mta_probe.estimators import AdaptiveSettings, next_round
+from mta_probe.estimators import AdaptiveSettings, next_round, run_adaptive
 from mta_probe.runs import RecordWriter, read_records
 from mta_probe.tasks import Problem
 
@@ -109,26 +109,34 @@ def sample_rounds(out: Path, problems: list[Problem], settings: AdaptiveSettings
     say(ADAPTIVE_CAVEAT)
     ids = [p.id for p in problems]
     before = dict.fromkeys(ids, 0)
+
+    def correct(start: dict[str, int], stop: dict[str, int]) -> np.ndarray:
+        return np.array([sum(ok for j, ok in outcomes.get(pid, {}).items() if start[pid] <= j < stop[pid])
+                         for pid in ids], np.int64)
+
     with RecordWriter(out / ROUNDS_FILE) as log:  # cuts a partial last line first
         for record in rounds:  # finish what a killed run logged
             targets = record["targets"]
             _draw_round([Span(p, before[p.id], targets[p.id]) for p in problems], outcomes, fill, record["round"])
             before = targets
-        while True:
-            n = np.array([before[pid] for pid in ids], np.int64)
-            c = np.array([sum(ok for j, ok in outcomes.get(pid, {}).items() if j < before[pid]) for pid in ids],
-                         np.int64)
-            extra = next_round(n, c, settings)
-            if not extra.any():
-                return rounds
+
+        def next_draw(extra: np.ndarray) -> np.ndarray:
+            """A round the rule planned: logged before it is drawn, so a kill resumes it."""
+            nonlocal before
             record = {"round": len(rounds), "size": int(extra.sum()),
-                      "targets": {pid: int(t) for pid, t in zip(ids, n + extra)}}
+                      "targets": {pid: before[pid] + int(e) for pid, e in zip(ids, extra)}}
             log.append([record])
             rounds.append(record)
             say(f"round {record['round']}: {record['size']} samples over {int((extra > 0).sum())} problems")
             spans = [Span(p, before[p.id], record["targets"][p.id]) for p, e in zip(problems, extra) if e > 0]
             _draw_round(spans, outcomes, fill, record["round"])
-            before = record["targets"]
+            got, before = correct(before, record["targets"]), record["targets"]
+            return got
+
+        zero = dict.fromkeys(ids, 0)
+        run_adaptive(next_draw, len(ids), settings, np.array([before[pid] for pid in ids], np.int64),
+                     correct(zero, before))
+    return rounds
 
 
 def adaptive_summary(settings: AdaptiveSettings, rounds: list[dict[str, Any]], num_samples: list[int]) -> dict[str, Any]:

@@ -8,11 +8,13 @@ the grid mixtures of `mixing`), and the adaptive allocation of a sampling budget
 The verbs: `estimate` gives a task's pass@k curve; `pass_at_k_matrix` the per-problem values;
 `fit_pass_at_k` the fitted curve with intervals, `problem_pass_at_k` each problem's share of it;
 `pass_at_k_bounds` the range of pass@k every population of success rates consistent with a run allows;
-`next_round` the samples each problem gets next;
+`next_round` the samples each problem gets next, `run_adaptive` the rounds until a budget is spent
+(the probe drives it against a sampler and disk, mta_probe/collect/rounds.py; the bench against
+simulated draws);
 `rouge_l` and `exact_match` score a completion against a reference text.
 """
 
-from mta_probe.estimators.allocation import AdaptiveSettings, next_round
+from mta_probe.estimators.allocation import AdaptiveSettings, next_round, run_adaptive
 from mta_probe.estimators.passk import (
     PassAtK,
     bootstrap_interval,
@@ -40,6 +42,7 @@ __all__ = [
     "exact_match",
     "fit_pass_at_k",
     "next_round",
+    "run_adaptive",
     "pass_at_k_bounds",
     "pass_at_k_matrix",
     "problem_pass_at_k",
