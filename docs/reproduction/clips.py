@@ -39,13 +39,13 @@ def summary(run: Path) -> str:
     evaluation = (f"{task['before']:.3f} -> {task['after']:.3f}" if task else "(running)")
     greedy = " / ".join(f"{fmt(start[k])} -> {fmt(last[k])}" for k in
                         ("greedy_logprob", "greedy_logprob_correct", "greedy_logprob_wrong"))
-    return (f"| {run.name} | {len(steps)} | {mean('pg_clipfrac_high'):.4f} | "
+    return (f"| {run.parent.name}/{run.name} | {len(steps)} | {mean('pg_clipfrac_high'):.4f} | "
             f"{mean('pg_clipfrac_low'):.4f} | {max(s['pg_clipfrac'] for s in steps):.4f} | "
             f"{mean('ppo_kl'):+.5f} | {greedy} | {evaluation} |")
 
 
 def per_step(run: Path) -> str:
-    out = [(f"{run.name}: step, rollout accuracy, pg_clipfrac_high, pg_clipfrac_low, ppo_kl, "
+    out = [(f"{run.parent.name}/{run.name}: step, rollout accuracy, pg_clipfrac_high, pg_clipfrac_low, ppo_kl, "
             "entropy, greedy_logprob (right, wrong)")]
     start = initial(run)
     out.append(f"  0  -      -       -       -         -     {fmt(start['greedy_logprob'])} "
