@@ -2,7 +2,9 @@
 log-probability of the initial policy's greedy answers (all, right, wrong) from step 0 (the
 initial policy, greedy_answers.jsonl) to the last step, and the evaluation before and after.
 
-Usage: python docs/reproduction/clips.py [--per-step] RUN...
+Usage: python docs/reproduction/clips.py [--per-step | --plot OUT.png] RUN...
+(--plot: greedy_logprob and pg_clipfrac per step, one line per run, labelled by its last three
+folders, e.g. main/capitals-famous/random-s0.)
 """
 
 from __future__ import annotations
@@ -58,8 +60,37 @@ def per_step(run: Path) -> str:
     return "\n".join(out)
 
 
+def plot(runs: list[Path], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    for run in runs:
+        steps = lines(run / "metrics.jsonl")
+        label = "/".join(run.parts[-3:])
+        style = "--" if "ground-truth" in run.name else "-"
+        line, = top.plot([0] + [s["step"] for s in steps],
+                         [initial(run)["greedy_logprob"]] + [s["greedy_logprob"] for s in steps], style, label=label)
+        bottom.plot([s["step"] for s in steps], [s["pg_clipfrac"] for s in steps], style, color=line.get_color())
+    top.set_ylabel("log-probability of the initial\ngreedy answers (mean, nats)")
+    bottom.set_ylabel("share of tokens clipped\n(pg_clipfrac)")
+    bottom.set_xlabel("training step")
+    bottom.xaxis.get_major_locator().set_params(integer=True)
+    top.set_title("Does the policy move toward its initial mode? (rising = toward it)")
+    top.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"written: {out}")
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if "--plot" in args:
+        at = args.index("--plot")
+        plot([Path(a) for a in args[at + 2:] + args[:at]], Path(args[at + 1]))
+        sys.exit(0)
     runs = [Path(a) for a in args if a != "--per-step"]
     if "--per-step" in args:
         print("\n\n".join(per_step(run) for run in runs))
