@@ -70,3 +70,18 @@ def view(sampler: Any, chat: bool) -> Any:
     shown.chat = shown.engine.chat = chat
     shown.close = lambda: None
     return shown
+
+
+def assert_one_request_per_problem(sampler: Any, records: list[dict], task: str = "arith-quick", limit: int = 2,
+                                   n: int = 4, max_tokens: int = 48) -> None:
+    """Each problem's samples in `records` are what one request of n, seeded by the problem,
+    draws from the session's engine (whatever path, replica or batch produced them)."""
+    from mta_probe.sampling import SamplingSettings, problem_seed
+    from mta_probe.tasks import load_task
+
+    shown = view(sampler, chat=True)
+    for problem in load_task(task, limit=limit).problems:
+        drawn = shown.sample([problem.prompt], n, SamplingSettings(max_tokens=max_tokens, stop=()),
+                             seed=[problem_seed(0, problem.id)])[0]
+        mine = sorted((r for r in records if r["problem_id"] == problem.id), key=lambda r: r["sample_index"])
+        assert [r["completion"] for r in mine] == [c.text for c in drawn]

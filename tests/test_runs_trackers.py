@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from trackerfiles import offline_wandb, tensorboard_scalars, tensorboard_texts, wandb_run, wandb_run_file
+from trackerfiles import offline_wandb  # noqa: F401  (a pytest fixture: used by name)
+from trackerfiles import tensorboard_scalars, tensorboard_texts, wandb_run, wandb_run_file
 
 from mta_probe.errors import BadInputError
 from mta_probe.runs import TENSORBOARD_DIR, TRACKERS, check_loggers, open_trackers

@@ -8,17 +8,15 @@ import json
 import os
 import pickle
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from enginestub import STANDINS
+from raycluster import local_cluster
 from zygote import killed_when
 
 from mta_probe.errors import BackendError
@@ -112,43 +110,16 @@ def test_ray_llm_stage_keeps_one_sample_and_no_finish_reason(standin_vllm) -> No
 
 # --- the real Ray ------------------------------------------------------------------------
 
-CLUSTER = """
-import sys, ray
-ray.init(num_cpus=4, num_gpus=2, include_dashboard=False, object_store_memory=100_000_000,
-         _temp_dir=sys.argv[1], logging_level="ERROR")
-print(ray.get_runtime_context().gcs_address, flush=True)
-sys.stdin.read()
-ray.shutdown()
-"""
-
-
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """A local Ray cluster (4 CPUs, 2 declared GPUs) in a helper process whose workers import
-    this checkout and the stand-in vLLM; stopped by pid, never by `ray stop`."""
+    """A local Ray cluster (4 CPUs, 2 declared GPUs) whose workers import this checkout and the
+    stand-in vLLM."""
     pytest.importorskip("ray.data")
     log = tmp_path_factory.mktemp("engines") / "engines.jsonl"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(STANDINS), os.environ.get("PYTHONPATH", "")]),
-           "STANDIN_VLLM_LOG": str(log), "STANDIN_VLLM_DELAY": "0.3", "RAY_USAGE_STATS_ENABLED": "0",
-           "RAY_AUTH_MODE": "disabled"}  # a private test cluster: no token in ~/.ray
-    temp = tempfile.mkdtemp(prefix="mta-ray-", dir="/tmp")  # Ray's socket paths must stay short
-    helper = subprocess.Popen([sys.executable, "-c", CLUSTER, temp], env=env, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        address = helper.stdout.readline().strip()
-        assert address, "the Ray cluster did not start"
+           "STANDIN_VLLM_LOG": str(log), "STANDIN_VLLM_DELAY": "0.3"}
+    with local_cluster(env, num_cpus=4, num_gpus=2) as address:
         yield {"address": address, "env": env, "log": log}
-    finally:
-        helper.stdin.close()  # the helper shuts Ray down; then its process group goes
-        for sig, grace in ((None, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 0)):
-            try:
-                if sig is not None:
-                    os.killpg(helper.pid, sig)
-                helper.wait(timeout=grace)
-                break
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                continue
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _command(model: Path, task: Path, out: Path, address: str, replicas: int = 2) -> list[str]:

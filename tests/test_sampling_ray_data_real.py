@@ -8,57 +8,29 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realvllm import ENGINE, require_real_vllm, view
-
-from mta_probe.sampling import SamplingSettings, problem_seed
+from raycluster import local_cluster
+from realvllm import ENGINE, assert_one_request_per_problem, require_real_vllm
 
 pytestmark = pytest.mark.vllm
 require_real_vllm()
 
 REPO = Path(__file__).resolve().parent.parent
-CLUSTER = """
-import sys, ray
-ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, object_store_memory=100_000_000,
-         _temp_dir=sys.argv[1], logging_level="ERROR")
-print(ray.get_runtime_context().gcs_address, flush=True)
-sys.stdin.read()
-ray.shutdown()
-"""
 
 
 @pytest.fixture(scope="module")
 def ray_cluster(real_vllm) -> Iterator[dict]:
-    """A local Ray cluster (2 CPUs, one declared GPU: a replica asks for one) in a helper
-    process whose workers import this checkout; stopped by pid, never by `ray stop`."""
+    """A local Ray cluster (2 CPUs, one declared GPU: a replica asks for one) whose workers
+    import this checkout."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "MTA_HOME": str(real_vllm.home)}
-    temp = tempfile.mkdtemp(prefix="mta-ray-", dir="/tmp")  # Ray's socket paths must stay short
-    helper = subprocess.Popen([sys.executable, "-c", CLUSTER, temp], env=env, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        address = helper.stdout.readline().strip()
-        assert address, "the Ray cluster did not start"
+           "MTA_HOME": str(real_vllm.home)}
+    with local_cluster(env, num_cpus=2, num_gpus=1, grace=10) as address:
         yield {"address": address, "env": env}
-    finally:
-        helper.stdin.close()
-        for sig, grace in ((None, 10), (signal.SIGTERM, 5), (signal.SIGKILL, 0)):
-            try:
-                if sig is not None:
-                    os.killpg(helper.pid, sig)
-                helper.wait(timeout=grace)
-                break
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                continue
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _passk(task: str, out: Path, address: str, *extra: str) -> list[str]:
@@ -71,7 +43,6 @@ def _passk(task: str, out: Path, address: str, *extra: str) -> list[str]:
 
 def test_one_replica_on_ray_samples_what_one_engine_samples(ray_cluster: dict, real_vllm, tmp_path: Path) -> None:
     from mta_probe.runs import read_records
-    from mta_probe.tasks import load_task
 
     out = tmp_path / "run"
     ran = subprocess.run(_passk("arith-quick", out, ray_cluster["address"], "--limit", "2"), cwd=REPO,
@@ -80,12 +51,7 @@ def test_one_replica_on_ray_samples_what_one_engine_samples(ray_cluster: dict, r
     records = list(read_records(out / "samples.jsonl"))
     assert len(records) == 8 and {r["finish_reason"] for r in records} <= {"stop", "length"}
     assert json.loads((out / "passk.json").read_text())["num_samples"] == 8
-    sampler = view(real_vllm.sampler, chat=True)
-    for problem in load_task("arith-quick", limit=2).problems:
-        drawn = sampler.sample([problem.prompt], 4, SamplingSettings(max_tokens=48, stop=()),
-                               seed=[problem_seed(0, problem.id)])[0]
-        mine = sorted((r for r in records if r["problem_id"] == problem.id), key=lambda r: r["sample_index"])
-        assert [r["completion"] for r in mine] == [c.text for c in drawn]
+    assert_one_request_per_problem(real_vllm.sampler, records)
 
 
 def test_a_long_prompt_is_refused_before_the_replica_loads(ray_cluster: dict, tmp_path: Path) -> None:

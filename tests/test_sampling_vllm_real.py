@@ -10,11 +10,11 @@ import math
 from pathlib import Path
 
 import pytest
-from realvllm import WINDOW, require_real_vllm, view
+from realvllm import WINDOW, assert_one_request_per_problem, require_real_vllm, view
 from vllm_words import FULL, GREEDY_N, OVER, TOO_MANY
 
 from mta_probe.errors import BadInputError
-from mta_probe.sampling import SamplingSettings, beyond_context, problem_seed
+from mta_probe.sampling import SamplingSettings, beyond_context
 
 pytestmark = pytest.mark.vllm
 vllm = require_real_vllm()
@@ -105,8 +105,9 @@ def test_what_vllm_changes_or_refuses_in_a_request(real_vllm, monkeypatch) -> No
 def probes_share_the_engine(real_vllm, monkeypatch):
     """The probes open the session's engine (in the prompt format they ask for), and find the
     model converted under its MTA_HOME."""
-    import mta_probe.sampling as sampling
     from realvllm import ENGINE
+
+    import mta_probe.sampling as sampling
 
     def opened(backend, model, *, chat=None, **options):
         assert backend == "vllm" and options == ENGINE, (backend, options)
@@ -123,7 +124,6 @@ def test_passk_on_the_real_engine_resumes_to_the_same_samples(probes_share_the_e
     from mta_probe.passk import probe_passk
     from mta_probe.passk_settings import PassKSettings
     from mta_probe.runs import read_records
-    from mta_probe.tasks import load_task
 
     run = tmp_path / "run"
     settings = PassKSettings(task="arith-quick", n=4, limit=2, backend="vllm", engine_options=dict(ENGINE),
@@ -133,12 +133,7 @@ def test_passk_on_the_real_engine_resumes_to_the_same_samples(probes_share_the_e
     assert len(records) == 8 and {r["finish_reason"] for r in records} <= {"stop", "length"}
     assert first.payload["num_samples"] == 8 and first.payload["failed_generations"] == {}
     # each problem's samples are what one request seeded by its problem draws
-    sampler = view(probes_share_the_engine.sampler, chat=True)
-    for problem in load_task("arith-quick", limit=2).problems:
-        drawn = sampler.sample([problem.prompt], 4, SamplingSettings(max_tokens=48, stop=()),
-                               seed=[problem_seed(0, problem.id)])[0]
-        mine = sorted((r for r in records if r["problem_id"] == problem.id), key=lambda r: r["sample_index"])
-        assert [r["completion"] for r in mine] == [c.text for c in drawn]
+    assert_one_request_per_problem(probes_share_the_engine.sampler, records)
     # a run killed after five samples resumes to the same eight
     lines = (run / "samples.jsonl").read_text().splitlines(keepends=True)
     (run / "samples.jsonl").write_text("".join(lines[:5]))

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from test_cli import one_error_line, runner
-from trackerfiles import offline_wandb, tensorboard_scalars, tensorboard_texts, wandb_run, wandb_run_file
+from trackerfiles import offline_wandb  # noqa: F401  (a pytest fixture: used by name)
+from trackerfiles import tensorboard_scalars, tensorboard_texts, wandb_run, wandb_run_file
 
 from mta_cli.main import app
 from mta_probe.runs import TENSORBOARD_DIR
