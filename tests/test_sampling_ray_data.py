@@ -191,6 +191,25 @@ def test_a_replicas_bad_input_reaches_the_user_as_itself(ray_cluster: dict, stan
 
 
 @pytest.mark.slow
+def test_sample_on_replicas_is_what_one_engine_draws_in_prompt_order(ray_cluster: dict, standin_vllm,
+                                                                     tiny_llama_dir: Path) -> None:
+    """`sample` on Ray replicas (the contamination probe, the trainer's greedy answers and labels
+    call it) gathers the replicas' stream back into prompt order."""
+    from mta_probe.sampling import resolve_model
+    from mta_probe.sampling.vllm import VLLMSampler
+    from mta_probe.sampling.vllm_engine import VLLMEngine
+
+    settings = SamplingSettings(max_tokens=4)
+    sampler = VLLMSampler(resolve_model(str(tiny_llama_dir)), False, ray_address=ray_cluster["address"])
+    try:
+        got = sampler.sample(["a b", "c"], 2, settings, seed=[65536, 0])
+    finally:
+        sampler.close()
+    assert got == VLLMEngine(str(tiny_llama_dir), False).run(["a b", "c"], 2, settings, [65536, 0])
+    assert [len(c) for c in got] == [2, 2]
+
+
+@pytest.mark.slow
 def test_a_long_prompt_is_refused_in_the_driver_before_any_replica_starts(ray_cluster: dict, tiny_llama_dir: Path,
                                                                          tmp_path: Path) -> None:
     task = tmp_path / "long.jsonl"

@@ -164,7 +164,7 @@ class VLLMSampler(Sampler):
         seeds = continued_seeds(prompt_seeds(seed, len(prompts)), start)
         if self.engine is not None:
             return self.engine.run(prompts, counts, settings, seeds)
-        results: dict[int, list[Completion]] = dict(self._stream(prompts, counts, settings, seeds))
+        results: dict[int, list[Completion]] = dict(self.stream(prompts, counts, settings, seeds))
         return [results[i] for i in range(len(prompts))]
 
     def close(self) -> None:
