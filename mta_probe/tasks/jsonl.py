@@ -66,10 +66,11 @@ def jsonl_problems(path: Path, verifier: str) -> list[Problem]:
     rows = read_jsonl_objects(path)
     if not rows:
         raise BadInputError(f"{path} holds no problems")
+    asked = QUESTION_TEMPLATES[get_verifier(verifier).prompt]  # how a "question" line is put
     problems: list[Problem] = []
     seen: set[str] = set()
     for number, row in rows:
-        problem = _jsonl_problem(path, number, row, verifier)
+        problem = _jsonl_problem(path, number, row, asked)
         if problem.id in seen:
             raise BadInputError(f"{path}, line {number}: duplicate id {problem.id!r}")
         seen.add(problem.id)
@@ -77,7 +78,7 @@ def jsonl_problems(path: Path, verifier: str) -> list[Problem]:
     return problems
 
 
-def _jsonl_problem(path: Path, number: int, row: dict[str, Any], verifier: str) -> Problem:
+def _jsonl_problem(path: Path, number: int, row: dict[str, Any], asked: str) -> Problem:
     where = f"{path}, line {number}"
     text = row.get("question", row.get("prompt"))
     if not isinstance(text, str) or not text.strip():
@@ -90,7 +91,6 @@ def _jsonl_problem(path: Path, number: int, row: dict[str, Any], verifier: str) 
         raise BadInputError(f"{where}: \"num_choices\" must be an integer of at least 2")
     if not isinstance(meta, dict):
         raise BadInputError(f"{where}: \"meta\" must be an object")
-    style = get_verifier(verifier).prompt if "question" in row else "verbatim"
-    prompt = QUESTION_TEMPLATES[style].format(question=text)
+    prompt = (asked if "question" in row else QUESTION_TEMPLATES["verbatim"]).format(question=text)
     return Problem(id=str(row.get("id", number)), prompt=prompt, statement=text,
                    gold=str(answer), num_choices=num_choices, meta=meta)

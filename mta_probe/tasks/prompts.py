@@ -18,7 +18,10 @@ Conventions:
 
 from __future__ import annotations
 
-from mta_probe.verify import PromptStyle
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # an annotation only: these templates need nothing of the verifiers at run time
+    from mta_probe.verify import PromptStyle
 
 MATH_TEMPLATE = "{problem}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 

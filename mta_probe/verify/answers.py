@@ -116,8 +116,10 @@ def _braced(text: str, opening: int) -> str | None:
 
 def _after_answer_phrase(text: str) -> str | None:
     """What the last answer phrase states; None when there is none or it states nothing."""
-    stated = phrased_answers(text)
-    return (stated[-1] or None) if stated else None
+    last = None
+    for last in ANSWER_LEAD.finditer(text):  # only the last one is read: clean only it
+        pass
+    return (_stated(text, last) or None) if last else None
 
 
 def phrased_answers(text: str) -> list[str]:
@@ -133,8 +135,12 @@ def phrased_answers(text: str) -> list[str]:
         One value per phrase (rule 3 of the module docstring), trailing period, emphasis and
         plain `$...$` removed.
     """
-    return [_as_written(AFTER_LEAD.match(text, lead.end()).group(1))
-            for lead in ANSWER_LEAD.finditer(text)]
+    return [_stated(text, lead) for lead in ANSWER_LEAD.finditer(text)]
+
+
+def _stated(text: str, lead: re.Match[str]) -> str:
+    """The value the answer phrase `lead` of `text` states, as written."""
+    return _as_written(AFTER_LEAD.match(text, lead.end()).group(1))
 
 
 def _as_written(rest: str) -> str:
@@ -148,7 +154,7 @@ def _as_written(rest: str) -> str:
             # bold or italic around the value, or a bold sentence's closing `**` ("**The answer
             # is 7.**"); asterisks at a value's ends are markdown, unless they are all it holds
             rest = EMPHASIS.sub(r"\2", rest)
-            rest = rest.strip("*") if rest.strip("*") else rest
+            rest = rest.strip("*") or rest
         rest = PLAIN_MATH.sub(r"\1", rest)
     return rest
 

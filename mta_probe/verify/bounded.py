@@ -21,7 +21,7 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from mta_probe.errors import BadInputError
+from mta_probe.errors import BadInputError, row_of
 from mta_probe.problem import Problem
 from mta_probe.verify.pool import Table, VerifierPool
 from mta_probe.verify.verdict import Verdict
@@ -55,6 +55,10 @@ class PoolLender:
             raise BadInputError(f"a verification timeout must be positive, got {timeout}")
         if not items:
             return []
+        table = self.table
+        if table is None:  # imported here, as VerifierPool does: the verifiers' modules load on use
+            from mta_probe.verify.table import VERIFIERS as table
+        row_of(table, verifier, "verifier")  # an unknown name is refused before a worker starts
         pool = self._borrow()
         try:
             return pool.verify(verifier, items, timeout=timeout)

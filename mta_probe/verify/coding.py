@@ -16,7 +16,6 @@ from mta_probe.verify.verdict import NO_ANSWER, Verdict
 
 CODE_TIMEOUT = 3.0  # seconds per program run; HumanEval's checks take milliseconds
 # Seconds per LiveCodeBench test: its runner's --timeout default (lcb_runner/runner/parser.py).
-# LiveCodeBench's limit per test: 6 s (lcb_runner/runner/parser.py, --timeout).
 LCB_TEST_TIMEOUT = 6.0
 
 

@@ -28,9 +28,8 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from mta_probe.errors import BadInputError, MtaError
+from mta_probe.errors import BadInputError, MtaError, row_of
 from mta_probe.problem import Problem
-from mta_probe.verify.rules import judge
 from mta_probe.verify.verdict import Verdict
 
 if TYPE_CHECKING:  # the table imports every verifier module; the pool imports it only when asked
@@ -143,10 +142,9 @@ class VerifierPool:
         Raises:
             BadInputError: unknown verifier name.
         """
-        if verifier not in self.table:
-            raise BadInputError(f"unknown verifier {verifier!r}; known: {', '.join(self.table)}")
+        row = row_of(self.table, verifier, "verifier")
         if self.workers == 0:
-            return [score_safely(self.table[verifier], text, problem) for text, problem in items]
+            return [score_safely(row, text, problem) for text, problem in items]
         self.start()
         verdicts: list[Verdict | None] = [None] * len(items)
         pending = deque(range(len(items)))
@@ -159,7 +157,7 @@ class VerifierPool:
 
     def _dispatch(self, verifier: str, items: Sequence[tuple[str, Problem]],
                   pending: deque[int], busy: dict[int, tuple[int, float, float]],
-                  timeout: float | None = None) -> None:
+                  timeout: float | None) -> None:
         """Hand the next pending items to idle workers."""
         for slot in range(len(self._slots)):
             if slot in busy or not pending:
@@ -249,7 +247,7 @@ def _death(process: BaseProcess) -> str:
 
 
 def score_safely(verifier: Verifier, text: str, problem: Problem) -> Verdict:
-    """Run one verifier through `rules.judge`; an exception becomes a 'crashed: ...' verdict.
+    """Run one verifier (`Verifier.score`); an exception becomes a 'crashed: ...' verdict.
 
     Args:
         verifier: the verifier's record.
@@ -260,7 +258,7 @@ def score_safely(verifier: Verifier, text: str, problem: Problem) -> Verdict:
         The verifier's Verdict, or Verdict(False, None, "crashed: Type: message").
     """
     try:
-        return judge(verifier.judge, text, problem, whole=verifier.cuts_own_continuation)
+        return verifier.score(text, problem)
     except Exception as error:  # noqa: BLE001 - any verifier bug must cost one item, not the run
         return Verdict(False, None, f"crashed: {type(error).__name__}: {str(error)[:200]}")
 

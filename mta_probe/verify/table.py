@@ -71,6 +71,10 @@ class Verifier:
     reads_metadata: bool = False
     cuts_own_continuation: bool = False
 
+    def score(self, completion: str, problem: Problem) -> Verdict:
+        """Judge `completion` under the rules of `mta_probe.verify.rules` (no hard timeout)."""
+        return judge(self.judge, completion, problem, whole=self.cuts_own_continuation)
+
 
 VERIFIERS: dict[str, Verifier] = {
     "math": Verifier(verify_math, family="math", prompt="boxed", lenient="math-lenient"),
@@ -113,5 +117,4 @@ def verify_one(verifier: str, completion: str, problem: Problem) -> Verdict:
     Raises:
         BadInputError: unknown verifier name.
     """
-    row = get_verifier(verifier)
-    return judge(row.judge, completion, problem, whole=row.cuts_own_continuation)
+    return get_verifier(verifier).score(completion, problem)
