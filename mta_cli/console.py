@@ -27,7 +27,7 @@ from mta_probe.errors import MtaError
 
 # Highlighting off: rich would colour numbers and paths in mta's own lines at random.
 console = Console(highlight=False)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, highlight=False)
 
 # The paper's three regimes (Section 2.3): contaminated and aligned, clean and aligned, weak.
 CATEGORY_STYLES = {"red": "bold red", "green": "bold green", "gray": "bold bright_black"}
