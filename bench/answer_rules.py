@@ -78,7 +78,7 @@ def load_run(run: Path) -> tuple[str, dict[str, Problem], list[dict]]:
     task = load_task(name, limit=identity.get("limit"),
                      options=TaskOptions(data_dir=options.get("data_dir"), gym=options.get("gym") or {},
                                          verifier=options.get("verifier")))
-    verifier = task.verifier + ("-lenient" if identity.get("lenient") else "")
+    verifier = identity["verifier"]  # what the run was scored with: a lenient run names the lenient twin
     rows = [json.loads(line) for line in (run / "samples.jsonl").open() if line.strip()]
     return verifier, {p.id: p for p in task.problems}, rows
 
