@@ -9,6 +9,7 @@ import typer
 
 from mta_cli.console import console, run_or_exit
 from mta_cli.options import DataDirOption, GymOption, VerifierOption, task_options
+from mta_train import DapoSettings
 
 app = typer.Typer(help="Convert tasks to the files RL engines read.", no_args_is_help=True)
 
@@ -19,7 +20,7 @@ def prepare(
     technique: Annotated[str, typer.Option(help="Decides the rows: train set, eval set (ttrl), one-shot examples.")] = "ground-truth",
     task: Annotated[str, typer.Option(help="Training task.")] = "arith-quick",
     eval_task: Annotated[Optional[list[str]], typer.Option(help="Validation task (repeatable; default: the training task).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Rows repeat until they fill at least one batch.")] = 128,
+    batch_size: Annotated[int, typer.Option(help="Rows repeat until they fill at least one batch.")] = DapoSettings().batch_size,
     train_limit: Annotated[Optional[int], typer.Option(help="Use only the first N training problems.")] = None,
     eval_limit: Annotated[Optional[int], typer.Option(help="Use only the first N problems of each validation task.")] = None,
     eval_k: Annotated[Optional[int], typer.Option(help="Validation rows per problem, the k of avg@k (default: the paper's, 8 on aime24/synlogic/code, else 1).")] = None,
