@@ -89,18 +89,20 @@ def render_fit_notes(p: dict[str, Any]) -> None:
 def render_reading(p: dict[str, Any]) -> None:
     """Two lines: how far the curve rises, and what that suggests about model-task alignment (the
     verdict itself reads chance-corrected pass@64 with contamination: `mta probe align`)."""
-    from mta_probe import AlignRule
+    from mta_probe import AlignRule, passk_reading
 
-    ks = sorted(int(k) for k in p["pass_at_k"])
-    first, last = p["pass_at_k"][str(ks[0])], p["pass_at_k"][str(ks[-1])]
+    k, score = passk_reading(p)
+    first_k = min(int(key) for key in p["pass_at_k"])
+    first, last = p["pass_at_k"][str(first_k)], p["pass_at_k"][str(k)]
     strong = AlignRule().strong_threshold
-    if last >= strong:
-        meaning = (f"pass@{ks[-1]} at or above {strong}: the model already solves most problems with enough "
+    read = f"chance-corrected pass@{k} {score:.2f}" if p.get("chance_pass_at_k") else f"pass@{k}"
+    if score >= strong:
+        meaning = (f"{read} at or above {strong}: the model already solves most problems with enough "
                    "tries, the regime where the paper finds even spurious rewards help")
     else:
-        meaning = (f"pass@{ks[-1]} below {strong}: weakly aligned so far, the regime where the paper finds only "
+        meaning = (f"{read} below {strong}: weakly aligned so far, the regime where the paper finds only "
                    "ground-truth rewards help")
-    console.print(f"pass@{ks[0]} {first:.2f} -> pass@{ks[-1]} {last:.2f}: {meaning};")
+    console.print(f"pass@{first_k} {first:.2f} -> pass@{k} {last:.2f}: {meaning};")
     console.print("the verdict (chance-corrected pass@64, contamination): mta probe align --passk RUN_DIR")
 
 

@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from mta_probe.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from mta_probe.align import AlignResult, AlignSettings, probe_alignment
+    from mta_probe.align import AlignResult, AlignSettings, passk_reading, probe_alignment
     from mta_probe.category import AlignRule
     from mta_probe.contam import ContamResult, ContamSettings, probe_contamination
     from mta_probe.errors import MtaError
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "AlignResult": "mta_probe.align",
     "AlignSettings": "mta_probe.align",
+    "passk_reading": "mta_probe.align",
     "probe_alignment": "mta_probe.align",
     "AlignRule": "mta_probe.category",
     "ContamResult": "mta_probe.contam",

@@ -97,10 +97,23 @@ class AlignResult:
 def load_curve(run: Path) -> tuple[dict[str, Any], Curve]:
     """`passk.json` of a run, and its curve."""
     payload = _result(run, "passk.json")
+    return payload, curve_of(payload)
+
+
+def curve_of(payload: dict[str, Any]) -> Curve:
+    """The curve of a pass@k payload (`passk.json`)."""
     ks = sorted(int(k) for k in payload["pass_at_k"])
     chance = payload.get("chance_pass_at_k")
-    return payload, Curve(ks, [payload["pass_at_k"][str(k)] for k in ks],
-                          [chance[str(k)] for k in ks] if chance else None)
+    return Curve(ks, [payload["pass_at_k"][str(k)] for k in ks], [chance[str(k)] for k in ks] if chance else None)
+
+
+def passk_reading(payload: dict[str, Any]) -> tuple[int, float]:
+    """(k, S) at the largest k a pass@k payload measured: pass@k with what guessing gives removed,
+    as `alignment_score` reads it. The probe's screen sets S against the rule's strong threshold;
+    the verdict itself reads k_ref with contamination (`probe_alignment`)."""
+    curve = curve_of(payload)
+    score, k = alignment_score(curve, replace(AlignRule(), k_ref=curve.ks[-1], max_chance=1.0))
+    return k, score
 
 
 def load_contamination(run: Path) -> tuple[dict[str, Any], Contamination]:

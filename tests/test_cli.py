@@ -113,6 +113,22 @@ def test_from_samples_fits_the_curve_beyond_n_and_shows_it_beside(tmp_path: Path
     assert "fitted*" not in skipped.output
 
 
+def test_the_reading_of_a_curve_removes_what_guessing_gives(tmp_path: Path) -> None:
+    """On two options, guessing alone reaches pass@8 = 0.996: a raw pass@8 of 0.83 is no sign of
+    alignment, and the screen reads the chance-corrected value against the strong threshold."""
+    task = tmp_path / "t.jsonl"
+    task.write_text("".join(json.dumps({"id": f"q{i}", "question": "Yes or no?", "answer": "yes", "num_choices": 2})
+                            + "\n" for i in range(6)))
+    done = tmp_path / "done.jsonl"
+    done.write_text("".join(json.dumps({"problem_id": f"q{i}", "completion": f"<answer>{'yes' if j < i else 'no'}</answer>"})
+                            + "\n" for i in range(6) for j in range(8)))
+    result = runner.invoke(app, ["probe", "passk", "--task", str(task), "--verifier", "exact", "--from-samples",
+                                 str(done), "--out", str(tmp_path / "run"), "--verify-workers", "0", "--no-fit"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "pass@1 0.31 -> pass@8 0.83: chance-corrected pass@8 0.00 below 0.6: weakly aligned so far" in text
+
+
 def test_tasks_lists_the_table() -> None:
     result = runner.invoke(app, ["probe", "tasks"])
     assert result.exit_code == 0 and "kor-op" in result.output and "humaneval" in result.output
