@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mta_probe.runs import RecordWriter
+from mta_probe.runs import read_records, write_bytes_atomic
 from mta_probe.sampling import SamplingSettings
+from mta_probe.verify import verify_bounded
 from mta_train.data import TrainingSet, training_prompt
 from mta_train.policy import Policy, Sequence
-from mta_train.reward import is_correct
+from mta_train.reward import VERIFY_TIMEOUT
 from mta_train.settings import TrainSettings
 
 GREEDY_PROBLEMS = 20  # the first N training problems (all 20 of docs/reproduction's tasks)
@@ -65,9 +66,8 @@ def greedy_answers(sampler: Any, policy: Policy, data: TrainingSet, settings: Tr
     policy is gone, and the greedy answers of trained weights would be another measurement.
     """
     path = run_dir / GREEDY_FILE
-    if path.exists():
-        return [_answer(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+    if path.exists():  # written whole (below), so never a partial line
+        return [_answer(record) for record in read_records(path)]
     if resumed:
         return []
     problems = data.problems[:GREEDY_PROBLEMS]
@@ -79,11 +79,11 @@ def greedy_answers(sampler: Any, policy: Policy, data: TrainingSet, settings: Tr
     completions = [row[0] for row in sampler.sample(prompts, 1, greedy, [0] * len(prompts))]
     sequences = [Sequence(tuple(sampler.encode(prompt)), c.token_ids or (sampler.pad_id,))
                  for prompt, c in zip(prompts, completions)]
-    logprobs, _ = policy.score(sequences)
-    answers = [GreedyAnswer(p.id, c.text, is_correct(c.text, p, data.verifier), s, float(lp.sum()))
-               for p, c, s, lp in zip(problems, completions, sequences, logprobs)]
-    with RecordWriter(path) as out:
-        out.append([_record(a) for a in answers])
+    logprobs, _ = policy.score(sequences, with_entropy=False)
+    verdicts = verify_bounded(data.verifier, [(c.text, p) for p, c in zip(problems, completions)], VERIFY_TIMEOUT)
+    answers = [GreedyAnswer(p.id, c.text, v.correct, s, float(lp.sum()))
+               for p, c, v, s, lp in zip(problems, completions, verdicts, sequences, logprobs)]
+    write_bytes_atomic(path, "".join(json.dumps(_record(a), ensure_ascii=False) + "\n" for a in answers).encode())
     return answers
 
 
@@ -92,7 +92,7 @@ def greedy_metrics(policy: Policy, answers: list[GreedyAnswer]) -> dict[str, flo
     wrong); {} when the run has none."""
     if not answers:
         return {}
-    logprobs, _ = policy.score([a.sequence for a in answers])
+    logprobs, _ = policy.score([a.sequence for a in answers], with_entropy=False)
     now = [(a.correct, float(lp.sum())) for a, lp in zip(answers, logprobs)]
     return {"greedy_logprob": _mean([v for _, v in now]),
             "greedy_logprob_correct": _mean([v for right, v in now if right]),

@@ -71,11 +71,16 @@ class Policy:
                                            weight_decay=dapo.weight_decay)
         self.steps_done = 0  # training steps, which the learning-rate schedule counts
 
-    def score(self, sequences: list[Sequence]) -> tuple[list[Any], list[Any]]:
+    def score(self, sequences: list[Sequence], *, with_entropy: bool = True) -> tuple[list[Any], list[Any]]:
         """Per-token log-probs and entropies of each response under the current policy.
 
+        Args:
+            sequences: the prompt and response of each.
+            with_entropy: also the entropies (a softmax over the vocabulary at every token).
+
         Returns:
-            Two lists of 1-D CPU tensors (one per sequence, response length each).
+            Two lists of 1-D CPU tensors (one per sequence, response length each); the second
+            empty without `with_entropy`.
         """
         import torch
 
@@ -85,11 +90,12 @@ class Policy:
         with torch.no_grad():
             for start in range(0, len(sequences), step):
                 chunk = sequences[start:start + step]
-                lp, ent, mask = self._forward(self.model, chunk, with_entropy=True)
+                lp, ent, mask = self._forward(self.model, chunk, with_entropy=with_entropy)
                 for row, seq in enumerate(chunk):
                     length = len(seq.response_ids)
                     logprobs.append(lp[row, :length].cpu())
-                    entropies.append(ent[row, :length].cpu())
+                    if with_entropy:
+                        entropies.append(ent[row, :length].cpu())
         return logprobs, entropies
 
     def update(self, sequences: list[Sequence], old_logprobs: list[Any],
