@@ -26,14 +26,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mta_probe.errors import BadInputError
-from mta_probe.verify import Verdict, get_verifier
+from mta_probe.verify import Verdict, get_verifier, verify_bounded
 from mta_train.majority import majority_vote
 from mta_train.reward import (
     Group,
     Reward,
     formatted,
     graded,
-    is_correct,
     verdicts,
 )
 from mta_train.technique import Technique, Variant
@@ -60,8 +59,11 @@ def _matches(group: Group, label: str | None, wrong: list[bool], shaped: list[bo
     if label is None:
         return [0.0] * len(group.texts)
     labelled = replace(group.problem, gold=label)
-    return [float(f and w and is_correct(text, labelled, group.verifier, group.verify_timeout))
-            for text, f, w in zip(group.texts, shaped, wrong, strict=True)]
+    asked = [text for text, f, w in zip(group.texts, shaped, wrong, strict=True) if f and w]
+    # one call for the group's candidates (each in a killable worker, as every reward)
+    matched = iter(verify_bounded(group.verifier, [(text, labelled) for text in asked], group.verify_timeout)
+                   if asked else [])
+    return [float(f and w and next(matched).correct) for f, w in zip(shaped, wrong)]
 
 
 def _reward(group: Group, *, label_of: Callable[[Group, list[Verdict]], str | None],
