@@ -59,3 +59,9 @@ def row_of(table: Mapping[str, T], name: str, kind: str) -> T:
     if name not in table:
         raise BadInputError(f"unknown {kind} {name!r}; known: {', '.join(table)}")
     return table[name]
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message cut to its first line (libraries append hints and tracebacks below),
+    or its type's name when it has none."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mta_probe.errors import BackendError, BadInputError
+from mta_probe.errors import BackendError, BadInputError, first_line
 
 PROJECT = "mta"  # verl's trainer.project_name for every mta run (mta_train/verl_config.py)
 TENSORBOARD_DIR = "tensorboard"  # inside the run directory
@@ -153,8 +153,7 @@ class _Wandb(_Sink):
             self.run = wandb.init(project=PROJECT, name=run_dir.name, config=config,
                                   dir=None if os.environ.get("WANDB_DIR") else str(run_dir))
         except Exception as exc:  # wandb raises its own kinds for a missing login, a bad key, a network
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BackendError(f"wandb could not start a run ({first}); log in with `wandb login`, "
+            raise BackendError(f"wandb could not start a run ({first_line(exc)}); log in with `wandb login`, "
                                "or set WANDB_MODE=offline to keep the run on disk") from None
 
     def log(self, metrics: dict[str, float], step: int) -> None:

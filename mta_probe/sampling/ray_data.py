@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from mta_probe.errors import BackendError, BadInputError, MtaError
+from mta_probe.errors import BackendError, BadInputError, MtaError, first_line
 from mta_probe.sampling.base import Completion, SamplingSettings
 from mta_probe.sampling.protocol import engine_fields
 
@@ -95,11 +95,6 @@ def check_cluster(tensor_parallel: int, data_parallel: int, nodes: int | None, a
     """Connect to Ray and check the layout against the GPUs it sees (`check_fit`)."""
     connect(address)
     check_fit(cluster_gpus(), tensor_parallel, data_parallel, nodes)
-
-
-def _first_line(error: BaseException) -> str:
-    """The error's own message: Ray appends its retry hint on later lines."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 class EngineStage:
@@ -169,12 +164,12 @@ class RayReplicas:
             for row in dataset.iter_rows():
                 yield int(row["index"]), pickle.loads(row["completions"])
         except BadInputError as error:  # raised in a replica, maybe as Ray's RayTaskError(BadInputError)
-            raise BadInputError(_first_line(getattr(error, "cause", None) or error)) from None
+            raise BadInputError(first_line(getattr(error, "cause", None) or error)) from None  # Ray appends its retry hint below
         except MtaError:
             raise
         except Exception as error:  # noqa: BLE001 (the replica's own error, whatever vLLM raised)
             cause = getattr(error, "cause", None) or error
-            raise BackendError(f"a vLLM replica failed: {type(cause).__name__}: {_first_line(cause)}") from error
+            raise BackendError(f"a vLLM replica failed: {type(cause).__name__}: {first_line(cause)}") from error
 
     def close(self) -> None:
         """Leave Ray if mta joined it (a local cluster mta started stops with it)."""
