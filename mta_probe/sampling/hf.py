@@ -185,8 +185,7 @@ class HFSampler(Sampler):
         counts = [n] * len(prompts) if isinstance(n, int) else list(n)
         if any(count < 1 for count in counts):
             raise BadInputError(f"n must be >= 1, got {min(counts)}")
-        if settings.token_budget() < 1:
-            raise BadInputError(f"max_tokens must be >= 1, got {settings.max_tokens}")
+        settings.token_budget()  # refuses an undecided budget (SamplingSettings refused one below 1)
         if start is not None and any(start) and not self.continues:
             raise BadInputError("the hf backend's generate engine seeds max_batch samples at once, so it cannot "
                                 "start a problem at sample j > 0 (adaptive --budget): use the CPU decode engine "
