@@ -71,7 +71,7 @@ def tracked_metrics(record: dict[str, Any], kl_coef: float) -> dict[str, Any]:
         elif key == "fallback":
             out["mta/fallback"] = FALLBACK_CODES.get(value)
         elif key.startswith(VALIDATION):
-            out[f"val-core/{key[len(VALIDATION):]}/acc/mean@1"] = value
+            out[val_metric(key[len(VALIDATION):])] = value
         else:
             out[VERL_NAMES.get(key, f"mta/{key}")] = value
     return out
@@ -92,7 +92,12 @@ def tracking_steps(trackers: Trackers, kl_coef: float,
 def evaluation_metrics(results: dict[str, Any]) -> dict[str, float]:
     """The evaluation before or after training (`mta_train.gains.evaluate`: avg@k per task) under
     verl's validation names, as verl logs its validation before training at step 0."""
-    return {f"val-core/{task}/acc/mean@1": result.accuracy for task, result in results.items()}
+    return {val_metric(task): result.accuracy for task, result in results.items()}
+
+
+def val_metric(task: str) -> str:
+    """verl's name of a task's validation accuracy (read back by verl_launch.VAL_KEY)."""
+    return f"val-core/{task}/acc/mean@1"
 
 
 def gains_summary(gains: dict[str, Any]) -> dict[str, Any]:
