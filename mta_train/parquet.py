@@ -170,14 +170,14 @@ def verl_rows(settings: TrainSettings, technique: Technique | None = None,
 
 
 def write_data(rows: VerlRows, out_dir: Path) -> VerlData:
-    """Write `rows` as train.parquet (unless still to be labelled) and val_<i>.parquet."""
-    train_file = out_dir / TRAIN_FILE
+    """Write `rows` as train.parquet (unless still to be labelled) and val_<i>.parquet, where
+    `data_files` says."""
+    files = data_files(rows, out_dir)
     if rows.train is not None:
-        write_rows(rows.train, train_file)
-    val_files = tuple(write_rows(val, out_dir / f"val_{number}.parquet")
-                      for number, val in enumerate(rows.val))
-    return VerlData(train_file=train_file, val_files=val_files, train_rows=rows.train_rows,
-                    train_task=rows.train_task)
+        write_rows(rows.train, files.train_file)
+    for val, path in zip(rows.val, files.val_files, strict=True):
+        write_rows(val, path)
+    return files
 
 
 def data_files(rows: VerlRows, out_dir: Path) -> VerlData:
