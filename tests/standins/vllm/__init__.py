@@ -58,7 +58,7 @@ class SamplingParams:
         if 0 < self.temperature < _MAX_TEMP:  # __post_init__: raised, with a warning only
             logger.warning("temperature %s is less than %s, which may cause numerical errors nan or inf in "
                            "tensors. We have maxed it out to %s.", self.temperature, _MAX_TEMP, _MAX_TEMP)
-            self.temperature = max(self.temperature, _MAX_TEMP)
+            self.temperature = _MAX_TEMP
         if self.seed == -1:
             self.seed = None
         self.stop = [] if self.stop is None else [self.stop] if isinstance(self.stop, str) else list(self.stop)
@@ -185,8 +185,9 @@ class LLM:
         if len(params) != len(prompts):
             raise ValueError(f"The lengths of prompts ({len(prompts)}) and params ({len(params)}) must be the same.")
         limit = self.llm_engine.model_config.max_model_len
-        for prompt in prompts:  # vLLM's input processor refuses such a request before any runs
-            length = len(prompt["prompt_token_ids"]) if isinstance(prompt, dict) else len(self._tokenizer.encode(prompt))
+        encoded = [p["prompt_token_ids"] if isinstance(p, dict) else self._tokenizer.encode(p) for p in prompts]
+        for ids in encoded:  # vLLM's input processor refuses such a request before any runs
+            length = len(ids)
             if length > limit:
                 raise VLLMValidationError(f"This model's maximum context length is {limit} tokens. However, your "
                                           f"prompt contains at least {length} input tokens, which exceeds this "
@@ -201,8 +202,7 @@ class LLM:
         time.sleep(float(os.environ.get("STANDIN_VLLM_DELAY", "0")))  # a GPU takes its time
         faults = {**json.loads(os.environ.get("STANDIN_VLLM_FAULTS", "{}")), **FAULTS}
         results = []
-        for r, (prompt, p) in enumerate(zip(prompts, params)):
-            ids = prompt["prompt_token_ids"] if isinstance(prompt, dict) else self._tokenizer.encode(prompt)
+        for r, (ids, p) in enumerate(zip(encoded, params)):
             # An explicit max_tokens is not clamped: generation stops at the window, as "length".
             room = limit - len(ids)
             children = [self._child(ids, p.clone_for_child(i), i, faults, room) for i in range(p.n)]
