@@ -106,11 +106,13 @@ def wandb_run(path: Path, wait: float = 30.0) -> dict[str, Any]:
     so this waits up to `wait` seconds for the run's closing `exit` record.
     """
     deadline = time.monotonic() + wait
-    while not any(r.WhichOneof("record_type") == "exit" for r in wandb_records(path)):
+    records = list(wandb_records(path))
+    while not any(r.WhichOneof("record_type") == "exit" for r in records):
         assert time.monotonic() < deadline, f"{path} holds no exit record after {wait} s"
         time.sleep(0.2)
+        records = list(wandb_records(path))
     out: dict[str, Any] = {"history": {}, "summary": {}, "config": {}}
-    for record in wandb_records(path):
+    for record in records:  # the whole file the wait read, its exit record included
         kind = record.WhichOneof("record_type")
         if kind == "run":
             out["project"], out["name"] = record.run.project, record.run.display_name
