@@ -180,20 +180,6 @@ def write_launch(plan: VerlPlan, run_dir: Path) -> VerlLaunch:
                       train_task=plan.rows.train_task)
 
 
-def prepare_launch(settings: TrainSettings, technique: Technique, run_dir: Path,
-                   model_path: str, data: TrainingSet | None = None, *,
-                   chat: bool, labels_pending: bool = False) -> VerlLaunch:
-    """Write the parquet files and the configuration; build the command (`plan_launch`, then
-    `write_launch`).
-
-    Raises:
-        MtaError: a task that cannot be loaded; a key or value verl rejects; verl missing.
-    """
-    plan = plan_launch(settings, technique, run_dir, model_path, chat, data,
-                       labels_pending=labels_pending)
-    return write_launch(plan, run_dir)
-
-
 def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
            on_status: Callable[[str], None] | None = None) -> TrainResult:
     """Run one technique on verl and measure its gain (or, with dry_run, only prepare it).
@@ -248,9 +234,10 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
                 "real launch")
         write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
         return TrainResult(run_dir=run_dir, gains=None, command=prepared.command)
-    labelled = fixed_labels(settings, technique, ref, run_dir, say)
-    prepared = write_launch(plan, run_dir) if labelled is None else prepare_launch(
-        settings, technique, run_dir, model_path, labelled, chat=ref.chat)
+    if pending:  # planned again on the labelled rows: verl's epochs follow their number
+        labelled = fixed_labels(settings, data, ref, run_dir, say)
+        plan = plan_launch(settings, technique, run_dir, model_path, ref.chat, labelled)
+    prepared = write_launch(plan, run_dir)
     write_json_atomic(run_dir / TRAIN_FILE, train_record(settings, ref, prepared.train_task))
     from mta_train.gains import evaluate, write_gains
 
@@ -266,16 +253,13 @@ def launch(settings: TrainSettings, technique: Technique, run_dir: Path,
     return TrainResult(run_dir=run_dir, gains=gains, command=prepared.command)
 
 
-def fixed_labels(settings: TrainSettings, technique: Technique, ref: Any, run_dir: Path,
-                 say: Callable[[str], None]) -> TrainingSet | None:
-    """Shao et al.'s labelled problems when the run needs them (math "incorrect"), labelled
-    by the initial model through mta_probe's sampler before verl starts (and closed before,
-    so no engine holds GPU memory verl needs); None otherwise."""
+def fixed_labels(settings: TrainSettings, data: TrainingSet, ref: Any, run_dir: Path,
+                 say: Callable[[str], None]) -> TrainingSet:
+    """Shao et al.'s labelled problems (math "incorrect": `needs_fixed_labels`), labelled from
+    `data` by the initial model through mta_probe's sampler before verl starts (and closed
+    before, so no engine holds GPU memory verl needs)."""
     from mta_probe.sampling import SamplingSettings, open_sampler
 
-    data = training_set(settings, technique)
-    if not needs_fixed_labels(technique.variant(settings.variant).fixed_label, data.verifier):
-        return None
     dapo = settings.dapo
     sampler = open_sampler(settings.backend_options.get("eval_backend"), ref, chat=ref.chat)
     try:
